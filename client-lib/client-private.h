@@ -1,0 +1,122 @@
+/*
+ * libtessera internals shared by client.c (connection, ids, dispatch), rect.c and
+ * introspect.c. Nothing here is exported: libtessera.map keeps only the public API.
+ */
+#ifndef TESSERA_CLIENT_PRIVATE_H
+#define TESSERA_CLIENT_PRIVATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "connection.h"
+#include "tessera/client.h"
+#include "wire.h"
+
+enum entry_kind {
+	ENTRY_FREE = 0,     // on the free list (or never used)
+	ENTRY_RECT,         // a live rectangle
+	ENTRY_ZOMBIE,       // a destroyed rectangle whose delete_id has not come yet
+	ENTRY_CALLBACK,     // sync or frame: waits for done
+	ENTRY_INFO,         // info_query: collects client_info until info_done
+	ENTRY_SCREENSHOT,   // screenshot: waits for screenshot_done
+};
+
+/** What an info_query collects while it waits; lives on the waiting caller's stack. */
+struct info_query {
+	struct ts_server_info *info;
+	size_t cap;         // entries allocated in info->list
+	bool done;
+};
+
+/** What a screenshot waits for; lives on the waiting caller's stack. */
+struct shot_query {
+	struct ts_image *image;
+	bool done;
+};
+
+/** One id of the client's namespace; the table is dense, indexed by id. */
+struct entry {
+	enum entry_kind kind;
+	union {
+		struct ts_rect *rect;                 // ENTRY_RECT
+		struct {
+			ts_done_func func;
+			void *data;
+		} callback;                           // ENTRY_CALLBACK
+		struct info_query *info;              // ENTRY_INFO
+		struct shot_query *shot;              // ENTRY_SCREENSHOT
+		uint32_t next_free;                   // ENTRY_FREE: next id on the free list
+	};
+};
+
+struct ts_rect {
+	struct ts_display *display;
+	uint32_t id;
+};
+
+struct ts_display {
+	struct ts_connection conn;
+	bool debug;                 // TESSERA_DEBUG: trace every message
+
+	// From the welcome.
+	bool welcomed;
+	uint32_t version, client_id;
+	int width, height;
+
+	// Ids: entries[0] is unused; ids above `highest` have never been sent.
+	struct entry *entries;
+	uint32_t entries_cap;
+	uint32_t highest;           // highest id ever used; a new one may be highest + 1
+	uint32_t free_head;         // first reusable id, 0 when none
+
+	// The sticky error.
+	int error;                  // errno value, 0 while fine
+	uint32_t protocol_code, protocol_object;
+	char *error_message;        // the server's text (or ours for bad events), or NULL
+
+	ts_error_func error_func;
+	void *error_data;
+
+	bool eof;                   // the server hung up; what is buffered is still read
+	bool stop;                  // ts_display_stop was called
+	uint64_t dispatched;        // events dispatched so far, to count per call
+};
+
+/**
+ * Makes the connection fail for good with errno value @err (unless it failed already)
+ * and @fmt as its text (NULL: strerror). Always returns -1 with errno set.
+ */
+int display_fail(struct ts_display *display, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/** Returns -1 with errno set to the sticky error when the connection has failed, else 0. */
+int display_check(struct ts_display *display);
+
+/**
+ * Queues request @opcode with @args, flushing first (blocking) when the out-buffer
+ * would pass its limit. Returns 0, or -1 with errno set (sticky on I/O failure).
+ */
+int display_queue(struct ts_display *display, uint16_t opcode, const union ts_arg *args);
+
+/**
+ * Flushes, then dispatches events until *@done is true. Returns 0, or -1 when the
+ * connection fails first.
+ */
+int display_wait(struct ts_display *display, const bool *done);
+
+/** Reserves a new id for an entry of @kind. Returns it, or 0 with errno set. */
+uint32_t id_new(struct ts_display *display, enum entry_kind kind);
+
+/** The entry of @id when it is in use with @kind, else NULL. */
+struct entry *id_lookup(struct ts_display *display, uint32_t id, enum entry_kind kind);
+
+/** Puts @id back on the free list: its last event has arrived. */
+void id_release(struct ts_display *display, uint32_t id);
+
+/* Event handlers that live with the requests they answer (introspect.c). */
+int introspect_handle_client_info(struct ts_display *display, const union ts_arg *args);
+int introspect_handle_info_done(struct ts_display *display, const union ts_arg *args);
+int introspect_handle_screenshot_done(struct ts_display *display, const union ts_arg *args);
+
+#endif

@@ -1,0 +1,180 @@
+/*
+ * libtessera: the client side of the Tessera protocol.
+ *
+ * A ts_display is one connection to a Tessera server. Requests are buffered and sent in
+ * batches (ts_display_flush, or any call that waits for the server). Events are read and
+ * dispatched to callbacks by ts_display_dispatch / ts_display_read_events.
+ *
+ * Errors stick: once the connection has failed (the server sent a protocol error, hung
+ * up, or memory ran out) every call returns -1 (or NULL) and ts_display_get_error says
+ * why. Nothing in the library is thread-safe; use a display from one thread.
+ */
+#ifndef TESSERA_CLIENT_H
+#define TESSERA_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct ts_display;
+struct ts_rect;
+
+/** Called for the error event: @object_id is the object concerned (0 for none). */
+typedef void (*ts_error_func)(void *data, uint32_t object_id, uint32_t code,
+	const char *message);
+
+/** Called once when a sync or frame callback is done; @time_ms is a timestamp in
+ *  milliseconds (CLOCK_MONOTONIC, wrapping) for frames, a serial for syncs. */
+typedef void (*ts_done_func)(void *data, uint32_t time_ms);
+
+/**
+ * Connects to the server at @socket_path, or when it is NULL at $TESSERA_SOCKET, or
+ * else at $XDG_RUNTIME_DIR/tessera-0, introduces the client as @name (NULL: the program
+ * name) and waits for the server's welcome. Returns NULL with errno set when the socket
+ * cannot be reached (ENOENT, ECONNREFUSED, ...) or the server refuses the protocol
+ * version (EPROTONOSUPPORT) or the hello (EPROTO); ts_connect_error() then explains it.
+ */
+struct ts_display *ts_display_connect(const char *socket_path, const char *name);
+
+/** Text explaining the last failed ts_display_connect in this process. */
+const char *ts_connect_error(void);
+
+/** Closes the connection and frees the display and every handle made from it. NULL is fine. */
+void ts_display_disconnect(struct ts_display *display);
+
+/** The socket, to put into the application's own poll() loop (POLLIN). */
+int ts_display_get_fd(struct ts_display *display);
+
+/** The output size of the server in pixels, as given in its welcome. */
+void ts_display_get_size(struct ts_display *display, int *width, int *height);
+
+/** The id the server gave this client (the one tessera-info shows). */
+uint32_t ts_display_get_client_id(struct ts_display *display);
+
+/**
+ * Sends buffered requests. Returns 0 when all were sent, -1 with errno EAGAIN when the
+ * socket is full (wait for POLLOUT and call again), or -1 on a failed connection.
+ */
+int ts_display_flush(struct ts_display *display);
+
+/**
+ * Flushes, then waits until at least one event has arrived and dispatches every event
+ * that has. Returns the number of events dispatched, or -1 on a failed connection.
+ */
+int ts_display_dispatch(struct ts_display *display);
+
+/**
+ * Reads what the socket has without blocking and dispatches it: call it when poll()
+ * says the fd is readable. Returns the number of events dispatched (0 is fine), -1 on
+ * a failed connection.
+ */
+int ts_display_read_events(struct ts_display *display);
+
+/** Sends a sync and dispatches events until its answer arrives. Returns 0 or -1. */
+int ts_display_roundtrip(struct ts_display *display);
+
+/**
+ * Dispatches events until ts_display_stop is called (from a callback) or the connection
+ * fails. Returns 0 after a stop, -1 on failure.
+ */
+int ts_display_run(struct ts_display *display);
+
+/** Makes ts_display_run return after the current dispatch. */
+void ts_display_stop(struct ts_display *display);
+
+/**
+ * The sticky error: 0 while the connection is fine, otherwise an errno value (EPROTO
+ * for a protocol error sent by the server, EPIPE when it hung up).
+ */
+int ts_display_get_error(struct ts_display *display);
+
+/**
+ * For EPROTO: the protocol error code (TS_ERR_* in tessera-protocol.h), the object id
+ * it concerns, and the server's text. Any pointer may be NULL. Returns the code, or 0.
+ */
+uint32_t ts_display_get_protocol_error(struct ts_display *display, uint32_t *object_id,
+	const char **message);
+
+/** Text for the sticky error: the server's message, or strerror. "" when there is none. */
+const char *ts_display_get_error_message(struct ts_display *display);
+
+/** Called when the server sends an error event (before the error sticks). */
+void ts_display_set_error_handler(struct ts_display *display, ts_error_func func, void *data);
+
+/** Applies every pending change this client has made, atomically. Returns 0 or -1. */
+int ts_display_commit(struct ts_display *display);
+
+/**
+ * Asks to be told when the next frame that shows this client's latest commit has been
+ * presented: @func is called once with the frame's timestamp. Returns 0 or -1.
+ */
+int ts_display_frame(struct ts_display *display, ts_done_func func, void *data);
+
+/** Asks the server to answer once every request sent before it is handled. */
+int ts_display_sync(struct ts_display *display, ts_done_func func, void *data);
+
+/**
+ * Creates a rectangle: 0x0 at (0, 0), opaque white, z 0, visible. It appears at the
+ * next commit. Returns NULL on a failed connection or when memory runs out.
+ */
+struct ts_rect *ts_rect_create(struct ts_display *display);
+
+/** Destroys the rectangle at once (not double-buffered) and frees the handle. NULL is fine. */
+int ts_rect_destroy(struct ts_rect *rect);
+
+/** The rectangle's protocol id. */
+uint32_t ts_rect_get_id(const struct ts_rect *rect);
+
+/** Pending state, applied at the next ts_display_commit. Each returns 0 or -1. */
+int ts_rect_set_position(struct ts_rect *rect, int32_t x, int32_t y);
+int ts_rect_set_size(struct ts_rect *rect, uint32_t width, uint32_t height);
+/** @rgba is 0xRRGGBBAA, not premultiplied. */
+int ts_rect_set_color(struct ts_rect *rect, uint32_t rgba);
+/** Higher z is drawn on top; equal z is drawn in order of first commit. */
+int ts_rect_set_z(struct ts_rect *rect, int32_t z);
+int ts_rect_set_visible(struct ts_rect *rect, bool visible);
+
+/** One connected client, as the server reports it. */
+struct ts_client_info {
+	uint32_t id;
+	uint32_t pid;      // from SO_PEERCRED
+	uint32_t objects;  // objects the client owns
+	char *name;        // from its hello
+};
+
+/** The server's introspection answer; the querying client is left out. */
+struct ts_server_info {
+	uint32_t clients, objects;
+	uint32_t last_cleanup_us; // time the last client destruction took, in the server
+	size_t count;             // entries in list
+	struct ts_client_info *list;
+};
+
+/** Asks the server for its clients and waits for the answer. Returns 0 or -1. */
+int ts_display_query_info(struct ts_display *display, struct ts_server_info *info);
+
+/** Frees what ts_display_query_info filled in. */
+void ts_server_info_finish(struct ts_server_info *info);
+
+/** A screenshot: RGBA8, straight alpha as composed, top row first. */
+struct ts_image {
+	int width, height;
+	size_t stride;     // bytes per row
+	uint8_t *pixels;   // malloc'd; the caller frees it with ts_image_finish
+};
+
+/** Asks the server for the composed frame and waits for it. Returns 0 or -1. */
+int ts_display_screenshot(struct ts_display *display, struct ts_image *image);
+
+/** Frees the pixels of @image. */
+void ts_image_finish(struct ts_image *image);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,251 @@
+#define _GNU_SOURCE
+#include "connection.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define READ_CHUNK 4096 // free space we try to have before each recvmsg
+
+void ts_connection_init(struct ts_connection *conn, int fd, size_t in_limit, size_t out_limit) {
+	memset(conn, 0, sizeof *conn);
+	conn->fd = fd;
+	conn->in.limit = in_limit < TS_MAX_MESSAGE ? TS_MAX_MESSAGE : in_limit;
+	conn->out.limit = out_limit < TS_MAX_MESSAGE ? TS_MAX_MESSAGE : out_limit;
+	int flags = fcntl(fd, F_GETFL);
+	if (flags >= 0) {
+		fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+	}
+}
+
+static void close_fds(int *fds, unsigned *count) {
+	for (unsigned i = 0; i < *count; i++) {
+		close(fds[i]);
+	}
+	*count = 0;
+}
+
+void ts_connection_finish(struct ts_connection *conn) {
+	free(conn->in.data);
+	free(conn->out.data);
+	conn->in.data = conn->out.data = NULL;
+	close_fds(conn->fds_in, &conn->nfds_in);
+	close_fds(conn->fds_out, &conn->nfds_out);
+	if (conn->fd >= 0) {
+		close(conn->fd);
+		conn->fd = -1;
+	}
+}
+
+// Makes room for @need more bytes after buf->end, compacting then growing (doubling)
+// up to the limit. Returns false when the limit or memory forbids it.
+static bool buffer_reserve(struct ts_buffer *buf, size_t need) {
+	size_t used = buf->end - buf->start;
+	if (need > buf->limit || used > buf->limit - need) {
+		return false;
+	}
+	if (buf->cap - buf->end >= need) {
+		return true;
+	}
+	if (buf->start > 0) {
+		memmove(buf->data, buf->data + buf->start, used);
+		buf->start = 0;
+		buf->end = used;
+		if (buf->cap - used >= need) {
+			return true;
+		}
+	}
+	size_t cap = buf->cap ? buf->cap : TS_BUFFER_MIN;
+	while (cap - used < need) {
+		cap *= 2;
+	}
+	if (cap > buf->limit) {
+		cap = buf->limit;
+	}
+	uint8_t *data = realloc(buf->data, cap);
+	if (data == NULL) {
+		return false;
+	}
+	buf->data = data;
+	buf->cap = cap;
+	return true;
+}
+
+// Called when the buffer holds nothing: rewinds it, and gives memory back when it
+// had grown past the minimum, so an idle connection costs little.
+static void buffer_drained(struct ts_buffer *buf) {
+	buf->start = buf->end = 0;
+	if (buf->cap > TS_BUFFER_MIN) {
+		uint8_t *data = realloc(buf->data, TS_BUFFER_MIN);
+		if (data != NULL) {
+			buf->data = data;
+			buf->cap = TS_BUFFER_MIN;
+		}
+	}
+}
+
+int ts_connection_read(struct ts_connection *conn) {
+	struct ts_buffer *in = &conn->in;
+	size_t used = in->end - in->start;
+	size_t want = in->limit - used < READ_CHUNK ? in->limit - used : READ_CHUNK;
+	if (want == 0) {
+		return TS_IO_AGAIN;
+	}
+	if (!buffer_reserve(in, want)) {
+		errno = ENOMEM;
+		return TS_IO_ERROR;
+	}
+	struct iovec iov = { .iov_base = in->data + in->end, .iov_len = in->cap - in->end };
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * TS_CONNECTION_MAX_FDS)];
+		struct cmsghdr align;
+	} control;
+	struct msghdr msg = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = control.buf,
+		.msg_controllen = sizeof control.buf,
+	};
+	ssize_t n;
+	do {
+		n = recvmsg(conn->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			return TS_IO_AGAIN;
+		}
+		return errno == ECONNRESET ? TS_IO_EOF : TS_IO_ERROR;
+	}
+	bool overflow = (msg.msg_flags & MSG_CTRUNC) != 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) {
+			continue;
+		}
+		size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		const unsigned char *data = CMSG_DATA(c);
+		for (size_t i = 0; i < count; i++) {
+			int fd;
+			memcpy(&fd, data + i * sizeof fd, sizeof fd);
+			if (conn->nfds_in < TS_CONNECTION_MAX_FDS) {
+				conn->fds_in[conn->nfds_in++] = fd;
+			} else {
+				close(fd);
+				overflow = true;
+			}
+		}
+	}
+	in->end += (size_t)n;
+	if (overflow) {
+		return TS_IO_TOO_MANY_FDS;
+	}
+	if (n == 0) {
+		return TS_IO_EOF;
+	}
+	return TS_IO_OK;
+}
+
+int ts_connection_flush(struct ts_connection *conn) {
+	struct ts_buffer *out = &conn->out;
+	while (out->end > out->start) {
+		struct iovec iov = { .iov_base = out->data + out->start, .iov_len = out->end - out->start };
+		union {
+			char buf[CMSG_SPACE(sizeof(int) * TS_CONNECTION_MAX_FDS)];
+			struct cmsghdr align;
+		} control;
+		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+		if (conn->nfds_out > 0) {
+			size_t len = sizeof(int) * conn->nfds_out;
+			memset(control.buf, 0, sizeof control.buf);
+			msg.msg_control = control.buf;
+			msg.msg_controllen = CMSG_SPACE(len);
+			struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+			c->cmsg_level = SOL_SOCKET;
+			c->cmsg_type = SCM_RIGHTS;
+			c->cmsg_len = CMSG_LEN(len);
+			memcpy(CMSG_DATA(c), conn->fds_out, len);
+		}
+		ssize_t n;
+		do {
+			n = sendmsg(conn->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+		} while (n < 0 && errno == EINTR);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				return TS_IO_AGAIN;
+			}
+			return errno == EPIPE || errno == ECONNRESET ? TS_IO_EOF : TS_IO_ERROR;
+		}
+		// The fds went with the first byte of this write; our copies can go.
+		close_fds(conn->fds_out, &conn->nfds_out);
+		out->start += (size_t)n;
+	}
+	buffer_drained(out);
+	return TS_IO_OK;
+}
+
+int ts_connection_queue(struct ts_connection *conn, const struct ts_interface *iface,
+		uint16_t opcode, const union ts_arg *args) {
+	size_t size = ts_encoded_size(iface, opcode, args);
+	const char *sig = opcode < iface->count ? iface->messages[opcode].signature : "";
+	unsigned nfds = 0;
+	for (unsigned i = 0; sig[i]; i++) {
+		nfds += sig[i] == 'h';
+	}
+	if (size == 0 || conn->nfds_out + nfds > TS_CONNECTION_MAX_FDS ||
+			!buffer_reserve(&conn->out, size)) {
+		for (unsigned i = 0; sig[i]; i++) {
+			if (sig[i] == 'h' && args[i].h >= 0) {
+				close(args[i].h);
+			}
+		}
+		return -1;
+	}
+	conn->out.end += ts_encode(conn->out.data + conn->out.end, size, iface, opcode, args);
+	for (unsigned i = 0; sig[i]; i++) {
+		if (sig[i] == 'h') {
+			conn->fds_out[conn->nfds_out++] = args[i].h;
+		}
+	}
+	return 0;
+}
+
+int ts_connection_next(struct ts_connection *conn, const struct ts_interface *iface,
+		struct ts_header *hdr, union ts_arg *args, const char **why) {
+	size_t avail = conn->in.end - conn->in.start;
+	if (avail == 0) {
+		return 0;
+	}
+	const uint8_t *p = conn->in.data + conn->in.start;
+	int rc = ts_header_read(p, avail, hdr);
+	if (rc == TS_HEADER_NEED_MORE) {
+		return 0;
+	}
+	if (rc < 0) {
+		*why = "malformed header (size out of range or reserved bits set)";
+		return rc;
+	}
+	if (hdr->size > avail) {
+		return 0;
+	}
+	if (hdr->nfds > conn->nfds_in) {
+		*why = "message claims file descriptors that did not arrive";
+		return -TS_ERR_bad_fds;
+	}
+	rc = ts_decode(iface, p, hdr, conn->fds_in, args, why);
+	if (rc != 0) {
+		return -rc;
+	}
+	// The message's fds now belong to the caller through args.
+	conn->nfds_in -= hdr->nfds;
+	memmove(conn->fds_in, conn->fds_in + hdr->nfds, conn->nfds_in * sizeof(int));
+	return 1;
+}
+
+void ts_connection_consume(struct ts_connection *conn, size_t size) {
+	conn->in.start += size;
+	if (conn->in.start >= conn->in.end) {
+		buffer_drained(&conn->in);
+	}
+}

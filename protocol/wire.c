@@ -1,0 +1,241 @@
+#include "wire.h"
+
+#include <stdio.h>
+#include <string.h>
+
+const struct ts_message_desc ts_requests[TS_REQ_COUNT_] = {
+#define TS_X_(op, n, sig, f) [op] = { .name = #n, .signature = sig, .fields = f },
+	TS_REQUESTS(TS_X_)
+#undef TS_X_
+};
+
+const struct ts_message_desc ts_events[TS_EV_COUNT_] = {
+#define TS_X_(op, n, sig, f) [op] = { .name = #n, .signature = sig, .fields = f },
+	TS_EVENTS(TS_X_)
+#undef TS_X_
+};
+
+const struct ts_interface ts_request_interface = { ts_requests, TS_REQ_COUNT_ };
+const struct ts_interface ts_event_interface = { ts_events, TS_EV_COUNT_ };
+
+static const char *const error_names[TS_ERR_COUNT_] = {
+#define TS_X_(code, n) [code] = #n,
+	TS_ERRORS(TS_X_)
+#undef TS_X_
+};
+
+const char *ts_error_name(uint32_t code) {
+	return code < TS_ERR_COUNT_ ? error_names[code] : "unknown";
+}
+
+unsigned ts_message_fd_count(const struct ts_message_desc *desc) {
+	unsigned n = 0;
+	for (const char *c = desc->signature; *c; c++) {
+		n += *c == 'h';
+	}
+	return n;
+}
+
+int ts_header_read(const uint8_t *buf, size_t len, struct ts_header *hdr) {
+	if (len < TS_HEADER_SIZE) {
+		return TS_HEADER_NEED_MORE;
+	}
+	hdr->size = ts_get_u32(buf);
+	uint32_t word = ts_get_u32(buf + 4);
+	hdr->opcode = (uint16_t)(word & 0xffff);
+	hdr->nfds = (uint8_t)((word >> 16) & 0xff);
+	hdr->flags = (uint8_t)(word >> 24);
+	if (hdr->size < TS_HEADER_SIZE || hdr->size > TS_MAX_MESSAGE || hdr->size % 4 != 0 ||
+			hdr->flags != 0 || hdr->nfds > TS_MAX_FDS_PER_MESSAGE) {
+		return -TS_ERR_invalid_message;
+	}
+	return TS_HEADER_OK;
+}
+
+int ts_decode(const struct ts_interface *iface, const uint8_t *msg,
+		const struct ts_header *hdr, const int *fds, union ts_arg *args, const char **why) {
+	if (hdr->opcode >= iface->count) {
+		*why = "unknown opcode";
+		return TS_ERR_unknown_opcode;
+	}
+	const struct ts_message_desc *desc = &iface->messages[hdr->opcode];
+	if (hdr->nfds != ts_message_fd_count(desc)) {
+		*why = "wrong number of file descriptors for this message";
+		return TS_ERR_bad_fds;
+	}
+	const uint8_t *p = msg + TS_HEADER_SIZE;
+	const uint8_t *end = msg + hdr->size;
+	unsigned fd_index = 0;
+	unsigned i = 0;
+	for (const char *c = desc->signature; *c; c++, i++) {
+		if (*c == 'h') {
+			args[i].h = fds[fd_index++];
+			continue;
+		}
+		if (end - p < 4) {
+			*why = "message shorter than its fields";
+			return TS_ERR_invalid_message;
+		}
+		uint32_t v = ts_get_u32(p);
+		p += 4;
+		switch (*c) {
+		case 'u':
+			args[i].u = v;
+			break;
+		case 'i':
+			args[i].i = (int32_t)v;
+			break;
+		case 'n':
+		case 'o':
+			if (v == 0 || v > TS_MAX_ID) {
+				*why = "object id out of range";
+				return TS_ERR_invalid_id;
+			}
+			args[i].u = v;
+			break;
+		case 's': {
+			// v counts the final NUL; padding rounds it up to 4.
+			if (v == 0 || v > TS_MAX_STRING) {
+				*why = "string length out of range";
+				return TS_ERR_invalid_message;
+			}
+			size_t padded = ((size_t)v + 3) & ~(size_t)3;
+			if ((size_t)(end - p) < padded) {
+				*why = "string runs past the end of the message";
+				return TS_ERR_invalid_message;
+			}
+			if (p[v - 1] != '\0' || memchr(p, '\0', v - 1) != NULL) {
+				*why = "string not terminated by its only NUL";
+				return TS_ERR_invalid_message;
+			}
+			for (size_t k = v; k < padded; k++) {
+				if (p[k] != 0) {
+					*why = "string padding not zero";
+					return TS_ERR_invalid_message;
+				}
+			}
+			args[i].s = (const char *)p;
+			p += padded;
+			break;
+		}
+		default:
+			*why = "bad signature in the protocol table";
+			return TS_ERR_internal;
+		}
+	}
+	if (p != end) {
+		*why = "message longer than its fields";
+		return TS_ERR_invalid_message;
+	}
+	return 0;
+}
+
+size_t ts_encoded_size(const struct ts_interface *iface, uint16_t opcode,
+		const union ts_arg *args) {
+	if (opcode >= iface->count) {
+		return 0;
+	}
+	size_t size = TS_HEADER_SIZE;
+	unsigned i = 0;
+	for (const char *c = iface->messages[opcode].signature; *c; c++, i++) {
+		if (*c == 'h') {
+			continue;
+		}
+		if (*c == 's') {
+			if (args[i].s == NULL) {
+				return 0;
+			}
+			size_t len = strnlen(args[i].s, TS_MAX_STRING) + 1;
+			if (len > TS_MAX_STRING) {
+				return 0;
+			}
+			size += 4 + ((len + 3) & ~(size_t)3);
+		} else {
+			size += 4;
+		}
+	}
+	return size <= TS_MAX_MESSAGE ? size : 0;
+}
+
+size_t ts_encode(uint8_t *buf, size_t cap, const struct ts_interface *iface,
+		uint16_t opcode, const union ts_arg *args) {
+	size_t size = ts_encoded_size(iface, opcode, args);
+	if (size == 0 || size > cap) {
+		return 0;
+	}
+	const struct ts_message_desc *desc = &iface->messages[opcode];
+	unsigned nfds = ts_message_fd_count(desc);
+	ts_put_u32(buf, (uint32_t)size);
+	ts_put_u32(buf + 4, (uint32_t)opcode | (uint32_t)nfds << 16);
+	uint8_t *p = buf + TS_HEADER_SIZE;
+	unsigned i = 0;
+	for (const char *c = desc->signature; *c; c++, i++) {
+		switch (*c) {
+		case 'h':
+			break;
+		case 's': {
+			size_t len = strlen(args[i].s) + 1;
+			size_t padded = (len + 3) & ~(size_t)3;
+			ts_put_u32(p, (uint32_t)len);
+			memcpy(p + 4, args[i].s, len);
+			memset(p + 4 + len, 0, padded - len);
+			p += 4 + padded;
+			break;
+		}
+		default:
+			ts_put_u32(p, args[i].u);
+			p += 4;
+			break;
+		}
+	}
+	return size;
+}
+
+char *ts_format(char *out, size_t cap, const struct ts_interface *iface,
+		uint16_t opcode, const union ts_arg *args) {
+	if (cap == 0) {
+		return out;
+	}
+	if (opcode >= iface->count) {
+		snprintf(out, cap, "unknown(opcode=%u)", opcode);
+		return out;
+	}
+	const struct ts_message_desc *desc = &iface->messages[opcode];
+	size_t used = 0;
+	// Appends with snprintf; once the buffer is full, further writes are dropped.
+#define APPEND(...) do { \
+		if (used < cap) { \
+			int n_ = snprintf(out + used, cap - used, __VA_ARGS__); \
+			used = n_ < 0 ? cap : used + (size_t)n_; \
+		} \
+	} while (0)
+	APPEND("%s(", desc->name);
+	const char *field = desc->fields;
+	unsigned i = 0;
+	for (const char *c = desc->signature; *c; c++, i++) {
+		size_t flen = strcspn(field, " ");
+		APPEND("%s%.*s=", i ? ", " : "", (int)flen, field);
+		field += flen + (field[flen] == ' ');
+		switch (*c) {
+		case 'i':
+			APPEND("%d", args[i].i);
+			break;
+		case 'n':
+		case 'o':
+			APPEND("#%u", args[i].u);
+			break;
+		case 's':
+			APPEND("\"%s\"", args[i].s);
+			break;
+		case 'h':
+			APPEND("fd %d", args[i].h);
+			break;
+		default:
+			APPEND("%u", args[i].u);
+			break;
+		}
+	}
+	APPEND(")");
+#undef APPEND
+	return out;
+}

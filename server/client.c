@@ -1,0 +1,221 @@
+#define _GNU_SOURCE
+#include "client.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "loop.h"
+#include "server.h"
+
+static void handle_io(void *data, int fd, short revents);
+
+struct client *client_create(struct server *server, int fd) {
+	struct client *client = calloc(1, sizeof *client);
+	if (client == NULL) {
+		log_error("out of memory accepting a client");
+		close(fd);
+		return NULL;
+	}
+	client->server = server;
+	ts_connection_init(&client->conn, fd, server->options.max_in_bytes,
+		server->options.max_out_bytes);
+	struct ucred cred;
+	socklen_t len = sizeof cred;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+		client->pid = cred.pid;
+		client->uid = cred.uid;
+	}
+	client->source = loop_add_fd(server->loop, fd, POLLIN, handle_io, client);
+	if (client->source == NULL) {
+		log_error("out of memory accepting a client");
+		ts_connection_finish(&client->conn);
+		free(client);
+		return NULL;
+	}
+	client->id = ++server->next_client_id;
+	objmap_init(&client->objects);
+	list_init(&client->dirty_rects);
+	list_init(&client->frame_pending);
+	list_init(&client->dead_link);
+	list_init(&client->flush_link);
+	list_append(&server->clients, &client->link);
+	server->client_count++;
+	log_debug("client %u connected (pid %d)", client->id, (int)client->pid);
+	return client;
+}
+
+void object_destroy(struct client *client, struct object *obj) {
+	struct server *server = client->server;
+	objmap_remove(&client->objects, obj->id);
+	server->object_count--;
+	switch (obj->type) {
+	case OBJECT_RECT: {
+		struct rect *rect = (struct rect *)obj;
+		scene_node_remove(&server->scene, &rect->node);
+		list_remove(&rect->dirty_link);
+		break;
+	}
+	case OBJECT_CALLBACK:
+		list_remove(&((struct callback *)obj)->link);
+		break;
+	}
+	free(obj);
+}
+
+void client_destroy(struct client *client) {
+	if (client == NULL) {
+		return;
+	}
+	struct server *server = client->server;
+	uint64_t start = loop_now_ns();
+	uint32_t count = client->objects.count;
+	// Each object frees in O(1): nothing else points at it but its own lists.
+	for (uint32_t id = 1; id <= client->objects.used; id++) {
+		struct object *obj = objmap_lookup(&client->objects, id);
+		if (obj != NULL) {
+			object_destroy(client, obj);
+		}
+	}
+	objmap_finish(&client->objects);
+	loop_source_remove(client->source);
+	ts_connection_finish(&client->conn);
+	list_remove(&client->link);
+	list_remove(&client->dead_link);
+	list_remove(&client->flush_link);
+	server->client_count--;
+	uint64_t took = loop_now_ns() - start;
+	server->last_cleanup_us = (uint32_t)(took / 1000);
+	log_debug("client %u (%s) freed with %u objects in %.3f ms", client->id,
+		client->name ? client->name : "?", count, (double)took / 1e6);
+	free(client->name);
+	free(client);
+}
+
+void client_kill(struct client *client, const char *reason) {
+	if (client->dying) {
+		return;
+	}
+	client->dying = true;
+	// Parked: the loop no longer wakes for it; it is freed after this round.
+	loop_source_set_events(client->source, 0);
+	list_append(&client->server->dead_clients, &client->dead_link);
+	log_debug("client %u going away: %s", client->id, reason);
+}
+
+static void trace(struct client *client, const char *dir, uint16_t opcode,
+		const union ts_arg *args, const struct ts_interface *iface) {
+	char text[1200];
+	ts_format(text, sizeof text, iface, opcode, args);
+	fprintf(stderr, "[tessera] client %u %s %s\n", client->id, dir, text);
+}
+
+void client_send(struct client *client, uint16_t opcode, const union ts_arg *args) {
+	if (client->dying && opcode != TS_EV_error) {
+		// Nothing more goes to a dying client; fds meant for it are closed here.
+		const char *sig = ts_events[opcode].signature;
+		for (unsigned i = 0; sig[i]; i++) {
+			if (sig[i] == 'h') {
+				close(args[i].h);
+			}
+		}
+		return;
+	}
+	if (client->server->options.trace) {
+		trace(client, "<-", opcode, args, &ts_event_interface);
+	}
+	if (ts_connection_queue(&client->conn, &ts_event_interface, opcode, args) < 0) {
+		if (!client->dying) {
+			log_info("client %u (%s) stopped reading its events (more than %zu bytes "
+				"queued): disconnecting it", client->id,
+				client->name ? client->name : "?", client->conn.out.limit);
+			client_kill(client, "out-buffer full");
+		}
+		return;
+	}
+	if (list_empty(&client->flush_link)) {
+		list_append(&client->server->flush_clients, &client->flush_link);
+	}
+}
+
+void client_post_error(struct client *client, uint32_t object_id, uint32_t code,
+		const char *fmt, ...) {
+	if (client->dying) {
+		return;
+	}
+	char message[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof message, fmt, ap);
+	va_end(ap);
+	log_info("client %u (%s, pid %d): protocol error %s on object %u: %s", client->id,
+		client->name ? client->name : "?", (int)client->pid, ts_error_name(code),
+		object_id, message);
+	client_send(client, TS_EV_error,
+		(union ts_arg[]){ { .u = object_id }, { .u = code }, { .s = message } });
+	client_kill(client, "protocol error");
+}
+
+bool client_flush(struct client *client) {
+	int rc = ts_connection_flush(&client->conn);
+	if (rc == TS_IO_AGAIN) {
+		// Keep the bytes; the loop tells us when the socket drains.
+		if (!client->dying) {
+			loop_source_set_events(client->source, POLLIN | POLLOUT);
+		}
+		return true;
+	}
+	list_remove(&client->flush_link);
+	if (rc != TS_IO_OK) {
+		return false;
+	}
+	if (!client->dying) {
+		loop_source_set_events(client->source, POLLIN);
+	}
+	return true;
+}
+
+static void handle_io(void *data, int fd, short revents) {
+	struct client *client = data;
+	if (revents & POLLOUT) {
+		if (!client_flush(client)) {
+			client_kill(client, "write failed");
+			return;
+		}
+	}
+	if (revents & (POLLIN | POLLHUP | POLLERR)) {
+		int rc = ts_connection_read(&client->conn);
+		// Handle what did arrive, even alongside a hang-up: the last requests before
+		// a clean exit still count.
+		if (ts_connection_pending_input(&client->conn) > 0) {
+			client_dispatch(client);
+		}
+		if (client->dying) {
+			return;
+		}
+		switch (rc) {
+		case TS_IO_OK:
+		case TS_IO_AGAIN:
+			if ((revents & (POLLHUP | POLLERR)) && rc == TS_IO_AGAIN) {
+				client_kill(client, "hung up");
+			}
+			break;
+		case TS_IO_EOF:
+			client_kill(client, "hung up");
+			break;
+		case TS_IO_TOO_MANY_FDS:
+			client_post_error(client, 0, TS_ERR_bad_fds,
+				"more than %d file descriptors queued", TS_CONNECTION_MAX_FDS);
+			break;
+		default:
+			client_kill(client, strerror(errno));
+			break;
+		}
+	}
+}

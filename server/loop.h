@@ -1,0 +1,42 @@
+/*
+ * The event loop: one poll() over registered fds. Knows nothing of the protocol.
+ * Sources may be added and removed from inside callbacks; a removed source is never
+ * called again and is freed after the current round.
+ */
+#ifndef TESSERA_LOOP_H
+#define TESSERA_LOOP_H
+
+#include <stdint.h>
+
+struct loop;
+struct loop_source;
+
+/** Called with the poll() revents of @fd (POLLIN, POLLOUT, POLLHUP, POLLERR...). */
+typedef void (*loop_fd_func)(void *data, int fd, short revents);
+
+/** Returns NULL when memory runs out. */
+struct loop *loop_create(void);
+/** Frees the loop and every source still registered; closes no fds. NULL is fine. */
+void loop_destroy(struct loop *loop);
+
+/** Watches @fd for @events (POLLIN/POLLOUT; 0 parks it). Returns NULL when out of memory. */
+struct loop_source *loop_add_fd(struct loop *loop, int fd, short events,
+	loop_fd_func func, void *data);
+
+/** Changes the events watched. */
+void loop_source_set_events(struct loop_source *source, short events);
+short loop_source_get_events(const struct loop_source *source);
+
+/** Stops watching; the callback will not run again. NULL is fine. */
+void loop_source_remove(struct loop_source *source);
+
+/**
+ * Waits up to @timeout_ms (-1: forever) and calls the callback of every ready source.
+ * Returns the number of sources that were ready, or -1 when poll() fails (not EINTR).
+ */
+int loop_dispatch(struct loop *loop, int timeout_ms);
+
+/** Monotonic clock in nanoseconds. */
+uint64_t loop_now_ns(void);
+
+#endif

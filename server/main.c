@@ -1,0 +1,144 @@
+/*
+ * tessera: parses the command line and wires the loop, the backend, the renderer and
+ * the server together.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "log.h"
+#include "loop.h"
+#include "render.h"
+#include "server.h"
+
+static void usage(FILE *out) {
+	fprintf(out,
+		"usage: tessera [--headless] [--size WxH] [--socket PATH] [--fullscreen] [-v]\n"
+		"\n"
+		"  --headless     render offscreen with EGL (no display needed)\n"
+		"  --size WxH     output size in pixels (default 1280x720)\n"
+		"  --socket PATH  listen on PATH (default $TESSERA_SOCKET, else\n"
+		"                 $XDG_RUNTIME_DIR/tessera-0)\n"
+		"  --fullscreen   window backend: take the whole primary monitor\n"
+		"  -v, --verbose  log debug messages and trace every protocol message\n"
+		"  -h, --help     show this help\n");
+}
+
+static bool parse_size(const char *text, int *width, int *height) {
+	char *end;
+	long w = strtol(text, &end, 10);
+	if (end == text || (*end != 'x' && *end != 'X')) {
+		return false;
+	}
+	const char *rest = end + 1;
+	long h = strtol(rest, &end, 10);
+	if (end == rest || *end != '\0' || w < 1 || h < 1 || w > 16384 || h > 16384) {
+		return false;
+	}
+	*width = (int)w;
+	*height = (int)h;
+	return true;
+}
+
+int main(int argc, char *argv[]) {
+	bool headless = false, fullscreen = false, verbose = false;
+	int width = 1280, height = 720;
+	struct server_options opts = {
+		.refresh_mhz = 60000,
+		.max_objects = 1u << 20,
+		.max_out_bytes = 1u << 20,
+		.max_in_bytes = 64u << 10,
+	};
+	static const struct option long_options[] = {
+		{ "headless", no_argument, NULL, 'H' },
+		{ "size", required_argument, NULL, 's' },
+		{ "socket", required_argument, NULL, 'S' },
+		{ "fullscreen", no_argument, NULL, 'f' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c;
+	while ((c = getopt_long(argc, argv, "vh", long_options, NULL)) != -1) {
+		switch (c) {
+		case 'H':
+			headless = true;
+			break;
+		case 's':
+			if (!parse_size(optarg, &width, &height)) {
+				fprintf(stderr, "tessera: bad --size '%s': expected WxH, e.g. 800x480\n", optarg);
+				return 2;
+			}
+			break;
+		case 'S':
+			opts.socket_path = optarg;
+			break;
+		case 'f':
+			fullscreen = true;
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "tessera: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	const char *debug = getenv("TESSERA_DEBUG");
+	opts.trace = verbose || (debug != NULL && debug[0] != '\0' && strcmp(debug, "0") != 0);
+	log_set_level(verbose ? LOG_DEBUG : LOG_INFO);
+
+	int status = EXIT_FAILURE;
+	struct loop *loop = loop_create();
+	if (loop == NULL) {
+		log_error("out of memory");
+		return status;
+	}
+	struct server server;
+	if (!server_init(&server, loop, &opts)) {
+		goto out_loop;
+	}
+	struct backend *backend = headless ? backend_headless_create(width, height)
+		: backend_window_create(width, height, fullscreen);
+	if (backend == NULL) {
+		log_error("no output: %s", headless ? "headless rendering is unavailable"
+			: "cannot open a window (no display? try --headless)");
+		goto out_server;
+	}
+	server.backend = backend;
+	if (!backend->impl->begin_frame(backend)) {
+		log_error("%s backend: cannot make the GL context current", backend->impl->name);
+		goto out_backend;
+	}
+	server.renderer = renderer_create();
+	if (server.renderer == NULL) {
+		goto out_backend;
+	}
+	log_info("%s output %dx%d", backend->impl->name, backend->width, backend->height);
+	if (server_run(&server)) {
+		status = EXIT_SUCCESS;
+	}
+
+	renderer_destroy(server.renderer);
+out_backend:
+	// Clients go first: they hold scene nodes, and must see EOF before the output goes.
+	server_finish(&server);
+	backend_destroy(backend);
+	loop_destroy(loop);
+	return status;
+out_server:
+	server_finish(&server);
+out_loop:
+	loop_destroy(loop);
+	return status;
+}

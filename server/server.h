@@ -1,0 +1,77 @@
+/*
+ * The server: the listening socket, the set of clients, and when to draw a frame.
+ * main.c wires a server to a loop, a backend and a renderer.
+ */
+#ifndef TESSERA_SERVER_H
+#define TESSERA_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "list.h"
+#include "scene.h"
+
+struct backend;
+struct loop;
+struct loop_source;
+struct renderer;
+
+struct server_options {
+	const char *socket_path;  // NULL: $TESSERA_SOCKET, else $XDG_RUNTIME_DIR/tessera-0
+	int refresh_mhz;          // frame rate limit in millihertz (60000 by default)
+	size_t max_objects;       // per client
+	size_t max_out_bytes;     // per client: queued events before disconnection
+	size_t max_in_bytes;      // per client: unparsed request bytes
+	bool trace;               // print every message (-v or TESSERA_DEBUG=1)
+};
+
+struct server {
+	struct server_options options;
+	struct loop *loop;
+	struct backend *backend;
+	struct renderer *renderer;
+	struct scene scene;
+
+	char *socket_path;
+	char *lock_path;
+	int lock_fd;
+	int listen_fd;
+	struct loop_source *listen_source;
+	uint64_t accept_resume_ns;     // accept() paused (EMFILE) until then; 0 when not paused
+	int signal_fd;
+	struct loop_source *signal_source;
+	bool running;
+
+	struct list clients;           // client.link
+	size_t client_count;
+	size_t object_count;           // objects of every client
+	uint32_t next_client_id;
+	struct list dead_clients;      // client.dead_link: destroyed after the loop round
+	struct list flush_clients;     // client.flush_link: have queued output
+	struct list frame_callbacks;   // callback.link: committed, waiting for a frame
+	uint32_t last_cleanup_us;
+
+	uint64_t last_frame_ns;
+	uint64_t frame_interval_ns;
+	uint64_t frames;
+};
+
+/**
+ * Sets up signal handling (SIGINT/SIGTERM through a signalfd, SIGPIPE ignored), takes
+ * the socket's lock, replaces a stale socket, binds and listens. Returns false after
+ * logging a message a user understands; everything done so far is undone.
+ */
+bool server_init(struct server *server, struct loop *loop, const struct server_options *opts);
+
+/** Destroys every client (they see EOF), closes and removes the socket and its lock. */
+void server_finish(struct server *server);
+
+/** Runs the loop until SIGINT/SIGTERM or the window is closed. Returns false on failure. */
+bool server_run(struct server *server);
+
+/** Composes the committed scene offscreen into @rgba (width * 4 bytes a row, top first). */
+bool server_capture(struct server *server, uint8_t *rgba);
+
+#endif

@@ -1,0 +1,264 @@
+#define _GNU_SOURCE
+#include "harness.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <png.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <stdarg.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <tessera/client.h>
+
+bool e2e_window_backend = false;
+
+static long long now_ms(void) {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const char *e2e_bin(const char *var) {
+	const char *path = getenv(var);
+	if (path == NULL) {
+		fail_msg("environment variable %s (path of a built binary) is not set", var);
+	}
+	return path;
+}
+
+pid_t e2e_server_spawn(const char *socket, const char *log, const char *const *extra) {
+	const char *argv[16];
+	size_t n = 0;
+	argv[n++] = e2e_bin("TESSERA_BIN");
+	if (!e2e_window_backend) {
+		argv[n++] = "--headless";
+	}
+	argv[n++] = "--size";
+	argv[n++] = "320x240";
+	argv[n++] = "--socket";
+	argv[n++] = socket;
+	for (size_t i = 0; extra != NULL && extra[i] != NULL && n < 15; i++) {
+		argv[n++] = extra[i];
+	}
+	argv[n] = NULL;
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		if (fd >= 0) {
+			dup2(fd, STDERR_FILENO);
+		}
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+bool e2e_server_wait_ready(const char *socket, int timeout_ms) {
+	long long deadline = now_ms() + timeout_ms;
+	while (now_ms() < deadline) {
+		struct ts_display *display = ts_display_connect(socket, "e2e-probe");
+		if (display != NULL) {
+			ts_display_disconnect(display);
+			return true;
+		}
+		poll(NULL, 0, 10); // the server is still starting: try again shortly
+	}
+	return false;
+}
+
+void e2e_server_start(struct e2e_server *srv) {
+	memset(srv, 0, sizeof *srv);
+	strcpy(srv->dir, "/tmp/tessera-e2e-XXXXXX");
+	assert_non_null(mkdtemp(srv->dir));
+	snprintf(srv->socket, sizeof srv->socket, "%s/sock", srv->dir);
+	snprintf(srv->log, sizeof srv->log, "%s/server.log", srv->dir);
+	srv->pid = e2e_server_spawn(srv->socket, srv->log, NULL);
+	if (!e2e_server_wait_ready(srv->socket, 20000)) {
+		char cmd[256];
+		snprintf(cmd, sizeof cmd, "cat %s >&2", srv->log);
+		(void)!system(cmd);
+		fail_msg("tessera did not start on %s", srv->socket);
+	}
+	struct e2e_image img;
+	e2e_shot(srv, &img);
+	assert_int_equal(img.width, 320);
+	assert_int_equal(img.height, 240);
+	assert_true(e2e_flat(&img, &srv->background));
+	e2e_image_free(&img);
+}
+
+bool e2e_server_alive(const struct e2e_server *srv) {
+	return waitpid(srv->pid, NULL, WNOHANG) == 0;
+}
+
+int e2e_server_fd_count(const struct e2e_server *srv) {
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/fd", (int)srv->pid);
+	DIR *dir = opendir(path);
+	assert_non_null(dir);
+	int count = 0;
+	struct dirent *entry;
+	while ((entry = readdir(dir)) != NULL) {
+		count += entry->d_name[0] != '.';
+	}
+	closedir(dir);
+	return count;
+}
+
+void e2e_server_stop(struct e2e_server *srv) {
+	assert_true(e2e_server_alive(srv));
+	assert_int_equal(kill(srv->pid, SIGTERM), 0);
+	int status;
+	assert_int_equal(waitpid(srv->pid, &status, 0), srv->pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	// A clean exit removes the socket and its lock.
+	assert_int_equal(access(srv->socket, F_OK), -1);
+	char lock[160];
+	snprintf(lock, sizeof lock, "%s.lock", srv->socket);
+	assert_int_equal(access(lock, F_OK), -1);
+	char path[160];
+	snprintf(path, sizeof path, "%s/shot.png", srv->dir);
+	unlink(path);
+	unlink(srv->log);
+	rmdir(srv->dir);
+}
+
+int e2e_run(const char *const *argv, char *out, size_t cap) {
+	int pipefd[2];
+	assert_int_equal(pipe2(pipefd, O_CLOEXEC), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(pipefd[1], STDOUT_FILENO);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	size_t used = 0;
+	for (;;) {
+		char scratch[4096];
+		char *dst = used + 1 < cap ? out + used : scratch;
+		size_t room = used + 1 < cap ? cap - used - 1 : sizeof scratch;
+		ssize_t n = read(pipefd[0], dst, room);
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n <= 0) {
+			break;
+		}
+		if (dst != scratch) {
+			used += (size_t)n;
+		}
+	}
+	out[used] = '\0';
+	close(pipefd[0]);
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
+// The number after "key": within @json, or -1.
+static long json_number(const char *json, const char *key) {
+	char pattern[64];
+	snprintf(pattern, sizeof pattern, "\"%s\":", key);
+	const char *p = strstr(json, pattern);
+	if (p == NULL) {
+		return -1;
+	}
+	p += strlen(pattern);
+	while (*p == ' ') {
+		p++;
+	}
+	char *end;
+	long v = strtol(p, &end, 10);
+	return end == p ? -1 : v;
+}
+
+void e2e_info(const struct e2e_server *srv, struct e2e_info *info) {
+	const char *argv[] = { e2e_bin("TESSERA_INFO"), "--socket", srv->socket, "--json", NULL };
+	int status = e2e_run(argv, info->json, sizeof info->json);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	const char *totals = strstr(info->json, "\"totals\"");
+	assert_non_null(totals);
+	info->clients = json_number(totals, "clients");
+	info->objects = json_number(totals, "objects");
+	assert_true(info->clients >= 0);
+	assert_true(info->objects >= 0);
+	assert_non_null(strstr(info->json, "\"clients\": ["));
+}
+
+bool e2e_wait_totals(const struct e2e_server *srv, long clients, long objects,
+		int timeout_ms, struct e2e_info *last) {
+	long long deadline = now_ms() + timeout_ms;
+	for (;;) {
+		e2e_info(srv, last);
+		if (last->clients == clients && last->objects == objects) {
+			return true;
+		}
+		if (now_ms() >= deadline) {
+			return false;
+		}
+		poll(NULL, 0, 5);
+	}
+}
+
+void e2e_shot(const struct e2e_server *srv, struct e2e_image *img) {
+	char path[160];
+	snprintf(path, sizeof path, "%s/shot.png", srv->dir);
+	unlink(path);
+	const char *argv[] = { e2e_bin("TESSERA_SHOT"), "--socket", srv->socket, path, NULL };
+	char out[256];
+	int status = e2e_run(argv, out, sizeof out);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+
+	png_image image;
+	memset(&image, 0, sizeof image);
+	image.version = PNG_IMAGE_VERSION;
+	assert_true(png_image_begin_read_from_file(&image, path));
+	image.format = PNG_FORMAT_RGBA;
+	img->width = (int)image.width;
+	img->height = (int)image.height;
+	img->rgba = malloc(PNG_IMAGE_SIZE(image));
+	assert_non_null(img->rgba);
+	assert_true(png_image_finish_read(&image, NULL, img->rgba, 0, NULL));
+}
+
+void e2e_image_free(struct e2e_image *img) {
+	free(img->rgba);
+	img->rgba = NULL;
+}
+
+uint32_t e2e_pixel(const struct e2e_image *img, int x, int y) {
+	const uint8_t *p = img->rgba + ((size_t)y * (size_t)img->width + (size_t)x) * 4;
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+size_t e2e_count(const struct e2e_image *img, uint32_t rgba) {
+	size_t n = 0;
+	for (int y = 0; y < img->height; y++) {
+		for (int x = 0; x < img->width; x++) {
+			n += e2e_pixel(img, x, y) == rgba;
+		}
+	}
+	return n;
+}
+
+bool e2e_flat(const struct e2e_image *img, uint32_t *rgba) {
+	*rgba = e2e_pixel(img, 0, 0);
+	return e2e_count(img, *rgba) == (size_t)img->width * (size_t)img->height;
+}

@@ -1,0 +1,76 @@
+/*
+ * End-to-end test harness: starts the real tessera binary on a temporary socket, runs
+ * real client processes and tools, and reads back what tessera-info and tessera-shot
+ * report. Paths of the binaries come from the environment set by meson.
+ */
+#ifndef TESSERA_E2E_HARNESS_H
+#define TESSERA_E2E_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct e2e_server {
+	pid_t pid;
+	char dir[64];        // private temporary folder
+	char socket[128];
+	char log[128];       // the server's stderr
+	uint32_t background; // the colour of the empty screen, read at start
+};
+
+/** Which backend e2e_server_start uses: set once from the command line. */
+extern bool e2e_window_backend;
+
+/** The path of a built binary from the environment variable @var; fails the test if unset. */
+const char *e2e_bin(const char *var);
+
+/**
+ * Starts tessera (--size 320x240) in a fresh folder, waits until it answers, and checks
+ * that its empty screen is one flat colour (kept in srv->background).
+ */
+void e2e_server_start(struct e2e_server *srv);
+/** Starts tessera with extra arguments on a given socket; returns its pid (no wait). */
+pid_t e2e_server_spawn(const char *socket, const char *log, const char *const *extra);
+/** Waits until a client can connect and get a welcome; false after @timeout_ms. */
+bool e2e_server_wait_ready(const char *socket, int timeout_ms);
+/** SIGTERMs the server, checks it exits 0 and removed its socket, removes the folder. */
+void e2e_server_stop(struct e2e_server *srv);
+/** True when the server process is still running. */
+bool e2e_server_alive(const struct e2e_server *srv);
+/** Number of open fds of the server process. */
+int e2e_server_fd_count(const struct e2e_server *srv);
+
+/**
+ * Runs @argv (argv[0] a path), capturing stdout into @out (NUL-terminated, @cap bytes).
+ * Returns the raw wait status.
+ */
+int e2e_run(const char *const *argv, char *out, size_t cap);
+
+/** What tessera-info --json says. */
+struct e2e_info {
+	long clients, objects;
+	char json[65536];
+};
+/** Runs tessera-info --json and parses the totals; fails the test on bad output. */
+void e2e_info(const struct e2e_server *srv, struct e2e_info *info);
+/** Polls tessera-info until totals are @clients and @objects; false after @timeout_ms. */
+bool e2e_wait_totals(const struct e2e_server *srv, long clients, long objects,
+	int timeout_ms, struct e2e_info *last);
+
+/** A screenshot read back from the PNG tessera-shot wrote. */
+struct e2e_image {
+	int width, height;
+	uint8_t *rgba; // width * height * 4
+};
+/** Runs tessera-shot and decodes its PNG; fails the test on any error. */
+void e2e_shot(const struct e2e_server *srv, struct e2e_image *img);
+void e2e_image_free(struct e2e_image *img);
+/** The pixel at (x, y) as 0xRRGGBBAA. */
+uint32_t e2e_pixel(const struct e2e_image *img, int x, int y);
+/** Pixels equal to @rgba. */
+size_t e2e_count(const struct e2e_image *img, uint32_t rgba);
+/** True when every pixel has the same value; *@rgba gets it. */
+bool e2e_flat(const struct e2e_image *img, uint32_t *rgba);
+
+#endif

@@ -1,0 +1,537 @@
+/*
+ * End-to-end tests: the real server (headless, or the window backend with --window
+ * under Xvfb), real client processes that really crash, and what tessera-info and
+ * tessera-shot report afterwards.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <stdarg.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <tessera/client.h>
+
+#include "harness.h"
+#include "wire.h"
+
+struct fixture {
+	struct e2e_server srv;
+	int fd_baseline;
+};
+
+static int setup(void **state) {
+	struct fixture *f = calloc(1, sizeof *f);
+	assert_non_null(f);
+	e2e_server_start(&f->srv);
+	f->fd_baseline = e2e_server_fd_count(&f->srv);
+	*state = f;
+	return 0;
+}
+
+// Every test leaves the server as it found it: alive, no clients, no objects, the
+// screen back to its background and no fd leaked.
+static int teardown(void **state) {
+	struct fixture *f = *state;
+	struct e2e_info info;
+	assert_true(e2e_server_alive(&f->srv));
+	assert_true(e2e_wait_totals(&f->srv, 0, 0, 2000, &info));
+	assert_int_equal(e2e_server_fd_count(&f->srv), f->fd_baseline);
+	struct e2e_image img;
+	e2e_shot(&f->srv, &img);
+	uint32_t flat;
+	assert_true(e2e_flat(&img, &flat));
+	assert_int_equal(flat, f->srv.background);
+	e2e_image_free(&img);
+	e2e_server_stop(&f->srv);
+	free(f);
+	return 0;
+}
+
+static struct ts_rect *make_rect(struct ts_display *d, int x, int y, unsigned w, unsigned h,
+		uint32_t rgba, int z) {
+	struct ts_rect *r = ts_rect_create(d);
+	assert_non_null(r);
+	assert_int_equal(ts_rect_set_position(r, x, y), 0);
+	assert_int_equal(ts_rect_set_size(r, w, h), 0);
+	assert_int_equal(ts_rect_set_color(r, rgba), 0);
+	assert_int_equal(ts_rect_set_z(r, z), 0);
+	return r;
+}
+
+static void test_rects_appear(void **state) {
+	struct fixture *f = *state;
+	struct ts_display *d = ts_display_connect(f->srv.socket, "e2e-rects");
+	assert_non_null(d);
+	int w, h;
+	ts_display_get_size(d, &w, &h);
+	assert_int_equal(w, 320);
+	assert_int_equal(h, 240);
+
+	make_rect(d, 10, 20, 40, 30, 0xff0000ffu, 0);   // red
+	make_rect(d, 30, 30, 40, 30, 0x00ff00ffu, 1);   // green, over red
+	make_rect(d, 200, 100, 50, 50, 0x0000ffffu, 5); // blue
+	struct ts_rect *hidden = make_rect(d, 100, 150, 20, 20, 0xffffffffu, 9);
+	assert_int_equal(ts_rect_set_visible(hidden, false), 0);
+	// Not committed yet: nothing may show.
+	assert_int_equal(ts_display_roundtrip(d), 0);
+	struct e2e_image img;
+	e2e_shot(&f->srv, &img);
+	uint32_t flat;
+	assert_true(e2e_flat(&img, &flat));
+	e2e_image_free(&img);
+
+	assert_int_equal(ts_display_commit(d), 0);
+	assert_int_equal(ts_display_roundtrip(d), 0);
+	e2e_shot(&f->srv, &img);
+	uint32_t bg = f->srv.background;
+	assert_int_equal(e2e_pixel(&img, 10, 20), 0xff0000ffu);   // red's top-left
+	assert_int_equal(e2e_pixel(&img, 29, 49), 0xff0000ffu);   // red not covered
+	assert_int_equal(e2e_pixel(&img, 30, 30), 0x00ff00ffu);   // green on top
+	assert_int_equal(e2e_pixel(&img, 69, 59), 0x00ff00ffu);
+	assert_int_equal(e2e_pixel(&img, 70, 59), bg);            // right of green
+	assert_int_equal(e2e_pixel(&img, 9, 20), bg);             // left of red
+	assert_int_equal(e2e_count(&img, 0x0000ffffu), 2500);     // blue, exactly 50x50
+	assert_int_equal(e2e_pixel(&img, 110, 160), bg);          // hidden stays hidden
+	assert_int_equal(e2e_count(&img, 0xff0000ffu), 40 * 30 - 20 * 20);
+	e2e_image_free(&img);
+
+	struct e2e_info info;
+	e2e_info(&f->srv, &info);
+	assert_int_equal(info.clients, 1);
+	assert_int_equal(info.objects, 4);
+	assert_non_null(strstr(info.json, "\"name\": \"e2e-rects\""));
+
+	// Making hidden visible and moving it is one atomic commit.
+	assert_int_equal(ts_rect_set_visible(hidden, true), 0);
+	assert_int_equal(ts_rect_set_position(hidden, 0, 0), 0);
+	assert_int_equal(ts_display_commit(d), 0);
+	assert_int_equal(ts_display_roundtrip(d), 0);
+	e2e_shot(&f->srv, &img);
+	assert_int_equal(e2e_pixel(&img, 5, 5), 0xffffffffu);
+	assert_int_equal(e2e_pixel(&img, 110, 160), bg);
+	e2e_image_free(&img);
+
+	ts_display_disconnect(d);
+}
+
+static void on_done(void *data, uint32_t time_ms) {
+	(*(int *)data)++;
+}
+
+static void test_frame_callbacks(void **state) {
+	struct fixture *f = *state;
+	struct ts_display *d = ts_display_connect(f->srv.socket, "e2e-frames");
+	assert_non_null(d);
+	int done = 0;
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(ts_display_frame(d, on_done, &done), 0);
+		assert_int_equal(ts_display_commit(d), 0);
+		while (done == i) {
+			assert_true(ts_display_dispatch(d) >= 0);
+		}
+	}
+	assert_int_equal(done, 3);
+	// A frame callback not yet committed never fires.
+	assert_int_equal(ts_display_frame(d, on_done, &done), 0);
+	assert_int_equal(ts_display_roundtrip(d), 0);
+	assert_int_equal(done, 3);
+	ts_display_disconnect(d);
+}
+
+// Reads lines from a child's stdout until "ready"; false on EOF or after 20 s.
+static bool wait_ready_line(int fd) {
+	char buf[256];
+	size_t used = 0;
+	while (used + 1 < sizeof buf) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		if (poll(&p, 1, 20000) <= 0) {
+			return false;
+		}
+		ssize_t n = read(fd, buf + used, sizeof buf - 1 - used);
+		if (n <= 0) {
+			return false;
+		}
+		used += (size_t)n;
+		buf[used] = '\0';
+		if (strstr(buf, "ready\n") != NULL) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static void run_crash(void **state, const char *mode, int expect_signal) {
+	struct fixture *f = *state;
+	int pipefd[2];
+	assert_int_equal(pipe2(pipefd, O_CLOEXEC), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(pipefd[1], STDOUT_FILENO);
+		const char *argv[] = { e2e_bin("TESSERA_CRASH"), "--socket", f->srv.socket, "--mode",
+			mode, "--objects", "500", "--linger-ms", "1500", NULL };
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	assert_true(wait_ready_line(pipefd[0]));
+	close(pipefd[0]);
+
+	// While it lives, the server holds and shows its 500 rectangles.
+	struct e2e_info info;
+	e2e_info(&f->srv, &info);
+	assert_int_equal(info.clients, 1);
+	assert_true(info.objects >= 500);
+	assert_non_null(strstr(info.json, "\"name\": \"tessera-crash\""));
+	struct e2e_image img;
+	e2e_shot(&f->srv, &img);
+	size_t background = e2e_count(&img, f->srv.background);
+	assert_true((size_t)img.width * img.height - background >= 500 * 4);
+	e2e_image_free(&img);
+
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (expect_signal) {
+		assert_true(WIFSIGNALED(status));
+		assert_int_equal(WTERMSIG(status), expect_signal);
+	} else {
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+
+	// Everything it owned is gone within a fraction of a second...
+	assert_true(e2e_wait_totals(&f->srv, 0, 0, 500, &info));
+	e2e_shot(&f->srv, &img);
+	uint32_t flat;
+	assert_true(e2e_flat(&img, &flat));
+	assert_int_equal(flat, f->srv.background);
+	e2e_image_free(&img);
+
+	// ...and the server still serves a new client.
+	struct ts_display *d = ts_display_connect(f->srv.socket, "e2e-after-crash");
+	assert_non_null(d);
+	make_rect(d, 0, 0, 8, 8, 0xffff00ffu, 0);
+	assert_int_equal(ts_display_commit(d), 0);
+	assert_int_equal(ts_display_roundtrip(d), 0);
+	e2e_shot(&f->srv, &img);
+	assert_int_equal(e2e_count(&img, 0xffff00ffu), 64);
+	e2e_image_free(&img);
+	ts_display_disconnect(d);
+}
+
+static void test_crash_segv(void **state) { run_crash(state, "segv", SIGSEGV); }
+static void test_crash_abort(void **state) { run_crash(state, "abort", SIGABRT); }
+static void test_crash_kill(void **state) { run_crash(state, "kill", SIGKILL); }
+static void test_crash_midmsg(void **state) { run_crash(state, "midmsg", SIGKILL); }
+static void test_crash_exit(void **state) { run_crash(state, "exit", 0); }
+
+static int raw_connect(const char *path) {
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	strncpy(addr.sun_path, path, sizeof addr.sun_path - 1);
+	assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof addr), 0);
+	return fd;
+}
+
+static void raw_send(int fd, uint16_t opcode, const union ts_arg *args) {
+	uint8_t buf[TS_MAX_MESSAGE];
+	size_t n = ts_encode(buf, sizeof buf, &ts_request_interface, opcode, args);
+	assert_true(n > 0);
+	assert_int_equal(send(fd, buf, n, MSG_NOSIGNAL), (ssize_t)n);
+}
+
+// Reads everything the server sends until it hangs up (failing after 5 s) and returns
+// the error code of the error event found in it, or -1 if there is none.
+static int read_until_hangup(int fd, char *text, size_t cap) {
+	uint8_t buf[65536];
+	size_t used = 0;
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		assert_true(poll(&p, 1, 5000) > 0);
+		ssize_t n = read(fd, buf + used, sizeof buf - used);
+		if (n <= 0) {
+			break;
+		}
+		used += (size_t)n;
+		assert_true(used < sizeof buf);
+	}
+	int code = -1;
+	size_t off = 0;
+	struct ts_header hdr;
+	while (ts_header_read(buf + off, used - off, &hdr) == TS_HEADER_OK &&
+			hdr.size <= used - off) {
+		union ts_arg args[TS_MAX_ARGS];
+		const char *why;
+		assert_int_equal(ts_decode(&ts_event_interface, buf + off, &hdr, NULL, args, &why), 0);
+		if (hdr.opcode == TS_EV_error) {
+			code = (int)args[1].u;
+			snprintf(text, cap, "%s", args[2].s);
+		}
+		off += hdr.size;
+	}
+	assert_int_equal(off, used); // nothing but whole messages
+	return code;
+}
+
+static void hello(int fd) {
+	raw_send(fd, TS_REQ_hello, (union ts_arg[]){ { .u = 1 }, { .s = "hostile" } });
+}
+
+static void test_garbage(void **state) {
+	struct fixture *f = *state;
+	char text[1024];
+
+	// Random bytes.
+	int fd = raw_connect(f->srv.socket);
+	uint8_t junk[512];
+	unsigned seed = 12345;
+	for (size_t i = 0; i < sizeof junk; i++) {
+		junk[i] = (uint8_t)(rand_r(&seed) >> 7);
+	}
+	assert_int_equal(send(fd, junk, sizeof junk, MSG_NOSIGNAL), (ssize_t)sizeof junk);
+	int code = read_until_hangup(fd, text, sizeof text);
+	assert_true(code == TS_ERR_invalid_message || code == TS_ERR_unknown_opcode ||
+		code == TS_ERR_not_ready || code == TS_ERR_bad_fds);
+	close(fd);
+
+	// A header claiming 4 GiB.
+	fd = raw_connect(f->srv.socket);
+	uint32_t huge[2] = { 0xffffffffu, TS_REQ_sync };
+	assert_int_equal(send(fd, huge, sizeof huge, MSG_NOSIGNAL), (ssize_t)sizeof huge);
+	assert_int_equal(read_until_hangup(fd, text, sizeof text), TS_ERR_invalid_message);
+	close(fd);
+
+	// An unknown opcode after a proper hello.
+	fd = raw_connect(f->srv.socket);
+	hello(fd);
+	uint32_t unknown[2] = { 8, 999 };
+	assert_int_equal(send(fd, unknown, sizeof unknown, MSG_NOSIGNAL), (ssize_t)sizeof unknown);
+	assert_int_equal(read_until_hangup(fd, text, sizeof text), TS_ERR_unknown_opcode);
+	close(fd);
+
+	// A request before hello.
+	fd = raw_connect(f->srv.socket);
+	raw_send(fd, TS_REQ_rect_create, (union ts_arg[]){ { .u = 1 } });
+	assert_int_equal(read_until_hangup(fd, text, sizeof text), TS_ERR_not_ready);
+	close(fd);
+
+	// An id nobody created, then one skipping ahead, then one in use.
+	fd = raw_connect(f->srv.socket);
+	hello(fd);
+	raw_send(fd, TS_REQ_rect_set_color, (union ts_arg[]){ { .u = 7 }, { .u = 0 } });
+	assert_int_equal(read_until_hangup(fd, text, sizeof text), TS_ERR_invalid_id);
+	close(fd);
+	fd = raw_connect(f->srv.socket);
+	hello(fd);
+	raw_send(fd, TS_REQ_rect_create, (union ts_arg[]){ { .u = 50 } });
+	assert_int_equal(read_until_hangup(fd, text, sizeof text), TS_ERR_invalid_id);
+	close(fd);
+	fd = raw_connect(f->srv.socket);
+	hello(fd);
+	raw_send(fd, TS_REQ_rect_create, (union ts_arg[]){ { .u = 1 } });
+	raw_send(fd, TS_REQ_rect_create, (union ts_arg[]){ { .u = 1 } });
+	assert_int_equal(read_until_hangup(fd, text, sizeof text), TS_ERR_id_in_use);
+	close(fd);
+
+	// An id of a destroyed object, and destroying a callback.
+	fd = raw_connect(f->srv.socket);
+	hello(fd);
+	raw_send(fd, TS_REQ_rect_create, (union ts_arg[]){ { .u = 1 } });
+	raw_send(fd, TS_REQ_destroy, (union ts_arg[]){ { .u = 1 } });
+	raw_send(fd, TS_REQ_rect_set_z, (union ts_arg[]){ { .u = 1 }, { .i = 3 } });
+	assert_int_equal(read_until_hangup(fd, text, sizeof text), TS_ERR_invalid_id);
+	close(fd);
+	fd = raw_connect(f->srv.socket);
+	hello(fd);
+	raw_send(fd, TS_REQ_frame, (union ts_arg[]){ { .u = 1 } });
+	raw_send(fd, TS_REQ_destroy, (union ts_arg[]){ { .u = 1 } });
+	assert_int_equal(read_until_hangup(fd, text, sizeof text), TS_ERR_wrong_type);
+	close(fd);
+
+	// Bad values and a bad version.
+	fd = raw_connect(f->srv.socket);
+	hello(fd);
+	raw_send(fd, TS_REQ_rect_create, (union ts_arg[]){ { .u = 1 } });
+	raw_send(fd, TS_REQ_rect_set_visible, (union ts_arg[]){ { .u = 1 }, { .u = 2 } });
+	assert_int_equal(read_until_hangup(fd, text, sizeof text), TS_ERR_invalid_value);
+	close(fd);
+	fd = raw_connect(f->srv.socket);
+	raw_send(fd, TS_REQ_hello, (union ts_arg[]){ { .u = 0 }, { .s = "v0" } });
+	assert_int_equal(read_until_hangup(fd, text, sizeof text), TS_ERR_bad_version);
+	close(fd);
+
+	// An fd sent with a message that takes none.
+	fd = raw_connect(f->srv.socket);
+	hello(fd);
+	uint8_t msg[16];
+	size_t n = ts_encode(msg, sizeof msg, &ts_request_interface, TS_REQ_commit, NULL);
+	assert_int_equal(n, 8);
+	msg[6] = 1; // nfds
+	int passed = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	memset(&control, 0, sizeof control);
+	struct iovec iov = { .iov_base = msg, .iov_len = n };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+		.msg_controllen = sizeof control.buf };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &passed, sizeof passed);
+	assert_int_equal(sendmsg(fd, &mh, MSG_NOSIGNAL), (ssize_t)n);
+	close(passed);
+	assert_int_equal(read_until_hangup(fd, text, sizeof text), TS_ERR_bad_fds);
+	close(fd);
+	// The teardown checks that the server's fd count is back to its baseline.
+}
+
+static void on_error(void *data, uint32_t object_id, uint32_t code, const char *message) {
+	*(uint32_t *)data = code;
+}
+
+static void test_client_sees_error(void **state) {
+	struct fixture *f = *state;
+	struct ts_display *d = ts_display_connect(f->srv.socket, "e2e-error");
+	assert_non_null(d);
+	uint32_t seen = 0;
+	ts_display_set_error_handler(d, on_error, &seen);
+	struct ts_rect *r = ts_rect_create(d);
+	assert_non_null(r);
+	assert_int_equal(ts_rect_set_size(r, 100000, 10), 0); // too large: refused by the server
+	assert_int_equal(ts_display_roundtrip(d), -1);
+	assert_int_equal(seen, TS_ERR_invalid_value);
+	assert_int_equal(ts_display_get_error(d), EPROTO);
+	uint32_t object = 0;
+	const char *message = NULL;
+	assert_int_equal(ts_display_get_protocol_error(d, &object, &message), TS_ERR_invalid_value);
+	assert_int_equal(object, ts_rect_get_id(r));
+	assert_non_null(strstr(message, "100000"));
+	// The error sticks.
+	assert_null(ts_rect_create(d));
+	assert_int_equal(ts_display_commit(d), -1);
+	ts_display_disconnect(d);
+}
+
+static void test_id_reuse(void **state) {
+	struct fixture *f = *state;
+	struct ts_display *d = ts_display_connect(f->srv.socket, "e2e-reuse");
+	assert_non_null(d);
+	// Create and destroy many times: ids are recycled only after delete_id, and the
+	// server's id rules are never broken.
+	for (int round = 0; round < 20; round++) {
+		struct ts_rect *rects[50];
+		for (int i = 0; i < 50; i++) {
+			rects[i] = make_rect(d, i, round, 1, 1, 0x808080ffu, 0);
+		}
+		assert_int_equal(ts_display_commit(d), 0);
+		for (int i = 0; i < 50; i++) {
+			assert_int_equal(ts_rect_destroy(rects[i]), 0);
+		}
+		assert_int_equal(ts_display_roundtrip(d), 0);
+	}
+	struct e2e_info info;
+	e2e_info(&f->srv, &info);
+	assert_int_equal(info.objects, 0);
+	assert_int_equal(ts_display_get_error(d), 0);
+	ts_display_disconnect(d);
+}
+
+static void test_demo_rects(void **state) {
+	struct fixture *f = *state;
+	const char *argv[] = { e2e_bin("TESSERA_DEMO_RECTS"), "--socket", f->srv.socket,
+		"--seconds", "2", NULL };
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	// Six rectangles, plus a frame callback most of the time.
+	struct e2e_info info;
+	for (int tries = 0;; tries++) {
+		e2e_info(&f->srv, &info);
+		if (info.clients == 1 && info.objects >= 6) {
+			break;
+		}
+		assert_true(tries < 1000);
+		poll(NULL, 0, 5);
+	}
+	assert_non_null(strstr(info.json, "\"name\": \"tessera-demo-rects\""));
+	// It animates: two screenshots a tenth of a second apart differ.
+	struct e2e_image a, b;
+	e2e_shot(&f->srv, &a);
+	poll(NULL, 0, 100);
+	e2e_shot(&f->srv, &b);
+	assert_true(e2e_count(&a, f->srv.background) < (size_t)a.width * a.height);
+	assert_memory_not_equal(a.rgba, b.rgba, (size_t)a.width * a.height * 4);
+	e2e_image_free(&a);
+	e2e_image_free(&b);
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+// Not a fixture test: two servers on one path, and a socket left by a killed server.
+static void test_socket_ownership(void **state) {
+	struct e2e_server a;
+	e2e_server_start(&a);
+	// A second server must not steal a live socket.
+	pid_t second = e2e_server_spawn(a.socket, a.log, NULL);
+	int status;
+	assert_int_equal(waitpid(second, &status, 0), second);
+	assert_true(WIFEXITED(status));
+	assert_int_not_equal(WEXITSTATUS(status), 0);
+	assert_true(e2e_server_alive(&a));
+	assert_true(e2e_server_wait_ready(a.socket, 2000));
+
+	// A server that dies leaves its socket behind; the next one replaces it.
+	assert_int_equal(kill(a.pid, SIGKILL), 0);
+	assert_int_equal(waitpid(a.pid, &status, 0), a.pid);
+	assert_int_equal(access(a.socket, F_OK), 0);
+	a.pid = e2e_server_spawn(a.socket, a.log, NULL);
+	assert_true(e2e_server_wait_ready(a.socket, 20000));
+	e2e_server_stop(&a);
+}
+
+int main(int argc, char *argv[]) {
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--window") == 0) {
+			e2e_window_backend = true;
+		}
+	}
+	// A server that hangs up on a raw client must fail an assertion, not kill us.
+	signal(SIGPIPE, SIG_IGN);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_rects_appear, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_frame_callbacks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crash_segv, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crash_abort, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crash_kill, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crash_midmsg, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crash_exit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_garbage, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_client_sees_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_id_reuse, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_demo_rects, setup, teardown),
+		cmocka_unit_test(test_socket_ownership),
+	};
+	return cmocka_run_group_tests_name(e2e_window_backend ? "e2e-window" : "e2e-headless",
+		tests, NULL, NULL);
+}

@@ -1,0 +1,14 @@
+#!/bin/sh
+# Installs the Debian / Raspberry Pi OS packages Tessera builds with, when missing.
+set -eu
+here=$(dirname "$0")
+missing=""
+for pkg in $(cat "$here/debian-packages.txt"); do
+	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing="$missing $pkg"
+done
+[ -z "$missing" ] && exit 0
+echo "tessera: installing:$missing"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+$sudo apt-get update
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends $missing
