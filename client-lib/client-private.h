@@ -50,6 +50,11 @@ struct entry {
 	};
 };
 
+/** A done event read where callbacks may not run, kept for the next waiting call. */
+struct deferred_done {
+	uint32_t callback, data;
+};
+
 struct ts_rect {
 	struct ts_display *display;
 	uint32_t id;
@@ -78,7 +83,10 @@ struct ts_display {
 	ts_error_func error_func;
 	void *error_data;
 
-	bool eof;                   // the server hung up; what is buffered is still read
+	// Done events read inside request calls, oldest at deferred[deferred_start].
+	struct deferred_done *deferred;
+	size_t deferred_start, deferred_len, deferred_cap;
+
 	bool stop;                  // ts_display_stop was called
 	uint64_t dispatched;        // events dispatched so far, to count per call
 };

@@ -6,7 +6,6 @@
 #define _GNU_SOURCE
 #include "client-private.h"
 
-#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -18,9 +17,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-// The server disconnects a client once 1 MiB of its events are queued; reading that
-// much while we are blocked sending means the server never has to. The buffer only
-// grows this far on demand and shrinks back once drained.
+// Events are read, and mostly handled, even while a request call waits for room on
+// the socket, so the in-buffer seldom holds much; it grows on demand up to the 1 MiB
+// the server would queue for us, and shrinks back once drained.
 #define IN_LIMIT (1u << 20)
 #define OUT_LIMIT (4u << 20)
 #define TRACE_PREFIX "[tessera-client]"
@@ -195,24 +194,55 @@ static const event_handler handlers[TS_EV_COUNT_] = {
 
 /* ---- reading and dispatching ---- */
 
-// Which events may be handled where. Application callbacks (done, the error handler)
-// run only inside the calls that wait for the server. A request call that blocks on
-// a full socket still handles, in order, the events the library deals with alone, up
-// to the first one that needs the application: so the stream of delete_ids that a
-// mass destroy causes never piles up until the server gives up on us.
+// Which events may be handled where. Application callbacks run only inside the calls
+// that wait for the server (MODE_ALL). A request call blocked on a full socket still
+// reads, and handles what the library deals with alone (MODE_INTERNAL): the stream
+// of delete_ids a mass destroy causes must not pile up until the server gives up on
+// us. There, a done is put aside, in order, for the next waiting call; an error is
+// fatal and handled at once.
 enum mode {
 	MODE_ALL,         // a waiting call: everything
-	MODE_INTERNAL,    // inside a request call: up to the first event for the application
+	MODE_INTERNAL,    // inside a request call: done events are deferred
 	MODE_ERRORS,      // hanging up: only the error event that says why; the rest is dropped
 };
 
-static bool for_application(uint16_t opcode) {
-	return opcode == TS_EV_done || opcode == TS_EV_error;
+static int defer_done(struct ts_display *display, const union ts_arg *args) {
+	if (display->deferred_len == display->deferred_cap) {
+		size_t cap = display->deferred_cap ? display->deferred_cap * 2 : 16;
+		struct deferred_done *deferred = realloc(display->deferred, cap * sizeof *deferred);
+		if (deferred == NULL) {
+			return display_fail(display, ENOMEM, NULL);
+		}
+		display->deferred = deferred;
+		display->deferred_cap = cap;
+	}
+	display->deferred[display->deferred_len++] = (struct deferred_done){
+		.callback = args[0].u,
+		.data = args[1].u,
+	};
+	return 1;
 }
 
-// Decodes and handles the next buffered event as @mode allows. Returns 1 when an
-// event was taken, 0 when more bytes are needed (or @mode stops here), -1 on failure.
+// Handles the oldest deferred done. They all came before anything still buffered.
+static int dispatch_deferred(struct ts_display *display) {
+	struct deferred_done done = display->deferred[display->deferred_start++];
+	if (display->deferred_start == display->deferred_len) {
+		display->deferred_start = display->deferred_len = 0;
+	}
+	union ts_arg args[] = { { .u = done.callback }, { .u = done.data } };
+	if (display->debug) {
+		trace("<-", &ts_event_interface, TS_EV_done, args);
+	}
+	display->dispatched++;
+	return handle_done(display, args) < 0 ? -1 : 1;
+}
+
+// Decodes and handles the next event as @mode allows. Returns 1 when an event was
+// taken, 0 when more bytes are needed, -1 on failure.
 static int dispatch_one(struct ts_display *display, enum mode mode) {
+	if (mode == MODE_ALL && display->deferred_len > display->deferred_start) {
+		return dispatch_deferred(display);
+	}
 	struct ts_header hdr;
 	union ts_arg args[TS_MAX_ARGS];
 	const char *why = "";
@@ -226,17 +256,12 @@ static int dispatch_one(struct ts_display *display, enum mode mode) {
 	if (rc < 0) {
 		return display_fail(display, EPROTO, "invalid event from the server: %s", why);
 	}
-	const char *sig = ts_events[hdr.opcode].signature;
-	if (mode == MODE_INTERNAL && for_application(hdr.opcode)) {
-		// Left in the buffer for the next waiting call, which decodes it again.
-		assert(strchr(sig, 'h') == NULL); // else its fds would now be in args
-		return 0;
-	}
 	// Handlers run application callbacks, which may dispatch again and so move the
 	// in-buffer: take the message out of it before handling it.
 	uint8_t copy[TS_MAX_MESSAGE];
 	const uint8_t *msg = display->conn.in.data + display->conn.in.start;
 	memcpy(copy, msg, hdr.size);
+	const char *sig = ts_events[hdr.opcode].signature;
 	for (unsigned i = 0; sig[i]; i++) {
 		if (sig[i] == 's') {
 			args[i].s = (const char *)copy + (args[i].s - (const char *)msg);
@@ -245,7 +270,9 @@ static int dispatch_one(struct ts_display *display, enum mode mode) {
 	ts_connection_consume(&display->conn, hdr.size);
 
 	int ret = 1;
-	if (mode != MODE_ERRORS || hdr.opcode == TS_EV_error) {
+	if (mode == MODE_INTERNAL && hdr.opcode == TS_EV_done) {
+		ret = defer_done(display, args);
+	} else if (mode != MODE_ERRORS || hdr.opcode == TS_EV_error) {
 		if (display->debug) {
 			trace("<-", &ts_event_interface, hdr.opcode, args);
 		}
@@ -277,7 +304,6 @@ static int dispatch_buffered(struct ts_display *display, enum mode mode) {
 // why (an error event): read the rest, then dispatch it all when callbacks may run
 // here (@dispatch), or else only look for that error.
 static int hangup(struct ts_display *display, bool dispatch) {
-	display->eof = true;
 	int rc;
 	do {
 		rc = ts_connection_read(&display->conn);
@@ -289,10 +315,7 @@ static int hangup(struct ts_display *display, bool dispatch) {
 }
 
 static int dispatch_pending(struct ts_display *display) {
-	if (dispatch_buffered(display, MODE_ALL) < 0) {
-		return -1;
-	}
-	return display->eof ? hangup(display, true) : 0;
+	return dispatch_buffered(display, MODE_ALL);
 }
 
 // One read, then handles what came as @dispatch allows: everything, or (inside a
@@ -348,9 +371,15 @@ static int flush_blocking(struct ts_display *display, bool dispatch) {
 		if (poll_fd(display, &pfd) < 0) {
 			return -1;
 		}
-		if ((pfd.revents & (POLLIN | POLLHUP | POLLERR)) && (pfd.events & POLLIN) &&
-				read_input(display, dispatch) < 0) {
-			return -1;
+		if ((pfd.revents & (POLLIN | POLLHUP | POLLERR)) && (pfd.events & POLLIN)) {
+			// Read all there is: each request we write may make an event, and
+			// reading less than we write would let the server's queue for us grow.
+			int n;
+			while ((n = read_input(display, dispatch)) > 0) {
+			}
+			if (n < 0) {
+				return -1;
+			}
 		}
 	}
 }
@@ -461,11 +490,7 @@ static int connect_socket(const char *path) {
 	if (fd < 0) {
 		return -1;
 	}
-	int rc;
-	do {
-		rc = connect(fd, (const struct sockaddr *)&addr, sizeof addr);
-	} while (rc < 0 && errno == EINTR);
-	if (rc < 0) {
+	if (connect(fd, (const struct sockaddr *)&addr, sizeof addr) < 0) {
 		int err = errno;
 		close(fd);
 		errno = err;
@@ -522,7 +547,7 @@ struct ts_display *ts_display_connect(const char *socket_path, const char *name)
 			display_wait(display, &display->welcomed) < 0) {
 		int err = errno;
 		if (display->error == EPROTO && display->protocol_code != 0) {
-			set_connect_error("server refused: %s", display->error_message);
+			set_connect_error("server refused: %s", ts_display_get_error_message(display));
 			err = display->protocol_code == TS_ERR_bad_version ? EPROTONOSUPPORT : EPROTO;
 		} else if (display->error == EPIPE) {
 			set_connect_error("cannot connect to %s: the server closed the connection "
@@ -553,6 +578,7 @@ void ts_display_disconnect(struct ts_display *display) {
 		}
 	}
 	free(display->entries);
+	free(display->deferred);
 	free(display->error_message);
 	ts_connection_finish(&display->conn);
 	free(display);

@@ -118,6 +118,11 @@ static double now_s(void) {
 static bool run(struct demo *demo, double seconds) {
 	double end = now_s() + seconds;
 	while (!demo->failed) {
+		// Reading first also handles events the library already holds (read while a
+		// request waited for room on the socket), for which poll() would not wake up.
+		if (ts_display_read_events(demo->display) < 0) {
+			return false;
+		}
 		int timeout = -1;
 		if (seconds > 0) {
 			double left = end - now_s();
@@ -133,15 +138,8 @@ static bool run(struct demo *demo, double seconds) {
 			}
 			pfd.events |= POLLOUT;
 		}
-		if (poll(&pfd, 1, timeout) < 0) {
-			if (errno == EINTR) {
-				continue;
-			}
+		if (poll(&pfd, 1, timeout) < 0 && errno != EINTR) {
 			perror("poll");
-			return false;
-		}
-		if ((pfd.revents & (POLLIN | POLLHUP | POLLERR)) &&
-				ts_display_read_events(demo->display) < 0) {
 			return false;
 		}
 	}

@@ -180,6 +180,7 @@ static void run_crash(void **state, const char *mode, int expect_signal) {
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		dup2(pipefd[1], STDOUT_FILENO);
+		alarm(30); // survives exec: a crash demo stuck on a broken server still ends
 		const char *argv[] = { e2e_bin("TESSERA_CRASH"), "--socket", f->srv.socket, "--mode",
 			mode, "--objects", "500", "--linger-ms", "1500", NULL };
 		execv(argv[0], (char *const *)argv);
@@ -459,6 +460,7 @@ static void test_demo_rects(void **state) {
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
+		alarm(30); // survives exec, as above
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
