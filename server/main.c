@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "leakcheck.h"
 #include "log.h"
 #include "loop.h"
 #include "render.h"
@@ -133,6 +134,7 @@ int main(int argc, char *argv[]) {
 out_backend:
 	// Clients go first: they hold scene nodes, and must see EOF before the output goes.
 	server_finish(&server);
+	leak_check_now(); // before the driver is unloaded: see leakcheck.h
 	backend_destroy(backend);
 	loop_destroy(loop);
 	return status;

@@ -278,6 +278,9 @@ static int poll_timeout(struct server *server, uint64_t now) {
 	if (server->accept_resume_ns != 0 && server->accept_resume_ns < deadline) {
 		deadline = server->accept_resume_ns;
 	}
+	if (server->poll_backend && now + server->frame_interval_ns < deadline) {
+		deadline = now + server->frame_interval_ns;
+	}
 	if (deadline == UINT64_MAX) {
 		return -1;
 	}
@@ -300,6 +303,8 @@ bool server_run(struct server *server) {
 	if (backend_fd >= 0 && backend->impl->dispatch) {
 		backend_source = loop_add_fd(server->loop, backend_fd, POLLIN, handle_backend, backend);
 	}
+	// A window system whose fd we cannot watch is asked for events once a frame.
+	server->poll_backend = backend->impl->dispatch != NULL && backend_source == NULL;
 	bool ok = true;
 	server->running = true;
 	while (server->running) {
@@ -311,20 +316,21 @@ bool server_run(struct server *server) {
 		if (frame_wanted(server) && now >= server->last_frame_ns + server->frame_interval_ns) {
 			draw_frame(server, now);
 		}
+		// Right before sleeping: Xlib may have queued events off the socket while we
+		// swapped buffers, and poll() would not wake for those.
+		if (backend->impl->dispatch) {
+			backend->impl->dispatch(backend);
+		}
+		if (backend->close_requested) {
+			log_info("window closed: shutting down");
+			break;
+		}
 		after_round(server);
 		int timeout = poll_timeout(server, loop_now_ns());
 		if (loop_dispatch(server->loop, timeout) < 0) {
 			log_error("poll: %s", strerror(errno));
 			ok = false;
 			break;
-		}
-		// Xlib may hold events it already read off the socket: ask every round.
-		if (backend->impl->dispatch) {
-			backend->impl->dispatch(backend);
-		}
-		if (backend->close_requested) {
-			log_info("window closed: shutting down");
-			server->running = false;
 		}
 		after_round(server);
 	}

@@ -43,6 +43,7 @@ struct server {
 	int signal_fd;
 	struct loop_source *signal_source;
 	bool running;
+	bool poll_backend;             // the backend has events but no fd: wake once a frame
 
 	struct list clients;           // client.link
 	size_t client_count;

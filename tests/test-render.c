@@ -17,6 +17,7 @@
 #include "backend.h"
 #include "render.h"
 #include "scene.h"
+#include "leakcheck.h"
 
 #define WIDTH 64
 #define HEIGHT 48
@@ -350,6 +351,7 @@ int main(void) {
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
 
 	renderer_destroy(renderer);
+	leak_check_now(); // before the driver is unloaded: see leakcheck.h
 	backend_destroy(backend);
 	return failed;
 }

@@ -3,7 +3,6 @@
  * into an offscreen framebuffer. Mesa's surfaceless platform works everywhere Mesa does
  * (llvmpipe included); the device platform covers drivers without it (NVIDIA).
  */
-#include <stddef.h> // backend.h uses NULL without including it
 
 #include "backend.h"
 
@@ -14,12 +13,13 @@
 #include <epoxy/gl.h>
 
 #include "log.h"
+#include "render.h"
 
 struct headless {
 	struct backend base;
 	EGLDisplay display;
 	EGLContext context;
-	GLuint fbo, tex; // the offscreen frame
+	struct render_target frame; // the offscreen frame
 };
 
 // eglGetPlatformDisplayEXT hands out the same display for the same arguments and
@@ -152,43 +152,6 @@ static EGLContext create_context(EGLDisplay display) {
 	return context;
 }
 
-static bool create_framebuffer(struct headless *headless) {
-	int width = headless->base.width, height = headless->base.height;
-	GLint max_size = 0;
-	glGetIntegerv(GL_MAX_TEXTURE_SIZE, &max_size);
-	if (width > max_size || height > max_size) {
-		log_error("headless: %dx%d is larger than the GPU's limit of %d pixels a side",
-			width, height, max_size);
-		return false;
-	}
-
-	glGenTextures(1, &headless->tex);
-	glBindTexture(GL_TEXTURE_2D, headless->tex);
-	glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
-	glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
-	glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_S, GL_CLAMP_TO_EDGE);
-	glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_T, GL_CLAMP_TO_EDGE);
-	glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA, width, height, 0, GL_RGBA, GL_UNSIGNED_BYTE,
-		NULL);
-	glBindTexture(GL_TEXTURE_2D, 0);
-
-	glGenFramebuffers(1, &headless->fbo);
-	glBindFramebuffer(GL_FRAMEBUFFER, headless->fbo);
-	glFramebufferTexture2D(GL_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D,
-		headless->tex, 0);
-	GLenum status = glCheckFramebufferStatus(GL_FRAMEBUFFER);
-	if (status != GL_FRAMEBUFFER_COMPLETE) {
-		log_error("headless: cannot make a %dx%d offscreen framebuffer (status 0x%04x)",
-			width, height, (unsigned)status);
-		glBindFramebuffer(GL_FRAMEBUFFER, 0);
-		glDeleteFramebuffers(1, &headless->fbo);
-		glDeleteTextures(1, &headless->tex);
-		headless->fbo = headless->tex = 0;
-		return false;
-	}
-	return true;
-}
-
 struct backend *backend_headless_create(int width, int height) {
 	if (width <= 0 || height <= 0) {
 		log_error("headless: invalid size %dx%d", width, height);
@@ -230,7 +193,7 @@ struct backend *backend_headless_create(int width, int height) {
 	}
 	log_debug("headless: %s, %s", (const char *)glGetString(GL_VERSION),
 		(const char *)glGetString(GL_RENDERER));
-	if (!create_framebuffer(headless)) {
+	if (!render_target_init(&headless->frame, width, height)) {
 		goto make_not_current;
 	}
 	log_info("headless: %dx%d offscreen on %s", width, height,
@@ -265,8 +228,7 @@ static void headless_destroy(struct backend *backend) {
 	struct headless *headless = headless_from_backend(backend);
 	// GL objects belong to the context: delete them while it is current.
 	if (make_current(headless)) {
-		glDeleteFramebuffers(1, &headless->fbo);
-		glDeleteTextures(1, &headless->tex);
+		render_target_finish(&headless->frame);
 	}
 	eglMakeCurrent(headless->display, EGL_NO_SURFACE, EGL_NO_SURFACE, EGL_NO_CONTEXT);
 	eglDestroyContext(headless->display, headless->context);
@@ -279,7 +241,7 @@ static bool headless_begin_frame(struct backend *backend) {
 	if (!make_current(headless)) {
 		return false;
 	}
-	glBindFramebuffer(GL_FRAMEBUFFER, headless->fbo);
+	glBindFramebuffer(GL_FRAMEBUFFER, headless->frame.fbo);
 	glViewport(0, 0, backend->width, backend->height);
 	return true;
 }

@@ -3,7 +3,6 @@
  * made through EGL where the platform allows and natively (GLX) otherwise. GLFW is
  * process-global, so there is at most one window backend at a time.
  */
-#include <stddef.h> // backend.h uses NULL without including it
 
 #include "backend.h"
 

@@ -6,6 +6,7 @@
 #define TESSERA_BACKEND_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct backend;
 

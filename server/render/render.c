@@ -36,9 +36,7 @@ struct renderer {
 	struct vertex *verts;
 	size_t verts_cap;
 
-	// renderer_capture's offscreen target, kept while the size stays the same.
-	GLuint capture_fbo, capture_tex;
-	int capture_width, capture_height;
+	struct render_target capture; // made at the first screenshot, kept while the size holds
 };
 
 static GLuint compile_shader(GLenum type, const char *source, const char *name) {
@@ -130,24 +128,11 @@ free_renderer:
 	return NULL;
 }
 
-static void delete_capture_target(struct renderer *renderer) {
-	if (renderer->capture_fbo != 0) {
-		glDeleteFramebuffers(1, &renderer->capture_fbo);
-	}
-	if (renderer->capture_tex != 0) {
-		glDeleteTextures(1, &renderer->capture_tex);
-	}
-	renderer->capture_fbo = 0;
-	renderer->capture_tex = 0;
-	renderer->capture_width = 0;
-	renderer->capture_height = 0;
-}
-
 void renderer_destroy(struct renderer *renderer) {
 	if (renderer == NULL) {
 		return;
 	}
-	delete_capture_target(renderer);
+	render_target_finish(&renderer->capture);
 	glDeleteBuffers(1, &renderer->vbo);
 	glDeleteProgram(renderer->program);
 	free(renderer->verts);
@@ -290,15 +275,17 @@ bool renderer_draw(struct renderer *renderer, struct scene *scene, int width, in
 	return true;
 }
 
-static bool ensure_capture_target(struct renderer *renderer, int width, int height) {
-	if (renderer->capture_fbo != 0 && renderer->capture_width == width
-			&& renderer->capture_height == height) {
-		return true;
+bool render_target_init(struct render_target *target, int width, int height) {
+	memset(target, 0, sizeof *target);
+	GLint max_size = 0;
+	glGetIntegerv(GL_MAX_TEXTURE_SIZE, &max_size);
+	if (width <= 0 || height <= 0 || width > max_size || height > max_size) {
+		log_error("render: cannot make a %dx%d framebuffer (the GPU allows 1 to %d a side)",
+			width, height, max_size);
+		return false;
 	}
-	delete_capture_target(renderer);
-
-	glGenTextures(1, &renderer->capture_tex);
-	glBindTexture(GL_TEXTURE_2D, renderer->capture_tex);
+	glGenTextures(1, &target->tex);
+	glBindTexture(GL_TEXTURE_2D, target->tex);
 	// No mipmaps and clamped edges: what GLES 2 needs for a non-power-of-two texture.
 	glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
 	glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
@@ -308,20 +295,31 @@ static bool ensure_capture_target(struct renderer *renderer, int width, int heig
 		NULL);
 	glBindTexture(GL_TEXTURE_2D, 0);
 
-	glGenFramebuffers(1, &renderer->capture_fbo);
-	glBindFramebuffer(GL_FRAMEBUFFER, renderer->capture_fbo);
+	glGenFramebuffers(1, &target->fbo);
+	glBindFramebuffer(GL_FRAMEBUFFER, target->fbo);
 	glFramebufferTexture2D(GL_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D,
-		renderer->capture_tex, 0);
+		target->tex, 0);
 	GLenum status = glCheckFramebufferStatus(GL_FRAMEBUFFER);
 	if (status != GL_FRAMEBUFFER_COMPLETE) {
-		log_error("render: cannot make a %dx%d capture framebuffer (status 0x%04x)",
+		log_error("render: cannot make a %dx%d framebuffer (status 0x%04x)",
 			width, height, (unsigned)status);
-		delete_capture_target(renderer);
+		glBindFramebuffer(GL_FRAMEBUFFER, 0);
+		render_target_finish(target);
 		return false;
 	}
-	renderer->capture_width = width;
-	renderer->capture_height = height;
+	target->width = width;
+	target->height = height;
 	return true;
+}
+
+void render_target_finish(struct render_target *target) {
+	if (target->fbo != 0) {
+		glDeleteFramebuffers(1, &target->fbo);
+	}
+	if (target->tex != 0) {
+		glDeleteTextures(1, &target->tex);
+	}
+	memset(target, 0, sizeof *target);
 }
 
 // GL reads bottom row first; the protocol's screenshots are top row first.
@@ -354,10 +352,14 @@ bool renderer_capture(struct renderer *renderer, struct scene *scene, int width,
 	}
 
 	bool ok = false;
-	if (!ensure_capture_target(renderer, width, height)) {
-		goto restore;
+	struct render_target *target = &renderer->capture;
+	if (target->width != width || target->height != height) {
+		render_target_finish(target);
+		if (!render_target_init(target, width, height)) {
+			goto restore;
+		}
 	}
-	glBindFramebuffer(GL_FRAMEBUFFER, renderer->capture_fbo);
+	glBindFramebuffer(GL_FRAMEBUFFER, target->fbo);
 	if (!renderer_draw(renderer, scene, width, height)) {
 		goto restore;
 	}

@@ -35,4 +35,20 @@ bool renderer_draw(struct renderer *renderer, struct scene *scene, int width, in
 bool renderer_capture(struct renderer *renderer, struct scene *scene, int width, int height,
 	uint8_t *rgba);
 
+/** An offscreen RGBA8 framebuffer with a texture as its colour (RGBA8 renderbuffers
+ *  are not core GLES 2). Used for screenshots and by the headless backend. */
+struct render_target {
+	unsigned int fbo, tex;
+	int width, height;
+};
+
+/**
+ * Makes @target @width x @height and leaves it bound. Returns false after logging why
+ * (too large, incomplete framebuffer), with nothing left behind and @target zeroed.
+ */
+bool render_target_init(struct render_target *target, int width, int height);
+
+/** Deletes the GL objects of @target (context current); a zeroed target is fine. */
+void render_target_finish(struct render_target *target);
+
 #endif

@@ -55,11 +55,6 @@ pid_t e2e_server_spawn(const char *socket, const char *log, const char *const *e
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		// See tests/meson.build: the server loads Mesa, which LSan cannot judge.
-		const char *asan = getenv("TESSERA_SERVER_ASAN_OPTIONS");
-		if (asan != NULL) {
-			setenv("ASAN_OPTIONS", asan, 1);
-		}
 		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 		if (fd >= 0) {
 			dup2(fd, STDERR_FILENO);
