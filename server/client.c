@@ -91,7 +91,11 @@ void client_destroy(struct client *client) {
 	list_remove(&client->flush_link);
 	server->client_count--;
 	uint64_t took = loop_now_ns() - start;
-	server->last_cleanup_us = (uint32_t)(took / 1000);
+	// Tools that only ask questions own nothing: they must not hide the figure of the
+	// last client that did.
+	if (count > 0) {
+		server->last_cleanup_us = (uint32_t)(took / 1000);
+	}
 	log_debug("client %u (%s) freed with %u objects in %.3f ms", client->id,
 		client->name ? client->name : "?", count, (double)took / 1e6);
 	free(client->name);

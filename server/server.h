@@ -52,7 +52,7 @@ struct server {
 	struct list dead_clients;      // client.dead_link: destroyed after the loop round
 	struct list flush_clients;     // client.flush_link: have queued output
 	struct list frame_callbacks;   // callback.link: committed, waiting for a frame
-	uint32_t last_cleanup_us;
+	uint32_t last_cleanup_us;      // freeing the last client that owned objects
 
 	uint64_t last_frame_ns;
 	uint64_t frame_interval_ns;
