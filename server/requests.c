@@ -75,9 +75,13 @@ static struct object *lookup(struct client *client, uint32_t id, enum object_typ
 }
 
 static bool insert(struct client *client, uint32_t id, struct object *obj) {
-	if (client->objects.count >= client->server->options.max_objects) {
+	// Ids are dense, so an honest client never needs one above the object limit; the
+	// bound also caps the id table (and client_destroy's walk of it) for callback ids,
+	// which are used and freed without ever counting as live objects.
+	size_t max = client->server->options.max_objects;
+	if (client->objects.count >= max || id > max) {
 		client_post_error(client, id, TS_ERR_limit_exceeded,
-			"object limit of %zu reached", client->server->options.max_objects);
+			"object limit of %zu reached (ids go up to %zu)", max, max);
 		return false;
 	}
 	int rc = objmap_insert(&client->objects, id, obj);
@@ -284,6 +288,17 @@ static void handle_info_query(struct client *client, const union ts_arg *args) {
 static void handle_screenshot(struct client *client, const union ts_arg *args) {
 	uint32_t cb = args[0].u;
 	if (!check_new_callback_id(client, cb)) {
+		return;
+	}
+	// Each answer carries an fd; the connection queues a bounded number. Send what
+	// waits first, so only a client that truly does not read runs into the bound.
+	if (client->conn.nfds_out >= TS_CONNECTION_MAX_FDS && !client_flush(client)) {
+		client_kill(client, "write failed");
+		return;
+	}
+	if (client->conn.nfds_out >= TS_CONNECTION_MAX_FDS) {
+		client_post_error(client, cb, TS_ERR_limit_exceeded,
+			"more than %d screenshots waiting to be read", TS_CONNECTION_MAX_FDS);
 		return;
 	}
 	struct backend *backend = client->server->backend;
