@@ -117,6 +117,15 @@ int e2e_server_fd_count(const struct e2e_server *srv) {
 	return count;
 }
 
+int e2e_server_settled_fds(const struct e2e_server *srv) {
+	struct ts_display *display = ts_display_connect(srv->socket, "e2e-fd-probe");
+	assert_non_null(display);
+	assert_int_equal(ts_display_roundtrip(display), 0);
+	int count = e2e_server_fd_count(srv) - 1; // less the probe's own connection
+	ts_display_disconnect(display);
+	return count;
+}
+
 void e2e_server_stop(struct e2e_server *srv) {
 	assert_true(e2e_server_alive(srv));
 	assert_int_equal(kill(srv->pid, SIGTERM), 0);

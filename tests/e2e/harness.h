@@ -40,6 +40,12 @@ void e2e_server_stop(struct e2e_server *srv);
 bool e2e_server_alive(const struct e2e_server *srv);
 /** Number of open fds of the server process. */
 int e2e_server_fd_count(const struct e2e_server *srv);
+/**
+ * The server's fd count with no client connected, free of the race with clients that
+ * just hung up: a round trip on a new connection comes after the server has handled
+ * every hang-up that happened before it connected.
+ */
+int e2e_server_settled_fds(const struct e2e_server *srv);
 
 /**
  * Runs @argv (argv[0] a path), capturing stdout into @out (NUL-terminated, @cap bytes).

@@ -35,7 +35,7 @@ static int setup(void **state) {
 	struct fixture *f = calloc(1, sizeof *f);
 	assert_non_null(f);
 	e2e_server_start(&f->srv);
-	f->fd_baseline = e2e_server_fd_count(&f->srv);
+	f->fd_baseline = e2e_server_settled_fds(&f->srv);
 	*state = f;
 	return 0;
 }
@@ -47,7 +47,7 @@ static int teardown(void **state) {
 	struct e2e_info info;
 	assert_true(e2e_server_alive(&f->srv));
 	assert_true(e2e_wait_totals(&f->srv, 0, 0, 2000, &info));
-	assert_int_equal(e2e_server_fd_count(&f->srv), f->fd_baseline);
+	assert_int_equal(e2e_server_settled_fds(&f->srv), f->fd_baseline);
 	struct e2e_image img;
 	e2e_shot(&f->srv, &img);
 	uint32_t flat;
