@@ -24,9 +24,9 @@ for i in $(seq "$runs"); do
 	"$build/tools/tessera-shot" --socket "$dir/s" "$dir/full.png"
 	held=$(rss)
 	wait $crash 2>/dev/null || true
-	until "$build/tools/tessera-info" --socket "$dir/s" --json | grep -q '"objects": 0'; do
+	until json=$("$build/tools/tessera-info" --socket "$dir/s" --json) &&
+		echo "$json" | grep -q '"objects": 0'; do
 		sleep 0.01
 	done
-	json=$("$build/tools/tessera-info" --socket "$dir/s" --json)
 	echo "run $i: RSS with $n rects: $held KiB; $json"
 done

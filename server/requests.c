@@ -292,14 +292,16 @@ static void handle_screenshot(struct client *client, const union ts_arg *args) {
 	}
 	// Each answer carries an fd; the connection queues a bounded number. Send what
 	// waits first, so only a client that truly does not read runs into the bound.
-	if (client->conn.nfds_out >= TS_CONNECTION_MAX_FDS && !client_flush(client)) {
-		client_kill(client, "write failed");
-		return;
-	}
 	if (client->conn.nfds_out >= TS_CONNECTION_MAX_FDS) {
-		client_post_error(client, cb, TS_ERR_limit_exceeded,
-			"more than %d screenshots waiting to be read", TS_CONNECTION_MAX_FDS);
-		return;
+		if (!client_flush(client)) {
+			client_kill(client, "write failed");
+			return;
+		}
+		if (client->conn.nfds_out >= TS_CONNECTION_MAX_FDS) {
+			client_post_error(client, cb, TS_ERR_limit_exceeded,
+				"more than %d screenshots waiting to be read", TS_CONNECTION_MAX_FDS);
+			return;
+		}
 	}
 	struct backend *backend = client->server->backend;
 	size_t stride = (size_t)backend->width * 4;

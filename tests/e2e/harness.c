@@ -145,18 +145,25 @@ void e2e_server_stop(struct e2e_server *srv) {
 	rmdir(srv->dir);
 }
 
-int e2e_run(const char *const *argv, char *out, size_t cap) {
-	int pipefd[2];
-	assert_int_equal(pipe2(pipefd, O_CLOEXEC), 0);
+pid_t e2e_spawn(const char *const *argv, int stdout_fd) {
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		dup2(pipefd[1], STDOUT_FILENO);
-		// The timer survives exec: a tool stuck on a broken server dies and fails the test.
+		if (stdout_fd >= 0) {
+			dup2(stdout_fd, STDOUT_FILENO);
+		}
+		// The timer survives exec: a client stuck on a broken server dies and fails the test.
 		alarm(30);
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
+	return pid;
+}
+
+int e2e_run(const char *const *argv, char *out, size_t cap) {
+	int pipefd[2];
+	assert_int_equal(pipe2(pipefd, O_CLOEXEC), 0);
+	pid_t pid = e2e_spawn(argv, pipefd[1]);
 	close(pipefd[1]);
 	size_t used = 0;
 	for (;;) {

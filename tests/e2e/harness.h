@@ -48,6 +48,13 @@ int e2e_server_fd_count(const struct e2e_server *srv);
 int e2e_server_settled_fds(const struct e2e_server *srv);
 
 /**
+ * Starts @argv (argv[0] a path) with its stdout on @stdout_fd (-1: inherited) and a
+ * 30 s alarm that survives exec, so a client stuck on a broken server dies and fails
+ * the test instead of hanging it. Returns its pid.
+ */
+pid_t e2e_spawn(const char *const *argv, int stdout_fd);
+
+/**
  * Runs @argv (argv[0] a path), capturing stdout into @out (NUL-terminated, @cap bytes).
  * Returns the raw wait status.
  */

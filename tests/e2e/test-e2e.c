@@ -176,16 +176,9 @@ static void run_crash(void **state, const char *mode, int expect_signal) {
 	struct fixture *f = *state;
 	int pipefd[2];
 	assert_int_equal(pipe2(pipefd, O_CLOEXEC), 0);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		dup2(pipefd[1], STDOUT_FILENO);
-		alarm(30); // survives exec: a crash demo stuck on a broken server still ends
-		const char *argv[] = { e2e_bin("TESSERA_CRASH"), "--socket", f->srv.socket, "--mode",
-			mode, "--objects", "500", "--linger-ms", "1500", NULL };
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
+	const char *argv[] = { e2e_bin("TESSERA_CRASH"), "--socket", f->srv.socket, "--mode",
+		mode, "--objects", "500", "--linger-ms", "1500", NULL };
+	pid_t pid = e2e_spawn(argv, pipefd[1]);
 	close(pipefd[1]);
 	assert_true(wait_ready_line(pipefd[0]));
 	close(pipefd[0]);
@@ -457,13 +450,7 @@ static void test_demo_rects(void **state) {
 	struct fixture *f = *state;
 	const char *argv[] = { e2e_bin("TESSERA_DEMO_RECTS"), "--socket", f->srv.socket,
 		"--seconds", "2", NULL };
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		alarm(30); // survives exec, as above
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
+	pid_t pid = e2e_spawn(argv, -1);
 	// Six rectangles, plus a frame callback most of the time.
 	struct e2e_info info;
 	for (int tries = 0;; tries++) {
