@@ -16,13 +16,16 @@
 
 static void usage(FILE *out) {
 	fprintf(out,
-		"usage: tessera [--headless] [--size WxH] [--socket PATH] [--fullscreen] [-v]\n"
+		"usage: tessera [--headless] [--size WxH] [--socket PATH] [--fullscreen]\n"
+		"               [--refresh HZ] [-v]\n"
 		"\n"
 		"  --headless     render offscreen with EGL (no display needed)\n"
 		"  --size WxH     output size in pixels (default 1280x720)\n"
 		"  --socket PATH  listen on PATH (default $TESSERA_SOCKET, else\n"
 		"                 $XDG_RUNTIME_DIR/tessera-0)\n"
 		"  --fullscreen   window backend: take the whole primary monitor\n"
+		"  --refresh HZ   draw at most HZ frames a second (default 60); 0 draws as\n"
+		"                 soon as something changed (for benchmarks)\n"
 		"  -v, --verbose  log debug messages and trace every protocol message\n"
 		"  -h, --help     show this help\n");
 }
@@ -57,6 +60,7 @@ int main(int argc, char *argv[]) {
 		{ "size", required_argument, NULL, 's' },
 		{ "socket", required_argument, NULL, 'S' },
 		{ "fullscreen", no_argument, NULL, 'f' },
+		{ "refresh", required_argument, NULL, 'r' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -79,6 +83,17 @@ int main(int argc, char *argv[]) {
 		case 'f':
 			fullscreen = true;
 			break;
+		case 'r': {
+			char *end;
+			double hz = strtod(optarg, &end);
+			if (end == optarg || *end != '\0' || !(hz == 0 || (hz >= 1 && hz <= 1000))) {
+				fprintf(stderr, "tessera: bad --refresh '%s': expected 0, or 1 to 1000 Hz\n",
+					optarg);
+				return 2;
+			}
+			opts.refresh_mhz = (int)(hz * 1000 + 0.5);
+			break;
+		}
 		case 'v':
 			verbose = true;
 			break;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -23,6 +24,7 @@
 
 #define ACCEPT_PAUSE_NS 100000000u // after EMFILE, listen again in 100 ms
 #define ACCEPTS_PER_ROUND 64       // so a connect storm cannot starve the clients
+#define FD_TABLE_RESERVE 4096      // fd table slots made at start (see reserve_fd_table)
 
 static char *default_socket_path(void) {
 	const char *env = getenv("TESSERA_SOCKET");
@@ -68,6 +70,30 @@ static void handle_accept(void *data, int fd, short revents) {
 			log_error("accept: %s", strerror(errno));
 		}
 		return;
+	}
+}
+
+// The kernel grows a process's fd table by doubling, and once threads share it (the GL
+// driver starts some) every growth waits for an RCU grace period: milliseconds, in the
+// middle of a connection storm. Growing it once now, while we are single-threaded,
+// takes that off the path of the first few hundred clients.
+static void reserve_fd_table(void) {
+	struct rlimit lim;
+	if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur < 64) {
+		return;
+	}
+	int target = lim.rlim_cur > FD_TABLE_RESERVE ? FD_TABLE_RESERVE - 1 : (int)lim.rlim_cur - 1;
+	int fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, target);
+	if (fd < 0) {
+		fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			int high = fcntl(fd, F_DUPFD_CLOEXEC, target);
+			close(fd);
+			fd = high;
+		}
+	}
+	if (fd >= 0) {
+		close(fd);
 	}
 }
 
@@ -133,7 +159,7 @@ static bool take_socket(struct server *server) {
 		log_error("cannot bind %s: %s", server->socket_path, strerror(errno));
 		goto error_listen_fd;
 	}
-	if (listen(server->listen_fd, 128) < 0) {
+	if (listen(server->listen_fd, SOMAXCONN) < 0) {
 		log_error("listen: %s", strerror(errno));
 		goto error_unlink;
 	}
@@ -168,8 +194,9 @@ bool server_init(struct server *server, struct loop *loop, const struct server_o
 	list_init(&server->dead_clients);
 	list_init(&server->flush_clients);
 	list_init(&server->frame_callbacks);
-	int mhz = opts->refresh_mhz > 0 ? opts->refresh_mhz : 60000;
-	server->frame_interval_ns = 1000000000000ull / (uint64_t)mhz;
+	// 0: no limit, a frame as soon as something changed (benchmarks).
+	server->frame_interval_ns = opts->refresh_mhz > 0
+		? 1000000000000ull / (uint64_t)opts->refresh_mhz : 0;
 	scene_init(&server->scene, 0x202833ffu);
 
 	server->socket_path = opts->socket_path ? strdup(opts->socket_path) : default_socket_path();
@@ -178,6 +205,7 @@ bool server_init(struct server *server, struct loop *loop, const struct server_o
 			"XDG_RUNTIME_DIR");
 		goto error_scene;
 	}
+	reserve_fd_table();
 	if (!setup_signals(server)) {
 		goto error_signals;
 	}

@@ -20,7 +20,7 @@ struct renderer;
 
 struct server_options {
 	const char *socket_path;  // NULL: $TESSERA_SOCKET, else $XDG_RUNTIME_DIR/tessera-0
-	int refresh_mhz;          // frame rate limit in millihertz (60000 by default)
+	int refresh_mhz;          // frame rate limit in millihertz; 0: none
 	size_t max_objects;       // per client
 	size_t max_out_bytes;     // per client: queued events before disconnection
 	size_t max_in_bytes;      // per client: unparsed request bytes

@@ -1,0 +1,91 @@
+/*
+ * tessera-bench: shared pieces of the harness. main.c runs the runners and prints the
+ * table; baseline.c measures what the machine itself can do (raw sockets, plain GL);
+ * scenarios.c measures the server through the real client library.
+ */
+#ifndef TESSERA_BENCH_H
+#define TESSERA_BENCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define BENCH_WIDTH 1280
+#define BENCH_HEIGHT 720
+#define BENCH_RECT_SIZE 16
+
+struct bench {
+	bool quick;
+	const char *server_path;  // the tessera binary to start
+	int runs;                 // runs per runner
+	// Filled by a run: one sample per metric it measures.
+	struct sample {
+		const char *metric;
+		double value;
+	} samples[16];
+	size_t nsamples;
+};
+
+/** Records one measured value of @metric for the current run. */
+void bench_record(struct bench *b, const char *metric, double value);
+
+/** Prints "tessera-bench: ..." to stderr and exits with status 1. */
+void bench_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+uint64_t bench_now_ns(void);
+
+/** A headless server started for one run, on a socket in its own temporary folder. */
+struct bench_server {
+	pid_t pid;
+	char dir[64];
+	char socket[96];
+	char log[96];
+};
+
+/** Starts `tessera --headless --size 1280x720 --refresh 0` and waits until it answers. */
+void bench_server_start(struct bench *b, struct bench_server *server);
+/** SIGTERM, wait, remove the folder. */
+void bench_server_stop(struct bench_server *server);
+
+/** Resident set of @pid in KiB (VmRSS). */
+long bench_rss_kib(pid_t pid);
+/** CPU time of @pid's main thread in ns (first field of /proc/PID/schedstat). */
+uint64_t bench_cpu_ns(pid_t pid);
+/** Context switches (voluntary + involuntary) of every thread of @pid. */
+uint64_t bench_context_switches(pid_t pid);
+
+/** Pins @pid (0: the caller) to CPU @cpu. */
+void bench_pin(pid_t pid, int cpu);
+/** Lets the caller run on every CPU again. */
+void bench_unpin(void);
+
+/** Where rect @i of @n is in frame @frame: the same walk for the server and plain GL. */
+void bench_rect_position(uint32_t i, uint32_t frame, int32_t *x, int32_t *y);
+/** Colour of rect @i (0xRRGGBBAA). */
+uint32_t bench_rect_color(uint32_t i);
+
+/**
+ * Connects @n clients to @path at once and waits until each has its answer; returns
+ * the milliseconds that took. With @server > 0 they speak Tessera (hello and sync,
+ * answered by welcome and done) and *@rss_growth_kib is the server's RSS growth while
+ * all are connected; with 0 each sends 8 bytes and waits for them back (the raw
+ * baseline server). The clients disconnect before it returns.
+ */
+double bench_connect_storm(const char *path, uint32_t n, pid_t server, long *rss_growth_kib);
+
+/* Runners: each does one run and records its metrics. */
+void run_raw_pingpong(struct bench *b);
+void run_raw_bulk(struct bench *b);
+void run_raw_gl(struct bench *b);
+void run_raw_connect(struct bench *b);
+void run_roundtrip(struct bench *b);
+void run_set_position(struct bench *b);
+void run_objects(struct bench *b);
+void run_cleanup(struct bench *b);
+void run_frames(struct bench *b);
+void run_memory(struct bench *b);
+void run_clients(struct bench *b);
+void run_idle(struct bench *b);
+
+#endif
