@@ -43,8 +43,14 @@ struct bench_server {
 	char log[96];
 };
 
-/** Starts `tessera --headless --size 1280x720 --refresh 0` and waits until it answers. */
-void bench_server_start(struct bench *b, struct bench_server *server);
+/**
+ * Starts `tessera --headless --size 1280x720 --refresh @refresh` and waits until it
+ * answers. BENCH_PACED is the default 60 Hz of a real display; BENCH_UNPACED ("0")
+ * draws as soon as something changed, for the scenarios that time frames.
+ */
+void bench_server_start(struct bench *b, struct bench_server *server, const char *refresh);
+#define BENCH_PACED "60"
+#define BENCH_UNPACED "0"
 /** SIGTERM, wait, remove the folder. */
 void bench_server_stop(struct bench_server *server);
 

@@ -95,7 +95,7 @@ static double roundtrip_us(struct ts_display *display, uint32_t iterations) {
 void run_roundtrip(struct bench *b) {
 	uint32_t iterations = b->quick ? 20000 : 100000;
 	struct bench_server server;
-	bench_server_start(b, &server);
+	bench_server_start(b, &server, BENCH_PACED);
 	struct ts_display *display = connect_or_fail(&server, "bench-roundtrip");
 	roundtrip_us(display, 1000); // warm up
 	bench_record(b, "roundtrip_us", roundtrip_us(display, iterations));
@@ -113,7 +113,7 @@ void run_roundtrip(struct bench *b) {
 void run_set_position(struct bench *b) {
 	uint32_t count = b->quick ? 1000000 : 5000000;
 	struct bench_server server;
-	bench_server_start(b, &server);
+	bench_server_start(b, &server, BENCH_PACED);
 	struct ts_display *display = connect_or_fail(&server, "bench-set-position");
 	struct ts_rect **rect = make_rects(display, 1);
 	check(display, ts_display_commit(display), "commit");
@@ -150,7 +150,7 @@ void run_set_position(struct bench *b) {
 void run_objects(struct bench *b) {
 	const uint32_t n = 100000;
 	struct bench_server server;
-	bench_server_start(b, &server);
+	bench_server_start(b, &server, BENCH_PACED);
 	struct ts_display *display = connect_or_fail(&server, "bench-objects");
 	struct ts_rect **rects = malloc(n * sizeof *rects);
 	if (rects == NULL) {
@@ -193,7 +193,7 @@ static uint32_t other_objects(struct ts_display *display, uint32_t *cleanup_us) 
 void run_cleanup(struct bench *b) {
 	const uint32_t n = 100000;
 	struct bench_server server;
-	bench_server_start(b, &server);
+	bench_server_start(b, &server, BENCH_UNPACED);
 	struct ts_display *observer = connect_or_fail(&server, "bench-observer");
 	int ready[2];
 	if (pipe(ready) < 0) {
@@ -256,7 +256,7 @@ void run_cleanup(struct bench *b) {
 
 static double frame_ms(struct bench *b, uint32_t n, uint32_t frames) {
 	struct bench_server server;
-	bench_server_start(b, &server);
+	bench_server_start(b, &server, BENCH_UNPACED);
 	struct ts_display *display = connect_or_fail(&server, "bench-frames");
 	struct ts_rect **rects = make_rects(display, n);
 	commit_and_wait_frame(display);
@@ -293,7 +293,7 @@ void run_frames(struct bench *b) {
 void run_memory(struct bench *b) {
 	const uint32_t n = 100000;
 	struct bench_server server;
-	bench_server_start(b, &server);
+	bench_server_start(b, &server, BENCH_PACED);
 	struct ts_display *display = connect_or_fail(&server, "bench-memory");
 	// Warm up the drawing path (first use of the GL driver's code and buffers), so
 	// that what grows below is what the rects themselves cost.
@@ -455,7 +455,7 @@ double bench_connect_storm(const char *path, uint32_t n, pid_t server, long *rss
 void run_clients(struct bench *b) {
 	enum { N = 1000 };
 	struct bench_server server;
-	bench_server_start(b, &server);
+	bench_server_start(b, &server, BENCH_PACED);
 	uint64_t server_cpu = bench_cpu_ns(server.pid);
 	long growth_kib;
 	double ms = bench_connect_storm(server.socket, N, server.pid, &growth_kib);
@@ -471,7 +471,7 @@ void run_clients(struct bench *b) {
 void run_idle(struct bench *b) {
 	enum { N = 10 };
 	struct bench_server server;
-	bench_server_start(b, &server);
+	bench_server_start(b, &server, BENCH_PACED);
 	struct ts_display *displays[N];
 	for (int i = 0; i < N; i++) {
 		displays[i] = connect_or_fail(&server, "bench-idle");

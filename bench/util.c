@@ -44,7 +44,7 @@ static void sleep_ms(int ms) {
 	nanosleep(&ts, NULL);
 }
 
-void bench_server_start(struct bench *b, struct bench_server *server) {
+void bench_server_start(struct bench *b, struct bench_server *server, const char *refresh) {
 	memset(server, 0, sizeof *server);
 	strcpy(server->dir, "/tmp/tessera-bench-XXXXXX");
 	if (mkdtemp(server->dir) == NULL) {
@@ -65,7 +65,7 @@ void bench_server_start(struct bench *b, struct bench_server *server) {
 			dup2(fd, STDOUT_FILENO);
 		}
 		execl(b->server_path, "tessera", "--headless", "--size", size, "--socket",
-			server->socket, "--refresh", "0", (char *)NULL);
+			server->socket, "--refresh", refresh, (char *)NULL);
 		fprintf(stderr, "cannot run %s: %s\n", b->server_path, strerror(errno));
 		_exit(127);
 	}
