@@ -156,6 +156,7 @@ void run_objects(struct bench *b) {
 	if (rects == NULL) {
 		bench_fail("out of memory");
 	}
+	uint64_t server_cpu = bench_cpu_ns(server.pid);
 	uint64_t start = bench_now_ns();
 	for (uint32_t i = 0; i < n; i++) {
 		rects[i] = ts_rect_create(display);
@@ -166,6 +167,7 @@ void run_objects(struct bench *b) {
 	check(display, ts_display_commit(display), "commit");
 	roundtrip(display);
 	uint64_t created = bench_now_ns();
+	server_cpu = bench_cpu_ns(server.pid) - server_cpu;
 	for (uint32_t i = 0; i < n; i++) {
 		check(display, ts_rect_destroy(rects[i]), "destroy");
 	}
@@ -173,6 +175,7 @@ void run_objects(struct bench *b) {
 	roundtrip(display);
 	uint64_t destroyed = bench_now_ns();
 	bench_record(b, "create_objects_per_s", n / ((double)(created - start) / 1e9));
+	bench_record(b, "create_server_ns", (double)server_cpu / n);
 	bench_record(b, "destroy_objects_per_s", n / ((double)(destroyed - created) / 1e9));
 	free(rects);
 	ts_display_disconnect(display);
