@@ -1,7 +1,8 @@
 /*
  * One end of a Tessera socket: non-blocking reads and writes through buffers that
- * grow on demand up to a limit and shrink back when drained, and file descriptors
- * carried with SCM_RIGHTS. Used by the server and the client library alike.
+ * grow on demand up to a limit and shrink back once nothing whole is left in them,
+ * and file descriptors carried with SCM_RIGHTS. Used by the server and the client
+ * library alike.
  */
 #ifndef TESSERA_CONNECTION_H
 #define TESSERA_CONNECTION_H
@@ -50,9 +51,10 @@ enum ts_io_status {
 };
 
 /**
- * Reads what the socket has into the in-buffer (at most until it is full) and queues
- * the fds that came with it. Returns TS_IO_OK when bytes arrived, TS_IO_AGAIN when
- * nothing was there or the buffer is full, TS_IO_EOF, TS_IO_ERROR or TS_IO_TOO_MANY_FDS.
+ * Reads what the socket has into the in-buffer (at most 64 KiB a call, and no more
+ * than its limit leaves room for) and queues the fds that came with it. Returns
+ * TS_IO_OK when bytes arrived, TS_IO_AGAIN when nothing was there or the buffer is
+ * full, TS_IO_EOF, TS_IO_ERROR or TS_IO_TOO_MANY_FDS.
  */
 int ts_connection_read(struct ts_connection *conn);
 
@@ -80,15 +82,17 @@ int ts_connection_queue(struct ts_connection *conn, const struct ts_interface *i
 /**
  * Parses the next complete message in the in-buffer. Returns 1 and fills @hdr and @args
  * (strings point into the buffer, valid until ts_connection_consume) when a message is
- * there, 0 when more bytes are needed, or a negative TS_ERR_ code with *why set when
- * the bytes are malformed. Fds carried by the message are moved from the fd queue into
- * the 'h' fields of @args: from then on they belong to the caller.
+ * there, 0 when more bytes are needed (the in-buffer then shrinks to what the start of
+ * the message it holds needs, so an idle connection holds little), or a negative
+ * TS_ERR_ code with *why set when the bytes are malformed. Fds carried by the message
+ * are moved from the fd queue into the 'h' fields of @args: from then on they belong
+ * to the caller. Messages of only 4-byte fields take a fast path (ts_decode_plain).
  * Call ts_connection_consume(conn, hdr->size) after handling the message.
  */
 int ts_connection_next(struct ts_connection *conn, const struct ts_interface *iface,
 	struct ts_header *hdr, union ts_arg *args, const char **why);
 
-/** Drops @size bytes from the front of the in-buffer. */
+/** Drops @size bytes from the front of the in-buffer; once drained it shrinks back. */
 void ts_connection_consume(struct ts_connection *conn, size_t size);
 
 /** Bytes in the in-buffer not yet consumed. */

@@ -15,8 +15,57 @@ const struct ts_message_desc ts_events[TS_EV_COUNT_] = {
 #undef TS_X_
 };
 
-const struct ts_interface ts_request_interface = { ts_requests, TS_REQ_COUNT_ };
-const struct ts_interface ts_event_interface = { ts_events, TS_EV_COUNT_ };
+static struct ts_message_meta request_meta[TS_REQ_COUNT_];
+static struct ts_message_meta event_meta[TS_EV_COUNT_];
+
+const struct ts_interface ts_request_interface = {
+	.messages = ts_requests, .meta = request_meta, .count = TS_REQ_COUNT_,
+};
+const struct ts_interface ts_event_interface = {
+	.messages = ts_events, .meta = event_meta, .count = TS_EV_COUNT_,
+};
+
+_Static_assert(TS_MAX_ARGS <= 8, "ts_message_meta.ids has a bit per field");
+_Static_assert(TS_HEADER_SIZE + 4 * TS_MAX_ARGS <= UINT16_MAX, "ts_message_meta.size");
+
+static struct ts_message_meta meta_of(const char *signature) {
+	struct ts_message_meta meta = { .plain = true };
+	unsigned size = TS_HEADER_SIZE;
+	bool fixed = true;
+	for (unsigned k = 0; signature[k]; k++) {
+		switch (signature[k]) {
+		case 's':
+			fixed = false;
+			meta.plain = false;
+			break;
+		case 'h':
+			meta.nfds++;
+			meta.plain = false;
+			break;
+		case 'n':
+		case 'o':
+			meta.ids |= (uint8_t)(1u << k);
+			size += 4;
+			break;
+		default:
+			size += 4;
+			break;
+		}
+	}
+	meta.size = fixed ? (uint16_t)size : 0;
+	return meta;
+}
+
+// Runs once when the program or the library that holds the codec loads, before any
+// message can be encoded or decoded: the table is constant, so its meta is too.
+__attribute__((constructor)) static void compute_all_meta(void) {
+	for (unsigned op = 0; op < TS_REQ_COUNT_; op++) {
+		request_meta[op] = meta_of(ts_requests[op].signature);
+	}
+	for (unsigned op = 0; op < TS_EV_COUNT_; op++) {
+		event_meta[op] = meta_of(ts_events[op].signature);
+	}
+}
 
 static const char *const error_names[TS_ERR_COUNT_] = {
 #define TS_X_(code, n) [code] = #n,
@@ -36,33 +85,24 @@ unsigned ts_message_fd_count(const struct ts_message_desc *desc) {
 	return n;
 }
 
-int ts_header_read(const uint8_t *buf, size_t len, struct ts_header *hdr) {
-	if (len < TS_HEADER_SIZE) {
-		return TS_HEADER_NEED_MORE;
-	}
-	hdr->size = ts_get_u32(buf);
-	uint32_t word = ts_get_u32(buf + 4);
-	hdr->opcode = (uint16_t)(word & 0xffff);
-	hdr->nfds = (uint8_t)((word >> 16) & 0xff);
-	hdr->flags = (uint8_t)(word >> 24);
-	if (hdr->size < TS_HEADER_SIZE || hdr->size > TS_MAX_MESSAGE || hdr->size % 4 != 0 ||
-			hdr->flags != 0 || hdr->nfds > TS_MAX_FDS_PER_MESSAGE) {
-		return -TS_ERR_invalid_message;
-	}
-	return TS_HEADER_OK;
-}
-
 int ts_decode(const struct ts_interface *iface, const uint8_t *msg,
 		const struct ts_header *hdr, const int *fds, union ts_arg *args, const char **why) {
 	if (hdr->opcode >= iface->count) {
 		*why = "unknown opcode";
 		return TS_ERR_unknown_opcode;
 	}
-	const struct ts_message_desc *desc = &iface->messages[hdr->opcode];
-	if (hdr->nfds != ts_message_fd_count(desc)) {
+	const struct ts_message_meta *meta = &iface->meta[hdr->opcode];
+	if (hdr->nfds != meta->nfds) {
 		*why = "wrong number of file descriptors for this message";
 		return TS_ERR_bad_fds;
 	}
+	// Only 4-byte fields, and exactly as many as the signature has: the walk below
+	// would check nothing but the ids, in the same order.
+	int rc = ts_decode_plain(meta, msg, hdr, args, why);
+	if (rc >= 0) {
+		return rc;
+	}
+	const struct ts_message_desc *desc = &iface->messages[hdr->opcode];
 	const uint8_t *p = msg + TS_HEADER_SIZE;
 	const uint8_t *end = msg + hdr->size;
 	unsigned fd_index = 0;
@@ -135,6 +175,9 @@ size_t ts_encoded_size(const struct ts_interface *iface, uint16_t opcode,
 	if (opcode >= iface->count) {
 		return 0;
 	}
+	if (iface->meta[opcode].size != 0) {
+		return iface->meta[opcode].size;
+	}
 	size_t size = TS_HEADER_SIZE;
 	unsigned i = 0;
 	for (const char *c = iface->messages[opcode].signature; *c; c++, i++) {
@@ -163,11 +206,14 @@ size_t ts_encode(uint8_t *buf, size_t cap, const struct ts_interface *iface,
 	if (size == 0 || size > cap) {
 		return 0;
 	}
-	const struct ts_message_desc *desc = &iface->messages[opcode];
-	unsigned nfds = ts_message_fd_count(desc);
+	const struct ts_message_meta *meta = &iface->meta[opcode];
+	if (meta->plain) {
+		return ts_encode_plain(buf, meta, opcode, args);
+	}
 	ts_put_u32(buf, (uint32_t)size);
-	ts_put_u32(buf + 4, (uint32_t)opcode | (uint32_t)nfds << 16);
+	ts_put_u32(buf + 4, (uint32_t)opcode | (uint32_t)meta->nfds << 16);
 	uint8_t *p = buf + TS_HEADER_SIZE;
+	const struct ts_message_desc *desc = &iface->messages[opcode];
 	unsigned i = 0;
 	for (const char *c = desc->signature; *c; c++, i++) {
 		switch (*c) {

@@ -11,6 +11,17 @@
 
 #include "tessera-protocol.h"
 
+/** Field accessors: the wire uses host byte order, as both ends share one machine. */
+static inline uint32_t ts_get_u32(const uint8_t *p) {
+	uint32_t v;
+	__builtin_memcpy(&v, p, sizeof v);
+	return v;
+}
+
+static inline void ts_put_u32(uint8_t *p, uint32_t v) {
+	__builtin_memcpy(p, &v, sizeof v);
+}
+
 /** One field of a decoded message. Strings point into the message buffer. */
 union ts_arg {
 	uint32_t u;
@@ -29,6 +40,17 @@ struct ts_message_desc {
 /** Number of fds ('h' fields) message @desc carries. */
 unsigned ts_message_fd_count(const struct ts_message_desc *desc);
 
+/**
+ * What a message's signature implies, worked out once from the table (before main,
+ * or when the library loads) so that the codec's hot paths need not walk signatures.
+ */
+struct ts_message_meta {
+	uint16_t size;   // bytes on the wire, header included, when it has no string; else 0
+	uint8_t nfds;    // 'h' fields
+	uint8_t ids;     // bit k set when field k is an object id ('n' or 'o')
+	bool plain;      // only 4-byte fields (no string, no fd): see ts_decode_plain
+};
+
 /** Requests and events indexed by opcode. */
 extern const struct ts_message_desc ts_requests[TS_REQ_COUNT_];
 extern const struct ts_message_desc ts_events[TS_EV_COUNT_];
@@ -36,6 +58,7 @@ extern const struct ts_message_desc ts_events[TS_EV_COUNT_];
 /** A message table and its length: requests for the server, events for clients. */
 struct ts_interface {
 	const struct ts_message_desc *messages;
+	const struct ts_message_meta *meta; // indexed by opcode, like messages
 	uint16_t count;
 };
 extern const struct ts_interface ts_request_interface;
@@ -65,7 +88,21 @@ enum ts_header_status {
  * malformed: size below the header, above TS_MAX_MESSAGE or not a multiple of 4,
  * non-zero flags, more than TS_MAX_FDS_PER_MESSAGE fds.
  */
-int ts_header_read(const uint8_t *buf, size_t len, struct ts_header *hdr);
+static inline int ts_header_read(const uint8_t *buf, size_t len, struct ts_header *hdr) {
+	if (len < TS_HEADER_SIZE) {
+		return TS_HEADER_NEED_MORE;
+	}
+	hdr->size = ts_get_u32(buf);
+	uint32_t word = ts_get_u32(buf + 4);
+	hdr->opcode = (uint16_t)(word & 0xffff);
+	hdr->nfds = (uint8_t)((word >> 16) & 0xff);
+	hdr->flags = (uint8_t)(word >> 24);
+	if (hdr->size < TS_HEADER_SIZE || hdr->size > TS_MAX_MESSAGE || hdr->size % 4 != 0 ||
+			hdr->flags != 0 || hdr->nfds > TS_MAX_FDS_PER_MESSAGE) {
+		return -TS_ERR_invalid_message;
+	}
+	return TS_HEADER_OK;
+}
 
 /**
  * Decodes the complete message @msg (hdr->size bytes) against @iface into @args
@@ -75,6 +112,46 @@ int ts_header_read(const uint8_t *buf, size_t len, struct ts_header *hdr);
  */
 int ts_decode(const struct ts_interface *iface, const uint8_t *msg,
 	const struct ts_header *hdr, const int *fds, union ts_arg *args, const char **why);
+
+/**
+ * The fast path of ts_decode, inline for the connection's loop: decodes the message
+ * @msg when @meta (its opcode's) is plain and the header says exactly meta->size bytes
+ * and no fds, and returns 0, or TS_ERR_invalid_id with *why set when an id is 0 or
+ * above TS_MAX_ID, as ts_decode would. Returns -1 for any other message: ts_decode
+ * then says what is wrong with it, or decodes it.
+ */
+static inline int ts_decode_plain(const struct ts_message_meta *meta, const uint8_t *msg,
+		const struct ts_header *hdr, union ts_arg *args, const char **why) {
+	if (!meta->plain || hdr->size != meta->size || hdr->nfds != 0) {
+		return -1;
+	}
+	const uint8_t *p = msg + TS_HEADER_SIZE;
+	for (unsigned k = 0; k < (meta->size - TS_HEADER_SIZE) / 4u; k++, p += 4) {
+		uint32_t v = ts_get_u32(p);
+		if (((meta->ids >> k) & 1) && (v == 0 || v > TS_MAX_ID)) {
+			*why = "object id out of range";
+			return TS_ERR_invalid_id;
+		}
+		args[k].u = v;
+	}
+	return 0;
+}
+
+/**
+ * Encodes message @opcode, which @meta says is plain, with @args into @buf, which has
+ * room for meta->size bytes. Returns meta->size. ts_encode's fast path, inline for the
+ * connection's queue.
+ */
+static inline size_t ts_encode_plain(uint8_t *buf, const struct ts_message_meta *meta,
+		uint16_t opcode, const union ts_arg *args) {
+	uint32_t size = meta->size; // read once: the stores below may alias it
+	ts_put_u32(buf, size);
+	ts_put_u32(buf + 4, opcode);
+	for (unsigned k = 0; k < (size - TS_HEADER_SIZE) / 4u; k++) {
+		ts_put_u32(buf + TS_HEADER_SIZE + 4 * k, args[k].u);
+	}
+	return size;
+}
 
 /**
  * Size in bytes the message @opcode of @iface takes with @args, or 0 when an argument
@@ -98,16 +175,5 @@ size_t ts_encode(uint8_t *buf, size_t cap, const struct ts_interface *iface,
  */
 char *ts_format(char *out, size_t cap, const struct ts_interface *iface,
 	uint16_t opcode, const union ts_arg *args);
-
-/** Field accessors: the wire uses host byte order, as both ends share one machine. */
-static inline uint32_t ts_get_u32(const uint8_t *p) {
-	uint32_t v;
-	__builtin_memcpy(&v, p, sizeof v);
-	return v;
-}
-
-static inline void ts_put_u32(uint8_t *p, uint32_t v) {
-	__builtin_memcpy(p, &v, sizeof v);
-}
 
 #endif

@@ -715,6 +715,313 @@ static void test_malformed_input(void **state) {
 	close(sv[0]);
 }
 
+// Arguments for message @op of @iface, distinct per field and per @seed; 'h' fields get
+// a fresh memfd (the caller owns it), strings point at @name.
+static void fill_args(const struct ts_interface *iface, uint16_t op, unsigned seed,
+		const char *name, union ts_arg *args) {
+	const char *sig = iface->messages[op].signature;
+	for (unsigned k = 0; sig[k]; k++) {
+		switch (sig[k]) {
+		case 'n':
+		case 'o':
+			args[k].u = 1 + k + seed;
+			break;
+		case 'i':
+			args[k].i = -(int32_t)(k * 1000 + seed);
+			break;
+		case 's':
+			args[k].s = name;
+			break;
+		case 'h':
+			args[k].h = make_memfd("h");
+			break;
+		default:
+			args[k].u = 0xabcd0000u + k * 256 + seed;
+			break;
+		}
+	}
+}
+
+// Every message queued (fast path for plain ones, the general one for the others) is
+// byte for byte what ts_encode makes, and reads back through ts_connection_next with
+// its fields.
+static void test_queue_matches_encode(void **state) {
+	int base = count_fds();
+	int sv[2];
+	make_pair(sv);
+	struct ts_connection a, b;
+	ts_connection_init(&a, sv[0], BIG_LIMIT, BIG_LIMIT);
+	ts_connection_init(&b, sv[1], BIG_LIMIT, BIG_LIMIT);
+	static const struct ts_interface *const ifaces[] = {
+		&ts_request_interface, &ts_event_interface,
+	};
+	static uint8_t expect[64 * TS_MAX_MESSAGE];
+	size_t expect_len = 0;
+	for (size_t t = 0; t < 2; t++) {
+		const struct ts_interface *iface = ifaces[t];
+		for (uint16_t op = 0; op < iface->count; op++) {
+			for (unsigned seed = 0; seed < 3; seed++) {
+				union ts_arg args[TS_MAX_ARGS];
+				fill_args(iface, op, seed, "seven", args);
+				size_t size = encode(expect + expect_len, sizeof expect - expect_len, iface,
+					op, args);
+				expect_len += size;
+				assert_int_equal(ts_connection_queue(&a, iface, op, args), 0);
+				assert_int_equal(a.out.end - a.out.start, expect_len);
+			}
+		}
+	}
+	assert_memory_equal(a.out.data + a.out.start, expect, expect_len);
+	assert_int_equal(ts_connection_flush(&a), TS_IO_OK);
+
+	for (size_t t = 0; t < 2; t++) {
+		const struct ts_interface *iface = ifaces[t];
+		for (uint16_t op = 0; op < iface->count; op++) {
+			const char *sig = iface->messages[op].signature;
+			for (unsigned seed = 0; seed < 3; seed++) {
+				struct ts_header hdr;
+				union ts_arg out[TS_MAX_ARGS], in[TS_MAX_ARGS];
+				assert_int_equal(receive(&b, iface, &hdr, out), 1);
+				assert_int_equal(hdr.opcode, op);
+				fill_args(iface, op, seed, "seven", in);
+				for (unsigned k = 0; sig[k]; k++) {
+					if (sig[k] == 's') {
+						assert_string_equal(out[k].s, "seven");
+					} else if (sig[k] == 'h') {
+						assert_true(fd_is_open(out[k].h));
+						close(out[k].h);
+						close(in[k].h);
+					} else {
+						assert_int_equal(out[k].u, in[k].u);
+					}
+				}
+				ts_connection_consume(&b, hdr.size);
+			}
+		}
+	}
+	assert_int_equal(ts_connection_pending_input(&b), 0);
+	ts_connection_finish(&a);
+	ts_connection_finish(&b);
+	assert_int_equal(count_fds(), base);
+}
+
+// ts_connection_next takes the fast path for plain messages of the right size and
+// ts_decode for the rest: both give what ts_decode alone gives, for every plain
+// message with the wrong number of words, ids out of range, or both.
+static void test_decode_paths_agree(void **state) {
+	int sv[2];
+	make_pair(sv);
+	struct ts_connection b;
+	ts_connection_init(&b, sv[1], BIG_LIMIT, BIG_LIMIT);
+	static const struct ts_interface *const ifaces[] = {
+		&ts_request_interface, &ts_event_interface,
+	};
+	static const uint32_t id_values[] = { 1, 0, TS_MAX_ID, TS_MAX_ID + 1 };
+	unsigned cases = 0, errors = 0;
+	for (size_t t = 0; t < 2; t++) {
+		const struct ts_interface *iface = ifaces[t];
+		for (uint16_t op = 0; op < iface->count; op++) {
+			if (!iface->meta[op].plain) {
+				continue;
+			}
+			size_t n = strlen(iface->messages[op].signature);
+			for (size_t words = n > 0 ? n - 1 : 0; words <= n + 2; words++) {
+				for (size_t v = 0; v < 4 * 4; v++) {
+					uint8_t msg[TS_HEADER_SIZE + 4 * (TS_MAX_ARGS + 2)];
+					uint32_t size = (uint32_t)(TS_HEADER_SIZE + 4 * words);
+					ts_put_u32(msg, size);
+					ts_put_u32(msg + 4, op);
+					// The first two words take every pair of id values; ids or not,
+					// depending on the message.
+					for (size_t k = 0; k < words; k++) {
+						uint32_t w = k < 2 ? id_values[k == 0 ? v % 4 : v / 4] : 7;
+						ts_put_u32(msg + TS_HEADER_SIZE + 4 * k, w);
+					}
+					write_all(sv[0], msg, size);
+					assert_int_equal(ts_connection_read(&b), TS_IO_OK);
+
+					struct ts_header hdr, whole;
+					union ts_arg via_conn[TS_MAX_ARGS], direct[TS_MAX_ARGS];
+					const char *why = NULL, *why2 = NULL;
+					int rc = ts_connection_next(&b, iface, &hdr, via_conn, &why);
+					assert_int_equal(ts_header_read(msg, size, &whole), TS_HEADER_OK);
+					int expect = ts_decode(iface, msg, &whole, NULL, direct, &why2);
+					assert_int_equal(rc, expect == 0 ? 1 : -expect);
+					if (expect == 0) {
+						for (size_t k = 0; k < n; k++) {
+							assert_int_equal(via_conn[k].u, direct[k].u);
+						}
+					} else {
+						assert_string_equal(why, why2);
+						errors++;
+					}
+					ts_connection_consume(&b, size);
+					cases++;
+				}
+			}
+		}
+	}
+	assert_true(cases > 300);
+	assert_true(errors > cases / 2 && errors < cases);
+	ts_connection_finish(&b);
+	close(sv[0]);
+}
+
+// A burst of small messages is read up to 64 KiB at a time (within the in-limit), and
+// messages cut by a read boundary come out whole, in order.
+static void test_large_reads(void **state) {
+	// Once with room for every read, once with the server's 64 KiB in-limit.
+	static const size_t in_limits[] = { BIG_LIMIT, 64u << 10 };
+	for (size_t l = 0; l < 2; l++) {
+		size_t in_limit = in_limits[l];
+		int sv[2];
+		make_pair(sv);
+		int one_mib = 1 << 20;
+		assert_int_equal(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &one_mib, sizeof one_mib), 0);
+		struct ts_connection a, b;
+		ts_connection_init(&a, sv[0], BIG_LIMIT, BIG_LIMIT);
+		ts_connection_init(&b, sv[1], in_limit, BIG_LIMIT);
+		enum { N = 20000 };
+		for (uint32_t i = 0; i < N; i++) {
+			union ts_arg args[TS_MAX_ARGS] = { { .u = 1 + i % 1000 }, { .i = (int32_t)i },
+				{ .i = -(int32_t)i } };
+			if (i % 7 == 6) {
+				args[1].s = i % 2 ? "odd" : "an even name";
+				assert_int_equal(ts_connection_queue(&a, &ts_request_interface,
+					TS_REQ_hello, args), 0);
+			} else {
+				assert_int_equal(ts_connection_queue(&a, &ts_request_interface,
+					TS_REQ_rect_set_position, args), 0);
+			}
+		}
+		size_t total = a.out.end - a.out.start;
+		assert_true(total > 4 * 65536);
+		size_t got_bytes = 0;
+		unsigned reads = 0, rounds = 0;
+		uint32_t got = 0;
+		while (got < N) {
+			assert_true(++rounds < 1000000);
+			int rc = ts_connection_flush(&a);
+			assert_true(rc == TS_IO_OK || rc == TS_IO_AGAIN);
+			size_t before = ts_connection_pending_input(&b);
+			rc = ts_connection_read(&b);
+			if (rc == TS_IO_AGAIN) {
+				continue;
+			}
+			assert_int_equal(rc, TS_IO_OK);
+			size_t read = ts_connection_pending_input(&b) - before;
+			assert_true(read <= 65536);
+			assert_true(b.in.cap <= in_limit);
+			if (reads++ == 0) {
+				// The socket held far more than a read takes: the first read took
+				// all it asks for at once.
+				assert_int_equal(read, 65536);
+			}
+			got_bytes += read;
+			struct ts_header hdr;
+			union ts_arg out[TS_MAX_ARGS];
+			const char *why = NULL;
+			while ((rc = ts_connection_next(&b, &ts_request_interface, &hdr, out, &why)) == 1) {
+				assert_int_equal(out[0].u, 1 + got % 1000);
+				if (got % 7 == 6) {
+					assert_int_equal(hdr.opcode, TS_REQ_hello);
+					assert_string_equal(out[1].s, got % 2 ? "odd" : "an even name");
+				} else {
+					assert_int_equal(hdr.opcode, TS_REQ_rect_set_position);
+					assert_int_equal(out[1].i, (int32_t)got);
+					assert_int_equal(out[2].i, -(int32_t)got);
+				}
+				ts_connection_consume(&b, hdr.size);
+				got++;
+			}
+			assert_int_equal(rc, 0);
+		}
+		assert_int_equal(got_bytes, total);
+		assert_true(reads < total / 4096);
+		assert_int_equal(ts_connection_pending_input(&b), 0);
+		assert_int_equal(b.in.cap, TS_BUFFER_MIN);
+		ts_connection_finish(&a);
+		ts_connection_finish(&b);
+	}
+}
+
+// The in-buffer gives its room back whenever it holds nothing whole: drained, left
+// with the start of a message (to the smallest size that holds it), or after a read
+// that brought nothing.
+static void test_buffer_shrinks(void **state) {
+	int sv[2];
+	make_pair(sv);
+	struct ts_connection b;
+	ts_connection_init(&b, sv[1], BIG_LIMIT, BIG_LIMIT);
+	assert_int_equal(ts_connection_read(&b), TS_IO_AGAIN);
+	assert_true(b.in.cap <= TS_BUFFER_MIN);
+
+	static uint8_t buf[301 * 20];
+	union ts_arg args[TS_MAX_ARGS] = { { .u = 3 }, { .i = 4 }, { .i = 5 } };
+	size_t size = 0;
+	for (int i = 0; i < 301; i++) {
+		size = encode(buf + 20 * i, sizeof buf - 20 * i, &ts_request_interface,
+			TS_REQ_rect_set_position, args);
+		assert_int_equal(size, 20);
+	}
+	// 300 whole messages and 13 bytes of the next.
+	write_all(sv[0], buf, 300 * 20 + 13);
+	assert_int_equal(ts_connection_read(&b), TS_IO_OK);
+	assert_int_equal(ts_connection_pending_input(&b), 300 * 20 + 13);
+	assert_true(b.in.cap > TS_BUFFER_MIN);
+	struct ts_header hdr;
+	union ts_arg out[TS_MAX_ARGS];
+	const char *why = NULL;
+	for (int i = 0; i < 300; i++) {
+		assert_int_equal(ts_connection_next(&b, &ts_request_interface, &hdr, out, &why), 1);
+		ts_connection_consume(&b, hdr.size);
+	}
+	assert_int_equal(ts_connection_next(&b, &ts_request_interface, &hdr, out, &why), 0);
+	assert_int_equal(b.in.cap, TS_BUFFER_MIN);
+	assert_int_equal(b.in.start, 0);
+	assert_int_equal(ts_connection_pending_input(&b), 13);
+	// The rest of it arrives, and the message is whole.
+	write_all(sv[0], buf + 300 * 20 + 13, size - 13);
+	assert_int_equal(ts_connection_read(&b), TS_IO_OK);
+	assert_int_equal(ts_connection_next(&b, &ts_request_interface, &hdr, out, &why), 1);
+	assert_int_equal(out[0].u, 3);
+	assert_int_equal(out[2].i, 5);
+	ts_connection_consume(&b, hdr.size);
+	assert_int_equal(b.in.cap, TS_BUFFER_MIN);
+
+	// A large message cut short keeps what holds it: the smallest power-of-two
+	// multiple of TS_BUFFER_MIN.
+	static char name[TS_MAX_STRING];
+	memset(name, 'n', sizeof name - 1);
+	union ts_arg hello[TS_MAX_ARGS] = { { .u = 1 }, { .s = name } };
+	static uint8_t hellos[5 * TS_MAX_MESSAGE];
+	for (int i = 0; i < 5; i++) {
+		size = encode(hellos + i * size, sizeof hellos - i * size, &ts_request_interface,
+			TS_REQ_hello, hello);
+	}
+	write_all(sv[0], hellos, 4 * size + 1000);
+	assert_int_equal(ts_connection_read(&b), TS_IO_OK);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(ts_connection_next(&b, &ts_request_interface, &hdr, out, &why), 1);
+		ts_connection_consume(&b, hdr.size);
+	}
+	assert_int_equal(ts_connection_next(&b, &ts_request_interface, &hdr, out, &why), 0);
+	assert_int_equal(ts_connection_pending_input(&b), 1000);
+	assert_int_equal(b.in.cap, 2 * TS_BUFFER_MIN);
+	write_all(sv[0], hellos + 4 * size + 1000, size - 1000);
+	assert_int_equal(ts_connection_read(&b), TS_IO_OK);
+	assert_int_equal(ts_connection_next(&b, &ts_request_interface, &hdr, out, &why), 1);
+	assert_string_equal(out[1].s, name);
+	ts_connection_consume(&b, hdr.size);
+	assert_int_equal(b.in.cap, TS_BUFFER_MIN);
+
+	// A read that finds nothing gives back the room it made.
+	assert_int_equal(ts_connection_read(&b), TS_IO_AGAIN);
+	assert_int_equal(b.in.cap, TS_BUFFER_MIN);
+	ts_connection_finish(&b);
+	close(sv[0]);
+}
+
 int main(void) {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip_many),
@@ -730,6 +1037,10 @@ int main(void) {
 		cmocka_unit_test(test_finish_closes_fds),
 		cmocka_unit_test(test_eof),
 		cmocka_unit_test(test_malformed_input),
+		cmocka_unit_test(test_queue_matches_encode),
+		cmocka_unit_test(test_decode_paths_agree),
+		cmocka_unit_test(test_large_reads),
+		cmocka_unit_test(test_buffer_shrinks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

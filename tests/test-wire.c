@@ -442,6 +442,176 @@ static void test_encode_rejections(void **state) {
 	assert_int_equal(ts_encode(buf, size, &ts_request_interface, TS_REQ_hello, a), size);
 }
 
+// The meta the codec works out from the table, recomputed here by a walk of its own.
+static void test_meta(void **state) {
+	for (size_t t = 0; t < 2; t++) {
+		const struct ts_interface *iface = ifaces[t];
+		for (uint16_t op = 0; op < iface->count; op++) {
+			const char *sig = iface->messages[op].signature;
+			const struct ts_message_meta *meta = &iface->meta[op];
+			unsigned nfds = 0, ids = 0;
+			size_t size = TS_HEADER_SIZE;
+			bool string = false;
+			for (unsigned k = 0; sig[k]; k++) {
+				nfds += sig[k] == 'h';
+				string |= sig[k] == 's';
+				ids |= (sig[k] == 'n' || sig[k] == 'o') ? 1u << k : 0;
+				size += sig[k] == 'h' ? 0 : 4;
+			}
+			assert_int_equal(meta->nfds, nfds);
+			assert_int_equal(meta->ids, ids);
+			assert_int_equal(meta->size, string ? 0 : size);
+			assert_int_equal(meta->plain, !string && nfds == 0);
+			if (!string) {
+				union ts_arg args[TS_MAX_ARGS] = { { .u = 0 } };
+				assert_int_equal(ts_encoded_size(iface, op, args), size);
+			}
+		}
+	}
+	// Known values, so that a meta that is wrong the way this test is cannot pass.
+	const struct ts_message_meta *m = &ts_request_interface.meta[TS_REQ_rect_set_position];
+	assert_int_equal(m->size, 20);
+	assert_true(m->plain);
+	assert_int_equal(m->ids, 1);
+	m = &ts_request_interface.meta[TS_REQ_commit];
+	assert_int_equal(m->size, 8);
+	assert_true(m->plain);
+	m = &ts_request_interface.meta[TS_REQ_hello];
+	assert_int_equal(m->size, 0);
+	assert_false(m->plain);
+	m = &ts_event_interface.meta[TS_EV_screenshot_done];
+	assert_int_equal(m->size, 24);
+	assert_int_equal(m->nfds, 1);
+	assert_false(m->plain);
+	assert_int_equal(m->ids, 1);
+	assert_int_equal(ts_event_interface.meta[TS_EV_delete_id].ids, 0);
+	assert_int_equal(ts_event_interface.meta[TS_EV_done].ids, 1);
+}
+
+// Encodes as PROTOCOL.md describes, field by field and without the codec: what every
+// path of ts_encode must produce. Returns the size.
+static size_t reference_encode(uint8_t *buf, const struct ts_interface *iface,
+		uint16_t opcode, const union ts_arg *args) {
+	const char *sig = iface->messages[opcode].signature;
+	size_t at = TS_HEADER_SIZE;
+	uint32_t nfds = 0;
+	for (unsigned k = 0; sig[k]; k++) {
+		switch (sig[k]) {
+		case 'h':
+			nfds++;
+			break;
+		case 's': {
+			size_t len = strlen(args[k].s) + 1;
+			size_t padded = (len + 3) & ~(size_t)3;
+			ts_put_u32(buf + at, (uint32_t)len);
+			memcpy(buf + at + 4, args[k].s, len);
+			memset(buf + at + 4 + len, 0, padded - len);
+			at += 4 + padded;
+			break;
+		}
+		default:
+			ts_put_u32(buf + at, args[k].u);
+			at += 4;
+			break;
+		}
+	}
+	ts_put_u32(buf, (uint32_t)at);
+	ts_put_u32(buf + 4, opcode | nfds << 16);
+	return at;
+}
+
+// The fast path (plain messages) and the general one both write exactly the bytes the
+// reference does, for every message, and neither writes past a buffer too small.
+static void test_encode_matches_reference(void **state) {
+	static char strings[TS_MAX_ARGS][TS_MAX_STRING + 1];
+	static uint8_t expect[TS_MAX_MESSAGE], got[TS_MAX_MESSAGE];
+	unsigned plain = 0;
+	for (size_t t = 0; t < 2; t++) {
+		const struct ts_interface *iface = ifaces[t];
+		for (uint16_t op = 0; op < iface->count; op++) {
+			plain += iface->meta[op].plain;
+			for (unsigned v = 0; v < VARIANTS; v++) {
+				union ts_arg args[TS_MAX_ARGS];
+				memset(args, 0, sizeof args);
+				fill_args(&iface->messages[op], v, args, strings);
+				size_t size = reference_encode(expect, iface, op, args);
+				memset(got, 0xaa, sizeof got);
+				assert_int_equal(ts_encode(got, size - 1, iface, op, args), 0);
+				for (size_t i = 0; i < size; i++) {
+					assert_int_equal(got[i], 0xaa);
+				}
+				assert_int_equal(ts_encode(got, size, iface, op, args), size);
+				assert_memory_equal(got, expect, size);
+				assert_int_equal(got[size], 0xaa);
+			}
+		}
+	}
+	// Both paths were taken.
+	assert_true(plain > 5);
+	assert_true(plain < TS_REQ_COUNT_ + TS_EV_COUNT_);
+}
+
+// Every plain message (only 4-byte fields) decodes through the fast path when its size
+// is exact, and is rejected with the same codes as the general walk gives otherwise:
+// fields are checked in order before the length, so an id out of range in the words
+// that are there wins over a wrong size.
+static void test_plain_rejections(void **state) {
+	union ts_arg args[TS_MAX_ARGS];
+	uint32_t words[TS_MAX_ARGS + 2];
+	unsigned checked = 0;
+	for (size_t t = 0; t < 2; t++) {
+		const struct ts_interface *iface = ifaces[t];
+		for (uint16_t op = 0; op < iface->count; op++) {
+			const struct ts_message_meta *meta = &iface->meta[op];
+			if (!meta->plain) {
+				continue;
+			}
+			const char *sig = iface->messages[op].signature;
+			size_t n = strlen(sig);
+			for (size_t k = 0; k < TS_MAX_ARGS + 2; k++) {
+				bool id = k < n && (sig[k] == 'n' || sig[k] == 'o');
+				words[k] = id ? 1 + (uint32_t)k : 0xfffffff0u - (uint32_t)k;
+			}
+			assert_int_equal(decode_words(iface, op, 0, words, n, args), 0);
+			for (size_t k = 0; k < n; k++) {
+				assert_int_equal(args[k].u, words[k]);
+			}
+			// The wrong number of words, every id right.
+			for (size_t len = 0; len <= n + 2; len++) {
+				if (len != n) {
+					assert_int_equal(decode_words(iface, op, 0, words, len, args),
+						TS_ERR_invalid_message);
+				}
+			}
+			// Fds the message does not take.
+			assert_int_equal(decode_words(iface, op, 1, words, n, args), TS_ERR_bad_fds);
+			assert_int_equal(decode_words(iface, op, 4, words, n, args), TS_ERR_bad_fds);
+			// Each id out of range, with the right number of words or not.
+			for (size_t k = 0; k < n; k++) {
+				if (sig[k] != 'n' && sig[k] != 'o') {
+					continue;
+				}
+				uint32_t keep = words[k];
+				static const uint32_t bad[] = { 0, TS_MAX_ID + 1, 0xffffffffu };
+				for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++) {
+					words[k] = bad[b];
+					for (size_t len = 0; len <= n + 2; len++) {
+						assert_int_equal(decode_words(iface, op, 0, words, len, args),
+							len > k ? TS_ERR_invalid_id : TS_ERR_invalid_message);
+					}
+				}
+				words[k] = TS_MAX_ID;
+				assert_int_equal(decode_words(iface, op, 0, words, n, args), 0);
+				assert_int_equal(args[k].u, TS_MAX_ID);
+				words[k] = keep;
+				checked++;
+			}
+		}
+	}
+	free_last_msg();
+	assert_true(checked >= 8);
+}
+
 static void check_format(const struct ts_interface *iface, uint16_t opcode,
 		const union ts_arg *args, const char *expect) {
 	char out[256];
@@ -670,6 +840,9 @@ int main(void) {
 		cmocka_unit_test(test_header_rejections),
 		cmocka_unit_test(test_body_rejections),
 		cmocka_unit_test(test_encode_rejections),
+		cmocka_unit_test(test_meta),
+		cmocka_unit_test(test_encode_matches_reference),
+		cmocka_unit_test(test_plain_rejections),
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_error_names),
 		cmocka_unit_test(test_fuzz),

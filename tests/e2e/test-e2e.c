@@ -446,6 +446,37 @@ static void test_id_reuse(void **state) {
 	ts_display_disconnect(d);
 }
 
+// A client that destroys many rectangles at its own pace and never waits for the
+// server: each destroy makes a delete_id, which libtessera must read as it goes (not
+// only when the socket is full, which it never is here) so that the server never has
+// to queue more than its limit for it.
+static void test_unhurried_mass_destroy(void **state) {
+	struct fixture *f = *state;
+	struct ts_display *d = ts_display_connect(f->srv.socket, "e2e-mass-destroy");
+	assert_non_null(d);
+	enum { N = 150000 }; // 2.4 MB of delete_id, well past the server's 1 MiB
+	struct ts_rect **rects = calloc(N, sizeof *rects);
+	assert_non_null(rects);
+	for (int i = 0; i < N; i++) {
+		rects[i] = ts_rect_create(d);
+		assert_non_null(rects[i]);
+	}
+	assert_int_equal(ts_display_roundtrip(d), 0);
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(ts_rect_destroy(rects[i]), 0);
+		if (i % 1000 == 999) {
+			poll(NULL, 0, 1); // the server keeps up
+		}
+	}
+	assert_int_equal(ts_display_roundtrip(d), 0);
+	assert_int_equal(ts_display_get_error(d), 0);
+	struct e2e_info info;
+	e2e_info(&f->srv, &info);
+	assert_int_equal(info.objects, 0);
+	free(rects);
+	ts_display_disconnect(d);
+}
+
 static void test_demo_rects(void **state) {
 	struct fixture *f = *state;
 	const char *argv[] = { e2e_bin("TESSERA_DEMO_RECTS"), "--socket", f->srv.socket,
@@ -518,6 +549,7 @@ int main(int argc, char *argv[]) {
 		cmocka_unit_test_setup_teardown(test_garbage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_sees_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_id_reuse, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unhurried_mass_destroy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_demo_rects, setup, teardown),
 		cmocka_unit_test(test_socket_ownership),
 	};
