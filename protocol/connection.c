@@ -106,7 +106,7 @@ static void buffer_shrink(struct ts_buffer *buf) {
 	}
 }
 
-int ts_connection_read(struct ts_connection *conn) {
+static int connection_read(struct ts_connection *conn, int flags) {
 	struct ts_buffer *in = &conn->in;
 	size_t used = in->end - in->start;
 	// READ_CHUNK at a time, or, when the buffer holds less (the start of a message,
@@ -135,7 +135,7 @@ int ts_connection_read(struct ts_connection *conn) {
 	};
 	ssize_t n;
 	do {
-		n = recvmsg(conn->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		n = recvmsg(conn->fd, &msg, flags | MSG_CMSG_CLOEXEC);
 	} while (n < 0 && errno == EINTR);
 	if (n <= 0) {
 		// Nothing came: give back the room made for it.
@@ -175,6 +175,14 @@ int ts_connection_read(struct ts_connection *conn) {
 		return TS_IO_EOF;
 	}
 	return TS_IO_OK;
+}
+
+int ts_connection_read(struct ts_connection *conn) {
+	return connection_read(conn, MSG_DONTWAIT);
+}
+
+int ts_connection_read_wait(struct ts_connection *conn) {
+	return connection_read(conn, 0);
 }
 
 int ts_connection_flush(struct ts_connection *conn) {

@@ -59,6 +59,14 @@ enum ts_io_status {
 int ts_connection_read(struct ts_connection *conn);
 
 /**
+ * Like ts_connection_read, but sleeps in recvmsg until something arrives, for a peer
+ * that has nothing else to wait for. Only blocks on a socket without O_NONBLOCK (the
+ * other calls pass MSG_DONTWAIT and never need the flag): one system call and the
+ * kernel's plainest wake-up, where poll() then a read costs two and a slower one.
+ */
+int ts_connection_read_wait(struct ts_connection *conn);
+
+/**
  * Writes the out-buffer and its queued fds. Returns TS_IO_OK when everything is sent,
  * TS_IO_AGAIN when the socket is full, TS_IO_EOF or TS_IO_ERROR.
  * A drained buffer larger than TS_BUFFER_MIN is shrunk back.
