@@ -40,33 +40,74 @@ struct client *client_create(struct server *server, int fd) {
 		return NULL;
 	}
 	client->id = ++server->next_client_id;
-	objmap_init(&client->objects);
-	list_init(&client->dirty_rects);
-	list_init(&client->frame_pending);
+	objmap_init(&client->objects, sizeof(struct rect));
 	list_init(&client->dead_link);
 	list_init(&client->flush_link);
+	list_init(&client->frame_link);
 	list_append(&server->clients, &client->link);
 	server->client_count++;
 	log_debug("client %u connected (pid %d)", client->id, (int)client->pid);
 	return client;
 }
 
-void object_destroy(struct client *client, struct object *obj) {
+// The slot size is what each rect costs; keep it from growing by accident.
+_Static_assert(sizeof(struct rect) == 32, "struct rect is a 32-byte slot");
+
+bool id_array_push(struct id_array *array, uint32_t id) {
+	if (array->len == array->cap) {
+		uint32_t cap = array->cap ? array->cap * 2 : 16;
+		uint32_t *ids = realloc(array->ids, (size_t)cap * sizeof *ids);
+		if (ids == NULL) {
+			return false;
+		}
+		array->ids = ids;
+		array->cap = cap;
+	}
+	array->ids[array->len++] = id;
+	return true;
+}
+
+void id_array_clear(struct id_array *array) {
+	array->len = 0;
+	if (array->cap > 1024) {
+		free(array->ids);
+		array->ids = NULL;
+		array->cap = 0;
+	}
+}
+
+void rect_destroy(struct client *client, uint32_t id, struct rect *rect) {
 	struct server *server = client->server;
-	objmap_remove(&client->objects, obj->id);
-	server->object_count--;
-	switch (obj->type) {
-	case OBJECT_RECT: {
-		struct rect *rect = (struct rect *)obj;
+	if (scene_node_in_scene(&rect->node)) {
 		scene_node_remove(&server->scene, &rect->node);
-		list_remove(&rect->dirty_link);
-		break;
+		if (rect->pending != 0) {
+			client->pending[rect->pending - 1].id = 0;
+		}
+	} else {
+		// Never committed: its place in new_rects is left empty; empty places at the
+		// end go at once, so that creating and destroying in turn does not pile up.
+		struct id_array *fresh = &client->new_rects;
+		fresh->ids[rect->pending - 1] = 0;
+		client->new_rects_gone++;
+		while (fresh->len > 0 && fresh->ids[fresh->len - 1] == 0) {
+			fresh->len--;
+			client->new_rects_gone--;
+		}
 	}
-	case OBJECT_CALLBACK:
-		list_remove(&((struct callback *)obj)->link);
-		break;
+	objmap_remove(&client->objects, id);
+	server->object_count--;
+}
+
+void client_frame_done(struct client *client, uint32_t time_ms) {
+	struct id_array *due = &client->frame_due;
+	for (uint32_t i = 0; i < due->len; i++) {
+		client_send(client, TS_EV_done,
+			(union ts_arg[]){ { .u = due->ids[i] }, { .u = time_ms } });
+		objmap_remove(&client->objects, due->ids[i]);
 	}
-	free(obj);
+	client->server->object_count -= due->len;
+	id_array_clear(due);
+	list_remove(&client->frame_link);
 }
 
 void client_destroy(struct client *client) {
@@ -76,14 +117,16 @@ void client_destroy(struct client *client) {
 	struct server *server = client->server;
 	uint64_t start = loop_now_ns();
 	uint32_t count = client->objects.count;
-	// Each object frees in O(1): nothing else points at it but its own lists.
-	for (uint32_t id = 1; id <= client->objects.used; id++) {
-		struct object *obj = objmap_lookup(&client->objects, id);
-		if (obj != NULL) {
-			object_destroy(client, obj);
-		}
-	}
+	// Nothing outside the client points into its objects but the scene, which forgets
+	// them all at once; then the slots go a chunk at a time, unread.
+	scene_owner_destroy(&server->scene, client->scene_owner);
 	objmap_finish(&client->objects);
+	server->object_count -= count;
+	free(client->new_rects.ids);
+	free(client->pending);
+	free(client->frame_pending.ids);
+	free(client->frame_due.ids);
+	list_remove(&client->frame_link);
 	loop_source_remove(client->source);
 	ts_connection_finish(&client->conn);
 	list_remove(&client->link);

@@ -18,27 +18,34 @@ struct server;
 
 enum object_type {
 	OBJECT_RECT = 1,
+	// An id a callback answers: later (frame) or at once (sync, info_query,
+	// screenshot). Only its type byte in client.objects is used.
 	OBJECT_CALLBACK,
 };
 
-/** Embedded at the start of every object a client owns. */
-struct object {
-	uint32_t id;
-	enum object_type type;
-};
-
+/**
+ * A rectangle: a slot of its client's objects, 32 bytes. Nothing points at it but the
+ * scene (through node) and, by id, its client's pending lists.
+ */
 struct rect {
-	struct object base;
-	struct scene_node node;           // committed state lives in node.state
-	struct scene_rect_state pending;
-	struct list dirty_link;           // client.dirty_rects while pending has changes
+	// Once in the scene, node.state is the committed state. Before the first commit
+	// nothing draws the rect, and node.state holds its pending state instead.
+	struct scene_node node;
+	// 0 when nothing is pending. Before the first commit, 1 + its position in
+	// client.new_rects; after, 1 + the position of its pending state in client.pending.
+	uint32_t pending;
 };
 
-/** A frame callback: pending on its client until commit, then on server.frame_callbacks. */
-struct callback {
-	struct object base;
-	struct client *client;
-	struct list link;                 // client.frame_pending or server.frame_callbacks
+/** The pending state of a rect in the scene: what the next commit applies. */
+struct pending_rect {
+	uint32_t id;                      // 0 once the rect is destroyed
+	struct scene_rect_state state;
+};
+
+/** A growable array of object ids. */
+struct id_array {
+	uint32_t *ids;
+	uint32_t len, cap;
 };
 
 struct client {
@@ -48,15 +55,22 @@ struct client {
 	struct list link;                 // server.clients
 	struct list dead_link;            // server.dead_clients while dying
 	struct list flush_link;           // server.flush_clients while output is queued
+	struct list frame_link;           // server.frame_clients while frame_due is not empty
 	uint32_t id;
 	pid_t pid;
 	uid_t uid;
 	char *name;
 	bool welcomed;                    // hello done
 	bool dying;                       // no more dispatch; destroyed after this round
+	uint16_t scene_owner;             // the scene's name for us; 0 until a first commit
+	// Every object, stored by id (struct rect slots): freed all at once.
 	struct objmap objects;
-	struct list dirty_rects;          // rect.dirty_link
-	struct list frame_pending;        // callback.link
+	struct id_array new_rects;        // not committed yet, in order of creation; 0: gone
+	uint32_t new_rects_gone;          // zeros in new_rects
+	struct pending_rect *pending;     // changes to rects in the scene, until commit
+	uint32_t pending_len, pending_cap;
+	struct id_array frame_pending;    // frame callbacks waiting for a commit
+	struct id_array frame_due;        // committed frame callbacks: done at the next frame
 };
 
 /** Takes ownership of the accepted socket @fd. Returns NULL (fd closed) on failure. */
@@ -64,7 +78,9 @@ struct client *client_create(struct server *server, int fd);
 
 /**
  * The one destroy path: frees every object the client owns, takes them out of the
- * scene, closes the socket. O(the client's own objects). NULL is fine.
+ * scene, closes the socket. The objects go all at once: the scene forgets the client's
+ * nodes in O(1) and the object slots are freed a chunk at a time (chunks double in
+ * size): a few free() calls, not one per object. NULL is fine.
  */
 void client_destroy(struct client *client);
 
@@ -87,7 +103,22 @@ bool client_flush(struct client *client);
 /** Request handling, in requests.c: decodes and dispatches what the client sent. */
 void client_dispatch(struct client *client);
 
-/** Frees one object: out of the scene, off every list, memory released. */
-void object_destroy(struct client *client, struct object *obj);
+/**
+ * Destroys the rect at @id: out of the scene and of the pending lists, its slot freed.
+ * (client_destroy frees all of a client's objects at once instead.)
+ */
+void rect_destroy(struct client *client, uint32_t id, struct rect *rect);
+
+/**
+ * Answers the client's committed frame callbacks with @time_ms, frees their ids and
+ * takes the client off server.frame_clients.
+ */
+void client_frame_done(struct client *client, uint32_t time_ms);
+
+/** Appends @id. Returns false when memory cannot be had. */
+bool id_array_push(struct id_array *array, uint32_t id);
+
+/** Empties the array, giving its memory back when it grew large. */
+void id_array_clear(struct id_array *array);
 
 #endif

@@ -1,51 +1,100 @@
 #include "objmap.h"
 
 #include <assert.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tessera-protocol.h"
 
-void objmap_init(struct objmap *map) {
+// Under AddressSanitizer a free slot is poisoned, so that a pointer kept to an object
+// after it was destroyed is caught like a use after free() (its chunk lives on).
+#if defined(__SANITIZE_ADDRESS__)
+#define HAVE_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HAVE_ASAN 1
+#endif
+#endif
+#ifdef HAVE_ASAN
+#include <sanitizer/asan_interface.h>
+#define POISON(addr, size) ASAN_POISON_MEMORY_REGION(addr, size)
+#define UNPOISON(addr, size) ASAN_UNPOISON_MEMORY_REGION(addr, size)
+#else
+#define POISON(addr, size) ((void)(addr), (void)(size))
+#define UNPOISON(addr, size) ((void)(addr), (void)(size))
+#endif
+
+void objmap_init(struct objmap *map, size_t slot_size) {
+	assert(slot_size > 0 && slot_size <= 4096 && slot_size % 8 == 0);
 	memset(map, 0, sizeof *map);
+	map->slot_size = (uint32_t)slot_size;
 }
 
 void objmap_finish(struct objmap *map) {
-	free(map->slots);
-	memset(map, 0, sizeof *map);
+	for (unsigned k = 0; k < OBJMAP_CHUNKS && map->chunks[k] != NULL; k++) {
+		free(map->chunks[k]);
+		map->chunks[k] = NULL;
+	}
+	map->used = 0;
+	map->count = 0;
 }
 
-int objmap_insert(struct objmap *map, uint32_t id, struct object *obj) {
-	assert(obj != NULL);
+// Where @id's type byte is, with the address of its slot in *@slot. The id must be in
+// 1..used and its chunk allocated.
+static uint8_t *type_byte(const struct objmap *map, uint32_t id, uint8_t **slot) {
+	uint32_t pos = id - 1 + (1u << OBJMAP_FIRST_SHIFT);
+	unsigned top = 31u - (unsigned)__builtin_clz(pos);
+	uint8_t *chunk = map->chunks[top - OBJMAP_FIRST_SHIFT];
+	uint32_t off = pos - (1u << top);
+	*slot = chunk + (1u << top) + (size_t)off * map->slot_size;
+	return chunk + off;
+}
+
+int objmap_insert(struct objmap *map, uint32_t id, uint8_t type, void **slot) {
+	assert(type != OBJMAP_FREE);
 	if (id == 0 || id > TS_MAX_ID || id > map->used + 1) {
 		return -TS_ERR_invalid_id;
 	}
-	if (id <= map->used) {
-		if (map->slots[id - 1] != NULL) {
-			return -TS_ERR_id_in_use;
-		}
-	} else {
-		if (map->used == map->cap) {
-			uint32_t cap = map->cap ? map->cap * 2 : 16;
-			struct object **slots = realloc(map->slots, (size_t)cap * sizeof *slots);
-			if (slots == NULL) {
+	bool fresh = id > map->used;
+	uint32_t pos = id - 1 + (1u << OBJMAP_FIRST_SHIFT);
+	unsigned top = 31u - (unsigned)__builtin_clz(pos);
+	uint8_t **chunk = &map->chunks[top - OBJMAP_FIRST_SHIFT];
+	uint32_t off = pos - (1u << top);
+	if (fresh) {
+		// The first id of a chunk allocates it. Type bytes are written as ids come into
+		// use: only ids up to map->used are ever looked at.
+		if (*chunk == NULL) {
+			size_t slots = (size_t)1 << top;
+			*chunk = malloc(slots * (1 + (size_t)map->slot_size));
+			if (*chunk == NULL) {
 				return -TS_ERR_no_memory;
 			}
-			map->slots = slots;
-			map->cap = cap;
+			POISON(*chunk + slots, slots * map->slot_size);
 		}
 		map->used = id;
+	} else if ((*chunk)[off] != OBJMAP_FREE) {
+		return -TS_ERR_id_in_use;
 	}
-	map->slots[id - 1] = obj;
+	(*chunk)[off] = type;
+	uint8_t *s = *chunk + (1u << top) + (size_t)off * map->slot_size;
+	UNPOISON(s, map->slot_size);
 	map->count++;
+	*slot = s;
 	return 0;
 }
 
-struct object *objmap_remove(struct objmap *map, uint32_t id) {
-	struct object *obj = objmap_lookup(map, id);
-	if (obj != NULL) {
-		map->slots[id - 1] = NULL;
-		map->count--;
+int objmap_remove(struct objmap *map, uint32_t id) {
+	if (id == 0 || id > map->used) {
+		return 0;
 	}
-	return obj;
+	uint8_t *s;
+	uint8_t *t = type_byte(map, id, &s);
+	if (*t == OBJMAP_FREE) {
+		return 0;
+	}
+	*t = OBJMAP_FREE;
+	POISON(s, map->slot_size);
+	map->count--;
+	return 1;
 }

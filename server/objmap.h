@@ -1,6 +1,13 @@
 /*
- * A client's object table: ids the client chose, mapped to its objects. Ids are dense
- * (a new id is at most one past the highest used so far), so the table is an array.
+ * A client's objects, stored by id. Ids are dense (a new id is at most one past the
+ * highest used so far), so the table is the storage itself: every id has a fixed-size
+ * slot, and the slots live in chunks that double in size (64 slots, then 128, 256...).
+ * Creating an object allocates nothing but, now and then, a new chunk; objmap_finish
+ * frees every object at once, chunk by chunk.
+ *
+ * Each chunk holds a type byte per slot (0: free) followed by the slots, so that
+ * telling a free id from a live one never reads a slot, and a freed slot can be
+ * poisoned whole under AddressSanitizer.
  */
 #ifndef TESSERA_OBJMAP_H
 #define TESSERA_OBJMAP_H
@@ -8,32 +15,57 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct object;
+#define OBJMAP_FREE 0         // the type of a free slot
+#define OBJMAP_FIRST_SHIFT 6  // chunk 0 holds 1 << 6 = 64 slots, chunk k 64 << k
+#define OBJMAP_CHUNKS 19      // 64 * (2^19 - 1) slots: more than TS_MAX_ID
 
 struct objmap {
-	struct object **slots; // slots[id - 1]; NULL where free
-	uint32_t used;         // highest id used so far
-	uint32_t cap;
-	uint32_t count;        // live objects
+	// chunks[k]: 64 << k type bytes, then as many slots, for ids 64 * (2^k - 1) + 1 on.
+	// NULL until an id in it is first used; never moves once allocated.
+	uint8_t *chunks[OBJMAP_CHUNKS];
+	uint32_t slot_size;   // bytes; a multiple of 8
+	uint32_t used;        // highest id used so far
+	uint32_t count;       // live objects
 };
 
-void objmap_init(struct objmap *map);
-/** Frees the table, not the objects. */
+/** An empty table whose slots are @slot_size bytes (a multiple of 8, at most 4096). */
+void objmap_init(struct objmap *map, size_t slot_size);
+
+/** Frees every slot, whatever it holds, in a few free() calls. Then like a new table. */
 void objmap_finish(struct objmap *map);
 
 /**
- * Puts @obj at @id. Returns 0, or a negative TS_ERR_ code: invalid_id when id is 0,
- * above TS_MAX_ID or more than one past the highest id used so far; id_in_use when the
- * slot is taken; no_memory when the table cannot grow.
+ * Takes the slot of @id for an object of @type (not OBJMAP_FREE) and stores its address
+ * in *@slot; its contents are undefined. Returns 0, or a negative TS_ERR_ code:
+ * invalid_id when id is 0, above TS_MAX_ID or more than one past the highest id used so
+ * far; id_in_use when the slot is taken; no_memory when a chunk cannot be allocated.
  */
-int objmap_insert(struct objmap *map, uint32_t id, struct object *obj);
+int objmap_insert(struct objmap *map, uint32_t id, uint8_t type, void **slot);
 
-/** The object at @id, or NULL when the id is free or out of range. */
-static inline struct object *objmap_lookup(const struct objmap *map, uint32_t id) {
-	return id - 1 < map->used ? map->slots[id - 1] : NULL;
+/**
+ * The slot of @id and, in *@type, the type of what it holds. Returns NULL with *@type
+ * OBJMAP_FREE when the id is free or out of range. The address stays valid until the
+ * id is removed or the table finished.
+ */
+static inline void *objmap_lookup(const struct objmap *map, uint32_t id, uint8_t *type) {
+	uint32_t pos = id - 1; // id 0 wraps around and fails the check below
+	if (pos >= map->used) {
+		*type = OBJMAP_FREE;
+		return NULL;
+	}
+	// Chunk k starts at position 64 * (2^k - 1): the top bit of pos + 64 names it.
+	pos += 1u << OBJMAP_FIRST_SHIFT;
+	unsigned top = 31u - (unsigned)__builtin_clz(pos);
+	uint8_t *chunk = map->chunks[top - OBJMAP_FIRST_SHIFT];
+	uint32_t off = pos - (1u << top);
+	*type = chunk[off];
+	if (*type == OBJMAP_FREE) {
+		return NULL;
+	}
+	return chunk + (1u << top) + (size_t)off * map->slot_size;
 }
 
-/** Empties the slot at @id and returns what was there (NULL if nothing). */
-struct object *objmap_remove(struct objmap *map, uint32_t id);
+/** Frees the slot of @id (its contents are lost). Returns 0 if it was already free. */
+int objmap_remove(struct objmap *map, uint32_t id);
 
 #endif

@@ -3,6 +3,7 @@
  * decodes a client's bytes and calls them.
  */
 #define _GNU_SOURCE
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -59,53 +60,63 @@ void client_dispatch(struct client *client) {
 	}
 }
 
-// Looks up an object of the client's own namespace, posting an error when the id is
-// free or names another kind of object.
-static struct object *lookup(struct client *client, uint32_t id, enum object_type type) {
-	struct object *obj = objmap_lookup(&client->objects, id);
-	if (obj == NULL) {
+// The error for an id that names no rect: a free id or another kind of object.
+static void __attribute__((noinline)) not_a_rect(struct client *client, uint32_t id,
+		uint8_t type) {
+	if (type == OBJMAP_FREE) {
 		client_post_error(client, id, TS_ERR_invalid_id, "no object with id %u", id);
-		return NULL;
+	} else {
+		client_post_error(client, id, TS_ERR_wrong_type, "object %u is not a rect", id);
 	}
-	if (obj->type != type) {
-		client_post_error(client, id, TS_ERR_wrong_type, "object %u has the wrong type", id);
-		return NULL;
-	}
-	return obj;
 }
 
-static bool insert(struct client *client, uint32_t id, struct object *obj) {
+// The rect @id names in the client's own namespace, or NULL after posting an error.
+static inline struct rect *lookup_rect(struct client *client, uint32_t id) {
+	uint8_t type;
+	struct rect *rect = objmap_lookup(&client->objects, id, &type);
+	if (__builtin_expect(type != OBJECT_RECT, 0)) {
+		not_a_rect(client, id, type);
+		return NULL;
+	}
+	return rect;
+}
+
+// Takes the slot of a new object; NULL after posting an error.
+static void *insert(struct client *client, uint32_t id, enum object_type type) {
 	// Ids are dense, so an honest client never needs one above the object limit; the
-	// bound also caps the id table (and client_destroy's walk of it) for callback ids,
-	// which are used and freed without ever counting as live objects.
+	// bound also caps the id table for callback ids, which are used and freed without
+	// ever counting as live objects.
 	size_t max = client->server->options.max_objects;
 	if (client->objects.count >= max || id > max) {
 		client_post_error(client, id, TS_ERR_limit_exceeded,
 			"object limit of %zu reached (ids go up to %zu)", max, max);
-		return false;
+		return NULL;
 	}
-	int rc = objmap_insert(&client->objects, id, obj);
+	void *slot;
+	int rc = objmap_insert(&client->objects, id, (uint8_t)type, &slot);
 	if (rc < 0) {
 		client_post_error(client, id, (uint32_t)-rc, "cannot create object %u: %s", id,
 			rc == -TS_ERR_id_in_use ? "id in use" :
 			rc == -TS_ERR_no_memory ? "out of memory" :
 			"id beyond the next free one");
-		return false;
+		return NULL;
 	}
-	obj->id = id;
 	client->server->object_count++;
-	return true;
+	return slot;
+}
+
+static void forget(struct client *client, uint32_t id) {
+	objmap_remove(&client->objects, id);
+	client->server->object_count--;
 }
 
 // Callback ids answered at once still obey the id rules, so that the client's and the
 // server's view of which ids are in use never differ.
 static bool check_new_callback_id(struct client *client, uint32_t id) {
-	static struct object probe = { .type = OBJECT_CALLBACK };
-	if (!insert(client, id, &probe)) {
+	if (insert(client, id, OBJECT_CALLBACK) == NULL) {
 		return false;
 	}
-	objmap_remove(&client->objects, id);
-	client->server->object_count--;
+	forget(client, id);
 	return true;
 }
 
@@ -141,85 +152,192 @@ static void handle_sync(struct client *client, const union ts_arg *args) {
 }
 
 static void handle_destroy(struct client *client, const union ts_arg *args) {
-	struct object *obj = objmap_lookup(&client->objects, args[0].u);
-	if (obj == NULL) {
-		client_post_error(client, args[0].u, TS_ERR_invalid_id, "no object with id %u",
-			args[0].u);
+	uint32_t id = args[0].u;
+	uint8_t type;
+	struct rect *rect = objmap_lookup(&client->objects, id, &type);
+	if (type == OBJECT_CALLBACK) {
+		client_post_error(client, id, TS_ERR_wrong_type, "callbacks cannot be destroyed");
 		return;
 	}
-	if (obj->type == OBJECT_CALLBACK) {
-		client_post_error(client, args[0].u, TS_ERR_wrong_type,
-			"callbacks cannot be destroyed");
+	if (type != OBJECT_RECT) {
+		not_a_rect(client, id, type);
 		return;
 	}
-	object_destroy(client, obj);
-	client_send(client, TS_EV_delete_id, (union ts_arg[]){ { .u = args[0].u } });
+	rect_destroy(client, id, rect);
+	client_send(client, TS_EV_delete_id, (union ts_arg[]){ { .u = id } });
+}
+
+// Puts the rects created since the last commit into the scene, in order of creation.
+static bool commit_new_rects(struct client *client) {
+	struct scene *scene = &client->server->scene;
+	struct id_array *fresh = &client->new_rects;
+	if (fresh->len == 0) {
+		return true;
+	}
+	if (client->scene_owner == 0) {
+		client->scene_owner = scene_owner_create(scene);
+		if (client->scene_owner == 0) {
+			client_post_error(client, 0, TS_ERR_no_memory,
+				"out of memory (or too many clients) for the scene");
+			return false;
+		}
+	}
+	for (uint32_t i = 0; i < fresh->len; i++) {
+		uint32_t id = fresh->ids[i];
+		if (id == 0) {
+			continue;
+		}
+		// Entries of destroyed rects were zeroed: what is left is a rect not yet shown.
+		uint8_t type;
+		struct rect *rect = objmap_lookup(&client->objects, id, &type);
+		assert(type == OBJECT_RECT && !scene_node_in_scene(&rect->node));
+		if (!scene_node_add(scene, client->scene_owner, &rect->node)) {
+			client_post_error(client, id, TS_ERR_no_memory, "out of memory");
+			return false;
+		}
+		rect->pending = 0;
+	}
+	id_array_clear(fresh);
+	client->new_rects_gone = 0;
+	return true;
 }
 
 static void handle_commit(struct client *client, const union ts_arg *args) {
 	struct server *server = client->server;
-	struct list *pos, *tmp;
-	list_for_each_safe(pos, tmp, &client->dirty_rects) {
-		struct rect *rect = list_entry(pos, struct rect, dirty_link);
-		if (!scene_node_commit(&server->scene, &rect->node, &rect->pending)) {
-			client_post_error(client, rect->base.id, TS_ERR_no_memory, "out of memory");
-			return;
-		}
-		list_remove(&rect->dirty_link);
+	if (!commit_new_rects(client)) {
+		return;
 	}
-	list_for_each_safe(pos, tmp, &client->frame_pending) {
-		list_remove(pos);
-		list_append(&server->frame_callbacks, pos);
+	for (uint32_t i = 0; i < client->pending_len; i++) {
+		const struct pending_rect *p = &client->pending[i];
+		if (p->id == 0) {
+			continue;
+		}
+		uint8_t type;
+		struct rect *rect = objmap_lookup(&client->objects, p->id, &type);
+		assert(type == OBJECT_RECT && rect->pending == i + 1);
+		scene_node_commit(&server->scene, &rect->node, &p->state);
+		rect->pending = 0;
+	}
+	// A client that changes as many rects every frame keeps the room; one that changed
+	// many once gives it back.
+	if (client->pending_cap > 1024 && client->pending_len < client->pending_cap / 4) {
+		free(client->pending);
+		client->pending = NULL;
+		client->pending_cap = 0;
+	}
+	client->pending_len = 0;
+	// Frame callbacks now wait for the next frame.
+	struct id_array *due = &client->frame_due;
+	if (due->len == 0) {
+		struct id_array swap = *due;
+		*due = client->frame_pending;
+		client->frame_pending = swap;
+	} else {
+		for (uint32_t i = 0; i < client->frame_pending.len; i++) {
+			if (!id_array_push(due, client->frame_pending.ids[i])) {
+				client_post_error(client, 0, TS_ERR_no_memory, "out of memory");
+				return;
+			}
+		}
+		id_array_clear(&client->frame_pending);
+	}
+	if (due->len > 0 && list_empty(&client->frame_link)) {
+		list_append(&server->frame_clients, &client->frame_link);
 	}
 }
 
 static void handle_frame(struct client *client, const union ts_arg *args) {
-	struct callback *cb = calloc(1, sizeof *cb);
-	if (cb == NULL) {
-		client_post_error(client, args[0].u, TS_ERR_no_memory, "out of memory");
+	uint32_t id = args[0].u;
+	if (insert(client, id, OBJECT_CALLBACK) == NULL) {
 		return;
 	}
-	cb->base.type = OBJECT_CALLBACK;
-	cb->client = client;
-	if (!insert(client, args[0].u, &cb->base)) {
-		free(cb);
-		return;
+	if (!id_array_push(&client->frame_pending, id)) {
+		forget(client, id);
+		client_post_error(client, id, TS_ERR_no_memory, "out of memory");
 	}
-	list_append(&client->frame_pending, &cb->link);
+}
+
+// Drops the empty places of new_rects, keeping the order of the rest.
+static void compact_new_rects(struct client *client) {
+	struct id_array *fresh = &client->new_rects;
+	uint32_t j = 0;
+	for (uint32_t i = 0; i < fresh->len; i++) {
+		uint32_t id = fresh->ids[i];
+		if (id != 0) {
+			uint8_t type;
+			struct rect *rect = objmap_lookup(&client->objects, id, &type);
+			rect->pending = j + 1;
+			fresh->ids[j++] = id;
+		}
+	}
+	fresh->len = j;
+	client->new_rects_gone = 0;
 }
 
 static void handle_rect_create(struct client *client, const union ts_arg *args) {
-	struct rect *rect = calloc(1, sizeof *rect);
+	uint32_t id = args[0].u;
+	struct rect *rect = insert(client, id, OBJECT_RECT);
 	if (rect == NULL) {
-		client_post_error(client, args[0].u, TS_ERR_no_memory, "out of memory");
-		return;
-	}
-	rect->base.type = OBJECT_RECT;
-	scene_node_init(&rect->node, SCENE_NODE_RECT);
-	rect->pending = (struct scene_rect_state){ .rgba = 0xffffffffu, .visible = true };
-	list_init(&rect->dirty_link);
-	if (!insert(client, args[0].u, &rect->base)) {
-		free(rect);
 		return;
 	}
 	// A new rect joins the scene at the next commit even if nothing is set on it.
-	list_append(&client->dirty_rects, &rect->dirty_link);
+	struct id_array *fresh = &client->new_rects;
+	if (fresh->len == fresh->cap && fresh->len > 0 &&
+			client->new_rects_gone >= fresh->len / 2) {
+		compact_new_rects(client);
+	}
+	if (!id_array_push(fresh, id)) {
+		forget(client, id);
+		client_post_error(client, id, TS_ERR_no_memory, "out of memory");
+		return;
+	}
+	rect->node.state = (struct scene_rect_state){ .rgba = 0xffffffffu, .visible = true };
+	rect->node.index = SCENE_DETACHED;
+	rect->pending = fresh->len;
 }
 
-// The rect a set_* request names, with its pending state marked dirty.
-static struct rect *pending_rect(struct client *client, uint32_t id) {
-	struct rect *rect = (struct rect *)lookup(client, id, OBJECT_RECT);
-	if (rect != NULL && list_empty(&rect->dirty_link)) {
-		list_append(&client->dirty_rects, &rect->dirty_link);
+// The first change to a rect in the scene since the last commit: an entry in
+// client.pending, starting from the committed state.
+static struct scene_rect_state * __attribute__((noinline)) new_pending(
+		struct client *client, uint32_t id, struct rect *rect) {
+	if (client->pending_len == client->pending_cap) {
+		uint32_t cap = client->pending_cap ? client->pending_cap * 2 : 16;
+		struct pending_rect *pending = realloc(client->pending, (size_t)cap * sizeof *pending);
+		if (pending == NULL) {
+			client_post_error(client, id, TS_ERR_no_memory, "out of memory");
+			return NULL;
+		}
+		client->pending = pending;
+		client->pending_cap = cap;
 	}
-	return rect;
+	struct pending_rect *p = &client->pending[client->pending_len++];
+	p->id = id;
+	p->state = rect->node.state;
+	rect->pending = client->pending_len;
+	return &p->state;
+}
+
+// Where set_* requests write: the rect's own state before its first commit, else its
+// entry in client.pending. NULL after posting an error.
+static inline struct scene_rect_state *pending_state(struct client *client, uint32_t id) {
+	struct rect *rect = lookup_rect(client, id);
+	if (rect == NULL) {
+		return NULL;
+	}
+	if (!scene_node_in_scene(&rect->node)) {
+		return &rect->node.state;
+	}
+	if (rect->pending != 0) {
+		return &client->pending[rect->pending - 1].state;
+	}
+	return new_pending(client, id, rect);
 }
 
 static void handle_rect_set_position(struct client *client, const union ts_arg *args) {
-	struct rect *rect = pending_rect(client, args[0].u);
-	if (rect != NULL) {
-		rect->pending.x = args[1].i;
-		rect->pending.y = args[2].i;
+	struct scene_rect_state *pending = pending_state(client, args[0].u);
+	if (pending != NULL) {
+		pending->x = args[1].i;
+		pending->y = args[2].i;
 	}
 }
 
@@ -229,24 +347,24 @@ static void handle_rect_set_size(struct client *client, const union ts_arg *args
 			"size %ux%u is larger than %u", args[1].u, args[2].u, MAX_RECT_SIZE);
 		return;
 	}
-	struct rect *rect = pending_rect(client, args[0].u);
-	if (rect != NULL) {
-		rect->pending.width = args[1].u;
-		rect->pending.height = args[2].u;
+	struct scene_rect_state *pending = pending_state(client, args[0].u);
+	if (pending != NULL) {
+		pending->width = (uint16_t)args[1].u;
+		pending->height = (uint16_t)args[2].u;
 	}
 }
 
 static void handle_rect_set_color(struct client *client, const union ts_arg *args) {
-	struct rect *rect = pending_rect(client, args[0].u);
-	if (rect != NULL) {
-		rect->pending.rgba = args[1].u;
+	struct scene_rect_state *pending = pending_state(client, args[0].u);
+	if (pending != NULL) {
+		pending->rgba = args[1].u;
 	}
 }
 
 static void handle_rect_set_z(struct client *client, const union ts_arg *args) {
-	struct rect *rect = pending_rect(client, args[0].u);
-	if (rect != NULL) {
-		rect->pending.z = args[1].i;
+	struct scene_rect_state *pending = pending_state(client, args[0].u);
+	if (pending != NULL) {
+		pending->z = args[1].i;
 	}
 }
 
@@ -256,9 +374,9 @@ static void handle_rect_set_visible(struct client *client, const union ts_arg *a
 			"visible must be 0 or 1, not %u", args[1].u);
 		return;
 	}
-	struct rect *rect = pending_rect(client, args[0].u);
-	if (rect != NULL) {
-		rect->pending.visible = args[1].u != 0;
+	struct scene_rect_state *pending = pending_state(client, args[0].u);
+	if (pending != NULL) {
+		pending->visible = args[1].u != 0;
 	}
 }
 

@@ -193,7 +193,7 @@ bool server_init(struct server *server, struct loop *loop, const struct server_o
 	list_init(&server->clients);
 	list_init(&server->dead_clients);
 	list_init(&server->flush_clients);
-	list_init(&server->frame_callbacks);
+	list_init(&server->frame_clients);
 	// 0: no limit, a frame as soon as something changed (benchmarks).
 	server->frame_interval_ns = opts->refresh_mhz > 0
 		? 1000000000000ull / (uint64_t)opts->refresh_mhz : 0;
@@ -250,7 +250,7 @@ bool server_capture(struct server *server, uint8_t *rgba) {
 
 static bool frame_wanted(struct server *server) {
 	return server->scene.damaged || server->backend->damaged ||
-		!list_empty(&server->frame_callbacks);
+		!list_empty(&server->frame_clients);
 }
 
 static void draw_frame(struct server *server, uint64_t now) {
@@ -274,11 +274,8 @@ static void draw_frame(struct server *server, uint64_t now) {
 	server->frames++;
 	uint32_t time_ms = (uint32_t)(now / 1000000u);
 	struct list *pos, *tmp;
-	list_for_each_safe(pos, tmp, &server->frame_callbacks) {
-		struct callback *cb = list_entry(pos, struct callback, link);
-		client_send(cb->client, TS_EV_done,
-			(union ts_arg[]){ { .u = cb->base.id }, { .u = time_ms } });
-		object_destroy(cb->client, &cb->base);
+	list_for_each_safe(pos, tmp, &server->frame_clients) {
+		client_frame_done(list_entry(pos, struct client, frame_link), time_ms);
 	}
 }
 

@@ -51,7 +51,7 @@ struct server {
 	uint32_t next_client_id;
 	struct list dead_clients;      // client.dead_link: destroyed after the loop round
 	struct list flush_clients;     // client.flush_link: have queued output
-	struct list frame_callbacks;   // callback.link: committed, waiting for a frame
+	struct list frame_clients;     // client.frame_link: have frame callbacks due
 	uint32_t last_cleanup_us;      // freeing the last client that owned objects
 
 	uint64_t last_frame_ns;

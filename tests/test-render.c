@@ -29,6 +29,7 @@ static struct renderer *renderer;
 // Each test's scene and nodes; teardown empties the scene whatever the test did.
 struct fixture {
 	struct scene scene;
+	uint16_t owner;
 	struct scene_node nodes[8];
 	uint8_t pixels[WIDTH * HEIGHT * 4];
 };
@@ -39,8 +40,9 @@ static int setup(void **state) {
 		return -1;
 	}
 	scene_init(&f->scene, BACKGROUND);
+	f->owner = scene_owner_create(&f->scene);
 	for (size_t i = 0; i < sizeof f->nodes / sizeof f->nodes[0]; i++) {
-		scene_node_init(&f->nodes[i], SCENE_NODE_RECT);
+		scene_node_init(&f->nodes[i]);
 	}
 	*state = f;
 	return 0;
@@ -51,9 +53,21 @@ static int teardown(void **state) {
 	for (size_t i = 0; i < sizeof f->nodes / sizeof f->nodes[0]; i++) {
 		scene_node_remove(&f->scene, &f->nodes[i]);
 	}
+	scene_owner_destroy(&f->scene, f->owner);
 	scene_finish(&f->scene);
 	free(f);
 	return 0;
+}
+
+// The first commit of a node adds it to the scene; later ones change it.
+static void commit_node(struct fixture *f, struct scene_node *node,
+		const struct scene_rect_state *s) {
+	if (scene_node_in_scene(node)) {
+		scene_node_commit(&f->scene, node, s);
+	} else {
+		node->state = *s;
+		assert_true(scene_node_add(&f->scene, f->owner, node));
+	}
 }
 
 static void add_rect(struct fixture *f, size_t i, int32_t x, int32_t y, uint32_t w,
@@ -61,7 +75,7 @@ static void add_rect(struct fixture *f, size_t i, int32_t x, int32_t y, uint32_t
 	struct scene_rect_state s = {
 		.x = x, .y = y, .width = w, .height = h, .rgba = rgba, .z = z, .visible = true,
 	};
-	assert_true(scene_node_commit(&f->scene, &f->nodes[i], &s));
+	commit_node(f, &f->nodes[i], &s);
 }
 
 static uint32_t pixel_at(const uint8_t *pixels, int x, int y) {
@@ -126,7 +140,7 @@ static void test_z_order(void **state) {
 	// Raising z later reorders: the green one now covers the overlap.
 	struct scene_rect_state s = f->nodes[1].state;
 	s.z = 9;
-	assert_true(scene_node_commit(&f->scene, &f->nodes[1], &s));
+	commit_node(f, &f->nodes[1], &s);
 	capture(f);
 	assert_int_equal(capture_pixel(f, 15, 15), 0x00ff00ffu);
 	assert_int_equal(capture_pixel(f, 5, 5), 0xff0000ffu);
@@ -137,7 +151,7 @@ static void test_invisible(void **state) {
 	add_rect(f, 0, 0, 0, 32, 32, 0xffffffffu, 0);
 	struct scene_rect_state s = f->nodes[0].state;
 	s.visible = false;
-	assert_true(scene_node_commit(&f->scene, &f->nodes[0], &s));
+	commit_node(f, &f->nodes[0], &s);
 	add_rect(f, 1, 40, 0, 8, 8, 0xffffff00u, 0); // alpha 0
 	add_rect(f, 2, 50, 0, 0, 8, 0xffffffffu, 0); // empty
 	capture(f);
@@ -201,12 +215,12 @@ static void test_many_rects(void **state) {
 	struct scene_node *nodes = calloc(N, sizeof *nodes);
 	assert_non_null(nodes);
 	for (int i = 0; i < N; i++) {
-		scene_node_init(&nodes[i], SCENE_NODE_RECT);
+		scene_node_init(&nodes[i]);
 		struct scene_rect_state s = {
 			.x = (i % (WIDTH / 2)) * 2, .y = (i / (WIDTH / 2)) * 2, .width = 1,
 			.height = 1, .rgba = (uint32_t)i << 8 | 0xff, .z = 0, .visible = true,
 		};
-		assert_true(scene_node_commit(&f->scene, &nodes[i], &s));
+		commit_node(f, &nodes[i], &s);
 	}
 	capture(f);
 	for (int i = 0; i < N; i++) {
@@ -224,6 +238,38 @@ static void test_many_rects(void **state) {
 	assert_all(f, 0, 0, 2, 2, 0xffffffffu);
 	assert_all(f, 2, 0, WIDTH, HEIGHT, BACKGROUND);
 	free(nodes);
+}
+
+// A whole owner going (a client killed): its nodes' memory is freed before the next
+// frame, which shows what is left and reads none of them (AddressSanitizer would say).
+static void test_owner_gone(void **state) {
+	struct fixture *f = *state;
+	add_rect(f, 0, 0, 0, 8, 8, 0xff0000ffu, 5);
+	uint16_t other = scene_owner_create(&f->scene);
+	assert_int_not_equal(other, 0);
+	enum { N = 100 };
+	struct scene_node *nodes = calloc(N, sizeof *nodes);
+	assert_non_null(nodes);
+	for (int i = 0; i < N; i++) {
+		scene_node_init(&nodes[i]);
+		nodes[i].state = (struct scene_rect_state){
+			.x = i % 10 * 4, .y = i / 10 * 4, .width = 4, .height = 4,
+			.rgba = 0x00ff00ffu, .z = i % 3 - 1, .visible = true,
+		};
+		assert_true(scene_node_add(&f->scene, other, &nodes[i]));
+	}
+	capture(f);
+	assert_int_equal(capture_pixel(f, 2, 2), 0xff0000ffu);
+	assert_int_equal(capture_pixel(f, 20, 20), 0x00ff00ffu);
+	f->scene.damaged = false;
+	scene_owner_destroy(&f->scene, other);
+	assert_true(f->scene.damaged);
+	memset(nodes, 0xee, N * sizeof *nodes);
+	free(nodes);
+	capture(f);
+	assert_all(f, 0, 0, 8, 8, 0xff0000ffu);
+	assert_all(f, 8, 0, WIDTH, HEIGHT, BACKGROUND);
+	assert_all(f, 0, 8, 8, HEIGHT, BACKGROUND);
 }
 
 // epoxy calls GL through public function pointers, so a test can count draw calls.
@@ -247,7 +293,7 @@ static void test_one_draw_call(void **state) {
 	add_rect(f, 4, 100, 100, 10, 10, 0xffffffffu, 0); // off screen: left out
 	struct scene_rect_state s = f->nodes[3].state;
 	s.visible = false;
-	assert_true(scene_node_commit(&f->scene, &f->nodes[3], &s));
+	commit_node(f, &f->nodes[3], &s);
 	capture(f); // resolves epoxy's pointer, so the real one is what we wrap
 
 	real_draw_arrays = epoxy_glDrawArrays;
@@ -344,6 +390,7 @@ int main(void) {
 		cmocka_unit_test_setup_teardown(test_alpha_blend, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clipped_at_edges, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_rects, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_owner_gone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_draw_call, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_capture_sizes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_frame, setup, teardown),

@@ -233,6 +233,10 @@ bool renderer_draw(struct renderer *renderer, struct scene *scene, int width, in
 
 	size_t count;
 	struct scene_node *const *nodes = scene_ordered(scene, &count);
+	if (nodes == NULL) {
+		log_error("render: no memory to sort %zu rectangles", scene->count);
+		return false;
+	}
 	if (count == 0) {
 		return true;
 	}

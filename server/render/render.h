@@ -23,7 +23,8 @@ void renderer_destroy(struct renderer *renderer);
 /**
  * Clears the bound framebuffer (@width x @height pixels) to the scene's background and
  * draws the scene back to front with premultiplied alpha blending. Returns false when
- * memory for the vertex batch cannot be had (the frame then shows the background).
+ * memory for the drawing order or the vertex batch cannot be had (the frame then shows
+ * the background).
  */
 bool renderer_draw(struct renderer *renderer, struct scene *scene, int width, int height);
 

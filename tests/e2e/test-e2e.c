@@ -477,6 +477,147 @@ static void test_unhurried_mass_destroy(void **state) {
 	ts_display_disconnect(d);
 }
 
+// Creates rects until one takes @id (libtessera hands out freed ids last freed first,
+// and a round trip frees its own callback id too); the others stay, empty and unseen.
+// Returns the one with @id; *@extra counts the others.
+static struct ts_rect *create_with_id(struct ts_display *d, uint32_t id, int *extra) {
+	for (int tries = 0; tries < 4; tries++) {
+		struct ts_rect *r = ts_rect_create(d);
+		assert_non_null(r);
+		if (ts_rect_get_id(r) == id) {
+			return r;
+		}
+		(*extra)++;
+	}
+	fail_msg("id %u never came back", id);
+	return NULL;
+}
+
+// Pending state in every form: rects destroyed before their first commit, changes to
+// a rect destroyed before the commit that would apply them, ids reused in between.
+static void test_pending_and_reuse(void **state) {
+	struct fixture *f = *state;
+	struct ts_display *d = ts_display_connect(f->srv.socket, "e2e-pending");
+	assert_non_null(d);
+	struct ts_rect *r1 = make_rect(d, 0, 0, 40, 40, 0xff0000ffu, 0);    // red
+	struct ts_rect *r2 = make_rect(d, 0, 0, 90, 90, 0x00ff00ffu, 0);    // green, never shown
+	struct ts_rect *r3 = make_rect(d, 10, 10, 40, 40, 0x0000ffffu, 0);  // blue
+	uint32_t id2 = ts_rect_get_id(r2);
+	assert_int_equal(ts_rect_destroy(r2), 0);
+	assert_int_equal(ts_display_roundtrip(d), 0); // delete_id: the id may come back
+	int extra = 0;
+	struct ts_rect *r4 = create_with_id(d, id2, &extra); // below r3's id, created after
+	assert_true(ts_rect_get_id(r4) < ts_rect_get_id(r3));
+	assert_int_equal(ts_rect_set_position(r4, 20, 20), 0);
+	assert_int_equal(ts_rect_set_size(r4, 40, 40), 0); // white by default
+	assert_int_equal(ts_display_commit(d), 0);
+	assert_int_equal(ts_display_roundtrip(d), 0);
+	// Equal z: drawn in order of creation, whatever the ids.
+	struct e2e_image img;
+	e2e_shot(&f->srv, &img);
+	assert_int_equal(e2e_count(&img, 0x00ff00ffu), 0);
+	assert_int_equal(e2e_pixel(&img, 5, 5), 0xff0000ffu);
+	assert_int_equal(e2e_pixel(&img, 15, 15), 0x0000ffffu);
+	assert_int_equal(e2e_pixel(&img, 25, 25), 0xffffffffu);
+	assert_int_equal(e2e_count(&img, 0xffffffffu), 40 * 40);
+	e2e_image_free(&img);
+
+	// Changes pending on a rect destroyed before the commit go with it: the new rect
+	// that takes its id starts from the defaults.
+	uint32_t id1 = ts_rect_get_id(r1);
+	assert_int_equal(ts_rect_set_position(r1, 100, 100), 0);
+	assert_int_equal(ts_rect_set_color(r1, 0xff00ffffu), 0);
+	assert_int_equal(ts_rect_destroy(r1), 0);
+	assert_int_equal(ts_display_roundtrip(d), 0);
+	struct ts_rect *r5 = create_with_id(d, id1, &extra);
+	assert_int_equal(ts_rect_set_size(r5, 10, 10), 0); // white at (0, 0) by default
+	assert_int_equal(ts_rect_set_z(r3, 1), 0);
+	assert_int_equal(ts_display_commit(d), 0);
+	assert_int_equal(ts_display_roundtrip(d), 0);
+	e2e_shot(&f->srv, &img);
+	assert_int_equal(e2e_count(&img, 0xff0000ffu), 0);
+	assert_int_equal(e2e_count(&img, 0xff00ffffu), 0);
+	assert_int_equal(e2e_pixel(&img, 5, 5), 0xffffffffu);
+	assert_int_equal(e2e_pixel(&img, 25, 25), 0x0000ffffu); // blue now above white
+	assert_int_equal(e2e_pixel(&img, 55, 55), 0xffffffffu);
+	assert_int_equal(e2e_count(&img, 0x0000ffffu), 40 * 40);
+	e2e_image_free(&img);
+
+	// Rects created and destroyed in turn, never committed, leave nothing behind.
+	struct ts_rect *keep[8];
+	for (int i = 0; i < 8; i++) {
+		keep[i] = make_rect(d, 200 + i * 10, 200, 5, 5, 0xffff00ffu, 0);
+	}
+	for (int i = 0; i < 3000; i++) {
+		struct ts_rect *a = ts_rect_create(d), *b = ts_rect_create(d);
+		assert_non_null(a);
+		assert_non_null(b);
+		assert_int_equal(ts_rect_destroy(i % 2 ? a : b), 0);
+		assert_int_equal(ts_rect_destroy(i % 2 ? b : a), 0);
+		if (i % 100 == 0) {
+			assert_int_equal(ts_display_roundtrip(d), 0);
+		}
+	}
+	assert_int_equal(ts_rect_destroy(keep[3]), 0);
+	assert_int_equal(ts_display_commit(d), 0);
+	assert_int_equal(ts_display_roundtrip(d), 0);
+	struct e2e_info info;
+	e2e_info(&f->srv, &info);
+	assert_int_equal(info.objects, 3 + 7 + extra); // r3, r4, r5, the keepers, the others
+	e2e_shot(&f->srv, &img);
+	assert_int_equal(e2e_count(&img, 0xffff00ffu), 7 * 25);
+	assert_int_equal(e2e_pixel(&img, 232, 202), f->srv.background);
+	e2e_image_free(&img);
+	assert_int_equal(ts_display_get_error(d), 0);
+	ts_display_disconnect(d);
+}
+
+// Clients that go with frame callbacks committed but not yet answered, and a client
+// that goes while another's rects are above and below its own.
+static void test_gone_with_pending_work(void **state) {
+	struct fixture *f = *state;
+	int done = 0;
+	for (int i = 0; i < 20; i++) {
+		struct ts_display *d = ts_display_connect(f->srv.socket, "e2e-frame-gone");
+		assert_non_null(d);
+		make_rect(d, i, i, 4, 4, 0x00ffffffu, i % 3 - 1);
+		assert_int_equal(ts_display_frame(d, on_done, &done), 0);
+		assert_int_equal(ts_display_commit(d), 0);
+		assert_int_equal(ts_display_frame(d, on_done, &done), 0); // never committed
+		assert_int_equal(ts_display_flush(d), 0);
+		ts_display_disconnect(d);
+	}
+
+	struct ts_display *d = ts_display_connect(f->srv.socket, "e2e-around");
+	assert_non_null(d);
+	make_rect(d, 0, 0, 50, 50, 0x00ff00ffu, 1);      // green above
+	make_rect(d, 0, 0, 320, 240, 0x0000ffffu, -1);   // blue below
+	assert_int_equal(ts_display_commit(d), 0);
+	assert_int_equal(ts_display_roundtrip(d), 0);
+	int pipefd[2];
+	assert_int_equal(pipe2(pipefd, O_CLOEXEC), 0);
+	const char *argv[] = { e2e_bin("TESSERA_CRASH"), "--socket", f->srv.socket, "--mode",
+		"kill", "--objects", "2000", "--linger-ms", "1000", NULL };
+	pid_t pid = e2e_spawn(argv, pipefd[1]);
+	close(pipefd[1]);
+	assert_true(wait_ready_line(pipefd[0]));
+	close(pipefd[0]);
+	struct e2e_image img;
+	e2e_shot(&f->srv, &img);
+	assert_int_equal(e2e_pixel(&img, 10, 10), 0x00ff00ffu);
+	assert_true(e2e_count(&img, 0x0000ffffu) < 320 * 240 / 2); // mostly covered
+	e2e_image_free(&img);
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	struct e2e_info info;
+	assert_true(e2e_wait_totals(&f->srv, 1, 2, 2000, &info));
+	e2e_shot(&f->srv, &img);
+	assert_int_equal(e2e_count(&img, 0x00ff00ffu), 50 * 50);
+	assert_int_equal(e2e_count(&img, 0x0000ffffu), 320 * 240 - 50 * 50);
+	e2e_image_free(&img);
+	ts_display_disconnect(d);
+}
+
 static void test_demo_rects(void **state) {
 	struct fixture *f = *state;
 	const char *argv[] = { e2e_bin("TESSERA_DEMO_RECTS"), "--socket", f->srv.socket,
@@ -550,6 +691,8 @@ int main(int argc, char *argv[]) {
 		cmocka_unit_test_setup_teardown(test_client_sees_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_id_reuse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unhurried_mass_destroy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pending_and_reuse, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gone_with_pending_work, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_demo_rects, setup, teardown),
 		cmocka_unit_test(test_socket_ownership),
 	};
