@@ -59,8 +59,7 @@ static void reap(pid_t pid) {
 	}
 }
 
-// Two processes bouncing 8 bytes; returns µs per round trip.
-static double pingpong(uint32_t iterations) {
+double bench_pingpong_us(uint32_t iterations) {
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		bench_fail("socketpair: %s", strerror(errno));
@@ -89,14 +88,6 @@ static double pingpong(uint32_t iterations) {
 	close(sv[0]);
 	reap(pid);
 	return (double)took / 1e3 / iterations;
-}
-
-void run_raw_pingpong(struct bench *b) {
-	uint32_t iterations = b->quick ? 20000 : 100000;
-	bench_record(b, "raw_pingpong_us", pingpong(iterations));
-	bench_pin(0, 0); // the child inherits it
-	bench_record(b, "raw_pingpong_pinned_us", pingpong(iterations));
-	bench_unpin();
 }
 
 void run_raw_bulk(struct bench *b) {

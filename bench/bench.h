@@ -80,8 +80,10 @@ uint32_t bench_rect_color(uint32_t i);
  */
 double bench_connect_storm(const char *path, uint32_t n, pid_t server, long *rss_growth_kib);
 
+/** Two processes bouncing 8 bytes over a socketpair; µs per round trip. */
+double bench_pingpong_us(uint32_t iterations);
+
 /* Runners: each does one run and records its metrics. */
-void run_raw_pingpong(struct bench *b);
 void run_raw_bulk(struct bench *b);
 void run_raw_gl(struct bench *b);
 void run_raw_connect(struct bench *b);

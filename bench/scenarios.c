@@ -92,16 +92,19 @@ static double roundtrip_us(struct ts_display *display, uint32_t iterations) {
 	return (double)(bench_now_ns() - start) / 1e3 / iterations;
 }
 
+// Each run measures its baseline right before, so both see the same machine.
 void run_roundtrip(struct bench *b) {
 	uint32_t iterations = b->quick ? 20000 : 100000;
 	struct bench_server server;
 	bench_server_start(b, &server, BENCH_PACED);
 	struct ts_display *display = connect_or_fail(&server, "bench-roundtrip");
 	roundtrip_us(display, 1000); // warm up
+	bench_record(b, "raw_pingpong_us", bench_pingpong_us(iterations));
 	bench_record(b, "roundtrip_us", roundtrip_us(display, iterations));
 	bench_pin(server.pid, 0);
-	bench_pin(0, 0);
+	bench_pin(0, 0); // the ping-pong's child inherits it
 	roundtrip_us(display, 1000);
+	bench_record(b, "raw_pingpong_pinned_us", bench_pingpong_us(iterations));
 	bench_record(b, "roundtrip_pinned_us", roundtrip_us(display, iterations));
 	bench_unpin();
 	ts_display_disconnect(display);

@@ -1,7 +1,7 @@
 /*
  * A client's objects, stored by id. Ids are dense (a new id is at most one past the
  * highest used so far), so the table is the storage itself: every id has a fixed-size
- * slot, and the slots live in chunks that double in size (64 slots, then 128, 256...).
+ * slot, and the slots live in chunks that double in size (8 slots, then 16, 32...).
  * Creating an object allocates nothing but, now and then, a new chunk; objmap_finish
  * frees every object at once, chunk by chunk.
  *
@@ -16,11 +16,11 @@
 #include <stdint.h>
 
 #define OBJMAP_FREE 0         // the type of a free slot
-#define OBJMAP_FIRST_SHIFT 6  // chunk 0 holds 1 << 6 = 64 slots, chunk k 64 << k
-#define OBJMAP_CHUNKS 19      // 64 * (2^19 - 1) slots: more than TS_MAX_ID
+#define OBJMAP_FIRST_SHIFT 3  // chunk 0 holds 1 << 3 = 8 slots, chunk k 8 << k
+#define OBJMAP_CHUNKS 22      // 8 * (2^22 - 1) slots: more than TS_MAX_ID
 
 struct objmap {
-	// chunks[k]: 64 << k type bytes, then as many slots, for ids 64 * (2^k - 1) + 1 on.
+	// chunks[k]: 8 << k type bytes, then as many slots, for ids 8 * (2^k - 1) + 1 on.
 	// NULL until an id in it is first used; never moves once allocated.
 	uint8_t *chunks[OBJMAP_CHUNKS];
 	uint32_t slot_size;   // bytes; a multiple of 8
@@ -53,7 +53,7 @@ static inline void *objmap_lookup(const struct objmap *map, uint32_t id, uint8_t
 		*type = OBJMAP_FREE;
 		return NULL;
 	}
-	// Chunk k starts at position 64 * (2^k - 1): the top bit of pos + 64 names it.
+	// Chunk k starts at position 8 * (2^k - 1): the top bit of pos + 8 names it.
 	pos += 1u << OBJMAP_FIRST_SHIFT;
 	unsigned top = 31u - (unsigned)__builtin_clz(pos);
 	uint8_t *chunk = map->chunks[top - OBJMAP_FIRST_SHIFT];

@@ -122,8 +122,8 @@ static void test_lookup_out_of_range(void **state) {
 			assert_int_equal(type, OBJMAP_FREE);
 		}
 	}
-	// Past the highest used id but inside the first chunk, whose type bytes were never
-	// written: still free.
+	// Past the highest used id but inside a chunk already allocated, whose type bytes
+	// there were never written: still free.
 	uint8_t type = 99;
 	assert_null(get(&map, 21, &type));
 	assert_int_equal(type, OBJMAP_FREE);
@@ -188,19 +188,20 @@ static void test_remove_and_reuse(void **state) {
 	objmap_finish(&map);
 }
 
-// Enough ids for several chunks (64, 128, ... slots): every slot keeps its own
+// Enough ids for many chunks (8, 16, ... slots): every slot keeps its own
 // contents (no two overlap), and no slot moves when the table grows.
 static void test_growth(void **state) {
 	enum { N = 100000 };
 	struct objmap map;
 	objmap_init(&map, sizeof(struct thing));
+	const uint32_t chunk0 = 1u << OBJMAP_FIRST_SHIFT;
 	struct thing *first = put(&map, 1, RECT);
 	struct thing *last_of_chunk0 = NULL, *first_of_chunk1 = NULL;
 	for (uint32_t id = 2; id <= N; id++) {
 		struct thing *t = put(&map, id, id % 7 == 0 ? CALLBACK : RECT);
-		if (id == 64) {
+		if (id == chunk0) {
 			last_of_chunk0 = t;
-		} else if (id == 65) {
+		} else if (id == chunk0 + 1) {
 			first_of_chunk1 = t;
 		}
 		assert_int_equal(map.count, id);
@@ -208,9 +209,13 @@ static void test_growth(void **state) {
 	}
 	assert_non_null(map.chunks[0]);
 	assert_non_null(map.chunks[1]);
-	// 64 * (2^11 - 1) = 131008 >= N: chunks 0 to 10, and no more.
-	assert_non_null(map.chunks[10]);
-	assert_null(map.chunks[11]);
+	// Chunks 0 to k - 1 hold chunk0 * (2^k - 1) ids: exactly those needed for N.
+	unsigned k = 1;
+	while (chunk0 * ((1u << k) - 1) < N) {
+		k++;
+	}
+	assert_non_null(map.chunks[k - 1]);
+	assert_null(map.chunks[k]);
 	for (uint32_t id = 1; id <= N; id++) {
 		uint8_t type;
 		struct thing *t = get(&map, id, &type);
@@ -223,8 +228,8 @@ static void test_growth(void **state) {
 	}
 	uint8_t type;
 	assert_ptr_equal(get(&map, 1, &type), first);
-	assert_ptr_equal(get(&map, 64, &type), last_of_chunk0);
-	assert_ptr_equal(get(&map, 65, &type), first_of_chunk1);
+	assert_ptr_equal(get(&map, chunk0, &type), last_of_chunk0);
+	assert_ptr_equal(get(&map, chunk0 + 1, &type), first_of_chunk1);
 	assert_null(get(&map, N + 1, &type));
 	void *slot;
 	assert_int_equal(objmap_insert(&map, N + 2, RECT, &slot), -TS_ERR_invalid_id);
