@@ -18,6 +18,7 @@
 #include <epoxy/gl.h>
 
 #include "backend.h"
+#include "log.h"
 #include "bench.h"
 
 static void write_all(int fd, const void *data, size_t len) {
@@ -265,6 +266,7 @@ static void gl_fill(struct gl_vertex *v, uint32_t n, uint32_t frame) {
 
 // Child process: draws @frames frames of @n quads; writes ms per frame to @out.
 static int gl_child(uint32_t n, uint32_t frames, int out) {
+	log_set_level(LOG_ERROR);
 	struct backend *backend = backend_headless_create(BENCH_WIDTH, BENCH_HEIGHT);
 	if (backend == NULL || !backend->impl->begin_frame(backend)) {
 		return 2;
@@ -317,7 +319,7 @@ static int gl_child(uint32_t n, uint32_t frames, int out) {
 	return 0;
 }
 
-static double gl_frame_ms(uint32_t n, uint32_t frames) {
+double bench_gl_frame_ms(uint32_t n, uint32_t frames) {
 	int fds[2];
 	if (pipe(fds) < 0) {
 		bench_fail("pipe: %s", strerror(errno));
@@ -339,10 +341,4 @@ static double gl_frame_ms(uint32_t n, uint32_t frames) {
 		bench_fail("the plain GL baseline drew nothing");
 	}
 	return ms;
-}
-
-void run_raw_gl(struct bench *b) {
-	bench_record(b, "raw_gl_frame_ms_1k", gl_frame_ms(1000, b->quick ? 60 : 200));
-	bench_record(b, "raw_gl_frame_ms_10k", gl_frame_ms(10000, b->quick ? 30 : 100));
-	bench_record(b, "raw_gl_frame_ms_100k", gl_frame_ms(100000, b->quick ? 8 : 20));
 }

@@ -83,9 +83,14 @@ double bench_connect_storm(const char *path, uint32_t n, pid_t server, long *rss
 /** Two processes bouncing 8 bytes over a socketpair; µs per round trip. */
 double bench_pingpong_us(uint32_t iterations);
 
+/**
+ * ms per frame of @n 16x16 quads moving every frame, drawn with one plain GLES 2 draw
+ * call into a 1280x720 offscreen framebuffer (in a child process), over @frames frames.
+ */
+double bench_gl_frame_ms(uint32_t n, uint32_t frames);
+
 /* Runners: each does one run and records its metrics. */
 void run_raw_bulk(struct bench *b);
-void run_raw_gl(struct bench *b);
 void run_raw_connect(struct bench *b);
 void run_roundtrip(struct bench *b);
 void run_set_position(struct bench *b);
