@@ -1,3 +1,4 @@
+#define _GNU_SOURCE // ppoll
 #include "loop.h"
 
 #include <assert.h>
@@ -113,9 +114,14 @@ static void compact(struct loop *loop) {
 	}
 }
 
-int loop_dispatch(struct loop *loop, int timeout_ms) {
+int loop_dispatch(struct loop *loop, int timeout_ms, const sigset_t *sigmask) {
 	compact(loop);
-	int n = poll(loop->pollfds, loop->count, timeout_ms);
+	struct timespec ts, *timeout = NULL;
+	if (timeout_ms >= 0) {
+		ts = (struct timespec){ timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L };
+		timeout = &ts;
+	}
+	int n = ppoll(loop->pollfds, loop->count, timeout, sigmask);
 	if (n < 0) {
 		return errno == EINTR ? 0 : -1;
 	}

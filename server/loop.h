@@ -6,6 +6,7 @@
 #ifndef TESSERA_LOOP_H
 #define TESSERA_LOOP_H
 
+#include <signal.h>
 #include <stdint.h>
 
 struct loop;
@@ -32,9 +33,12 @@ void loop_source_remove(struct loop_source *source);
 
 /**
  * Waits up to @timeout_ms (-1: forever) and calls the callback of every ready source.
- * Returns the number of sources that were ready, or -1 when poll() fails (not EINTR).
+ * While it waits, the signal mask is @sigmask (NULL: unchanged), as with ppoll(): a
+ * signal blocked everywhere else is delivered only here, and ends the wait (EINTR).
+ * Returns the number of sources that were ready (0 after a signal), or -1 when poll()
+ * fails otherwise.
  */
-int loop_dispatch(struct loop *loop, int timeout_ms);
+int loop_dispatch(struct loop *loop, int timeout_ms, const sigset_t *sigmask);
 
 /** Monotonic clock in nanoseconds. */
 uint64_t loop_now_ns(void);

@@ -10,7 +10,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/resource.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -39,13 +38,11 @@ static char *default_socket_path(void) {
 	return asprintf(&path, "%s/tessera-0", dir) < 0 ? NULL : path;
 }
 
-static void handle_signal(void *data, int fd, short revents) {
-	struct server *server = data;
-	struct signalfd_siginfo info;
-	if (read(fd, &info, sizeof info) == (ssize_t)sizeof info) {
-		log_info("signal %u received: shutting down", info.ssi_signo);
-		server->running = false;
-	}
+// Set by the SIGINT/SIGTERM handler, which only runs inside the loop's ppoll().
+static volatile sig_atomic_t stop_signal;
+
+static void handle_signal(int signo) {
+	stop_signal = signo;
 }
 
 static void handle_accept(void *data, int fd, short revents) {
@@ -97,24 +94,29 @@ static void reserve_fd_table(void) {
 	}
 }
 
+// SIGINT and SIGTERM stay blocked except while the loop sleeps in ppoll(), which they
+// then interrupt; the handler only records them. (A signalfd would cost a third fd in
+// every poll() of every loop round.)
 static bool setup_signals(struct server *server) {
 	signal(SIGPIPE, SIG_IGN);
 	sigset_t mask;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
-	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) {
+	if (sigprocmask(SIG_BLOCK, &mask, &server->wait_sigmask) < 0) {
 		log_error("cannot block signals: %s", strerror(errno));
 		return false;
 	}
-	server->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (server->signal_fd < 0) {
-		log_error("signalfd: %s", strerror(errno));
+	sigdelset(&server->wait_sigmask, SIGINT);
+	sigdelset(&server->wait_sigmask, SIGTERM);
+	struct sigaction action = { .sa_handler = handle_signal };
+	sigemptyset(&action.sa_mask);
+	if (sigaction(SIGINT, &action, NULL) < 0 || sigaction(SIGTERM, &action, NULL) < 0) {
+		log_error("cannot handle signals: %s", strerror(errno));
 		return false;
 	}
-	server->signal_source = loop_add_fd(server->loop, server->signal_fd, POLLIN,
-		handle_signal, server);
-	return server->signal_source != NULL;
+	stop_signal = 0;
+	return true;
 }
 
 // Takes the lock that says a live server owns the socket path; a socket left by a
@@ -189,7 +191,7 @@ bool server_init(struct server *server, struct loop *loop, const struct server_o
 	memset(server, 0, sizeof *server);
 	server->options = *opts;
 	server->loop = loop;
-	server->lock_fd = server->listen_fd = server->signal_fd = -1;
+	server->lock_fd = server->listen_fd = -1;
 	list_init(&server->clients);
 	list_init(&server->dead_clients);
 	list_init(&server->flush_clients);
@@ -216,10 +218,6 @@ bool server_init(struct server *server, struct loop *loop, const struct server_o
 	return true;
 
 error_signals:
-	loop_source_remove(server->signal_source);
-	if (server->signal_fd >= 0) {
-		close(server->signal_fd);
-	}
 	free(server->socket_path);
 error_scene:
 	scene_finish(&server->scene);
@@ -232,9 +230,7 @@ void server_finish(struct server *server) {
 		client_destroy(list_entry(pos, struct client, link));
 	}
 	loop_source_remove(server->listen_source);
-	loop_source_remove(server->signal_source);
 	close(server->listen_fd);
-	close(server->signal_fd);
 	unlink(server->socket_path);
 	unlink(server->lock_path);
 	close(server->lock_fd);
@@ -352,10 +348,14 @@ bool server_run(struct server *server) {
 		}
 		after_round(server);
 		int timeout = poll_timeout(server, loop_now_ns());
-		if (loop_dispatch(server->loop, timeout) < 0) {
+		if (loop_dispatch(server->loop, timeout, &server->wait_sigmask) < 0) {
 			log_error("poll: %s", strerror(errno));
 			ok = false;
 			break;
+		}
+		if (stop_signal != 0) {
+			log_info("signal %d received: shutting down", (int)stop_signal);
+			server->running = false;
 		}
 		after_round(server);
 	}

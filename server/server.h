@@ -5,6 +5,7 @@
 #ifndef TESSERA_SERVER_H
 #define TESSERA_SERVER_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -40,8 +41,7 @@ struct server {
 	int listen_fd;
 	struct loop_source *listen_source;
 	uint64_t accept_resume_ns;     // accept() paused (EMFILE) until then; 0 when not paused
-	int signal_fd;
-	struct loop_source *signal_source;
+	sigset_t wait_sigmask;         // the signal mask while the loop sleeps (see loop.h)
 	bool running;
 	bool poll_backend;             // the backend has events but no fd: wake once a frame
 
@@ -60,7 +60,7 @@ struct server {
 };
 
 /**
- * Sets up signal handling (SIGINT/SIGTERM through a signalfd, SIGPIPE ignored), takes
+ * Sets up signal handling (SIGINT/SIGTERM end the loop, SIGPIPE ignored), takes
  * the socket's lock, replaces a stale socket, binds and listens. Returns false after
  * logging a message a user understands; everything done so far is undone.
  */
