@@ -8,7 +8,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -401,11 +400,6 @@ static int wait_once(struct ts_display *display) {
 	if (rc == TS_IO_OK) {
 		// Nothing left to send: sleep in the read itself (the socket is blocking, see
 		// ts_display_connect), which wakes sooner than poll() and saves a system call.
-		// Yield first: where the server shares our CPU (a single-core board) it then
-		// reads our request and answers before we sleep, where otherwise its read would
-		// wake us for nothing (a blocking reader is woken by the peer's write-space
-		// signal too) and cost two more context switches. Elsewhere it returns at once.
-		sched_yield();
 		return read_input_from(display, true, true) < 0 ? -1 : 0;
 	}
 	if (rc == TS_IO_AGAIN) {
