@@ -46,7 +46,11 @@ const char *ts_connect_error(void);
 /** Closes the connection and frees the display and every handle made from it. NULL is fine. */
 void ts_display_disconnect(struct ts_display *display);
 
-/** The socket, to put into the application's own poll() loop (POLLIN). */
+/**
+ * The socket, to put into the application's own poll() loop (POLLIN). It is in
+ * blocking mode (the library's waiting calls sleep in it); read it only through
+ * ts_display_read_events, which never blocks.
+ */
 int ts_display_get_fd(struct ts_display *display);
 
 /** The output size of the server in pixels, as given in its welcome. */
