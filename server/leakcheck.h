@@ -9,20 +9,14 @@
 #ifndef TESSERA_LEAKCHECK_H
 #define TESSERA_LEAKCHECK_H
 
-#if defined(__SANITIZE_ADDRESS__)
-#define TESSERA_HAVE_LSAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TESSERA_HAVE_LSAN 1
-#endif
-#endif
+#include "sanitizer.h"
 
-#ifdef TESSERA_HAVE_LSAN
+#ifdef TESSERA_HAVE_ASAN
 #include <sanitizer/lsan_interface.h>
 #endif
 
 static inline void leak_check_now(void) {
-#ifdef TESSERA_HAVE_LSAN
+#ifdef TESSERA_HAVE_ASAN
 	__lsan_do_leak_check();
 #endif
 }

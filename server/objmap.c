@@ -5,18 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sanitizer.h"
 #include "tessera-protocol.h"
 
 // Under AddressSanitizer a free slot is poisoned, so that a pointer kept to an object
 // after it was destroyed is caught like a use after free() (its chunk lives on).
-#if defined(__SANITIZE_ADDRESS__)
-#define HAVE_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define HAVE_ASAN 1
-#endif
-#endif
-#ifdef HAVE_ASAN
+#ifdef TESSERA_HAVE_ASAN
 #include <sanitizer/asan_interface.h>
 #define POISON(addr, size) ASAN_POISON_MEMORY_REGION(addr, size)
 #define UNPOISON(addr, size) ASAN_UNPOISON_MEMORY_REGION(addr, size)

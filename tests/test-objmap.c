@@ -16,14 +16,8 @@
 #include "objmap.h"
 #include "tessera-protocol.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define HAVE_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define HAVE_ASAN 1
-#endif
-#endif
-#ifdef HAVE_ASAN
+#include "sanitizer.h"
+#ifdef TESSERA_HAVE_ASAN
 #include <sanitizer/asan_interface.h>
 #endif
 
@@ -313,7 +307,7 @@ static void test_alignment(void **state) {
 	}
 }
 
-#ifdef HAVE_ASAN
+#ifdef TESSERA_HAVE_ASAN
 // Under AddressSanitizer a freed slot is poisoned whole, so a pointer kept to a
 // destroyed object is caught; a live slot is not.
 static void test_poisoned_when_free(void **state) {
@@ -342,7 +336,7 @@ int main(void) {
 		cmocka_unit_test(test_growth),
 		cmocka_unit_test(test_finish),
 		cmocka_unit_test(test_alignment),
-#ifdef HAVE_ASAN
+#ifdef TESSERA_HAVE_ASAN
 		cmocka_unit_test(test_poisoned_when_free),
 #endif
 	};
