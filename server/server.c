@@ -317,6 +317,41 @@ static void handle_backend(void *data, int fd, short revents) {
 	backend->impl->dispatch(backend);
 }
 
+bool server_iterate(struct server *server) {
+	struct backend *backend = server->backend;
+	uint64_t now = loop_now_ns();
+	if (server->accept_resume_ns != 0 && now >= server->accept_resume_ns) {
+		server->accept_resume_ns = 0;
+		loop_source_set_events(server->listen_source, POLLIN);
+	}
+	if (frame_wanted(server) && now >= server->last_frame_ns + server->frame_interval_ns) {
+		draw_frame(server, now);
+	}
+	// Right before sleeping: Xlib may have queued events off the socket while we
+	// swapped buffers, and poll() would not wake for those.
+	if (backend->impl->dispatch) {
+		backend->impl->dispatch(backend);
+	}
+	if (backend->close_requested) {
+		log_info("window closed: shutting down");
+		server->running = false;
+		return true;
+	}
+	after_round(server);
+	int timeout = poll_timeout(server, loop_now_ns());
+	if (loop_dispatch(server->loop, timeout, &server->wait_sigmask) < 0) {
+		log_error("poll: %s", strerror(errno));
+		server->running = false;
+		return false;
+	}
+	if (stop_signal != 0) {
+		log_info("signal %d received: shutting down", (int)stop_signal);
+		server->running = false;
+	}
+	after_round(server);
+	return true;
+}
+
 bool server_run(struct server *server) {
 	struct backend *backend = server->backend;
 	struct loop_source *backend_source = NULL;
@@ -329,35 +364,7 @@ bool server_run(struct server *server) {
 	bool ok = true;
 	server->running = true;
 	while (server->running) {
-		uint64_t now = loop_now_ns();
-		if (server->accept_resume_ns != 0 && now >= server->accept_resume_ns) {
-			server->accept_resume_ns = 0;
-			loop_source_set_events(server->listen_source, POLLIN);
-		}
-		if (frame_wanted(server) && now >= server->last_frame_ns + server->frame_interval_ns) {
-			draw_frame(server, now);
-		}
-		// Right before sleeping: Xlib may have queued events off the socket while we
-		// swapped buffers, and poll() would not wake for those.
-		if (backend->impl->dispatch) {
-			backend->impl->dispatch(backend);
-		}
-		if (backend->close_requested) {
-			log_info("window closed: shutting down");
-			break;
-		}
-		after_round(server);
-		int timeout = poll_timeout(server, loop_now_ns());
-		if (loop_dispatch(server->loop, timeout, &server->wait_sigmask) < 0) {
-			log_error("poll: %s", strerror(errno));
-			ok = false;
-			break;
-		}
-		if (stop_signal != 0) {
-			log_info("signal %d received: shutting down", (int)stop_signal);
-			server->running = false;
-		}
-		after_round(server);
+		ok = server_iterate(server);
 	}
 	loop_source_remove(backend_source);
 	return ok;

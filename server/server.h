@@ -72,6 +72,14 @@ void server_finish(struct server *server);
 /** Runs the loop until SIGINT/SIGTERM or the window is closed. Returns false on failure. */
 bool server_run(struct server *server);
 
+/**
+ * One round of the loop: draws a frame if one is due, sleeps in poll() until a fd is
+ * ready or the next deadline, handles what is ready, flushes output and frees the
+ * clients that went away. Sets server->running to false when the server must stop
+ * (signal, window closed, poll failure). Returns false when poll() failed.
+ */
+bool server_iterate(struct server *server);
+
 /** Composes the committed scene offscreen into @rgba (width * 4 bytes a row, top first). */
 bool server_capture(struct server *server, uint8_t *rgba);
 
