@@ -187,7 +187,8 @@ error_lock_path:
 	return false;
 }
 
-bool server_init(struct server *server, struct loop *loop, const struct server_options *opts) {
+void server_init_core(struct server *server, struct loop *loop,
+		const struct server_options *opts) {
 	memset(server, 0, sizeof *server);
 	server->options = *opts;
 	server->loop = loop;
@@ -200,6 +201,12 @@ bool server_init(struct server *server, struct loop *loop, const struct server_o
 	server->frame_interval_ns = opts->refresh_mhz > 0
 		? 1000000000000ull / (uint64_t)opts->refresh_mhz : 0;
 	scene_init(&server->scene, 0x202833ffu);
+	// The loop sleeps with the mask it finds; setup_signals replaces it.
+	sigprocmask(SIG_SETMASK, NULL, &server->wait_sigmask);
+}
+
+bool server_init(struct server *server, struct loop *loop, const struct server_options *opts) {
+	server_init_core(server, loop, opts);
 
 	server->socket_path = opts->socket_path ? strdup(opts->socket_path) : default_socket_path();
 	if (server->socket_path == NULL) {
@@ -229,11 +236,13 @@ void server_finish(struct server *server) {
 	list_for_each_safe(pos, tmp, &server->clients) {
 		client_destroy(list_entry(pos, struct client, link));
 	}
-	loop_source_remove(server->listen_source);
-	close(server->listen_fd);
-	unlink(server->socket_path);
-	unlink(server->lock_path);
-	close(server->lock_fd);
+	if (server->listen_fd >= 0) { // not for a server set up by server_init_core alone
+		loop_source_remove(server->listen_source);
+		close(server->listen_fd);
+		unlink(server->socket_path);
+		unlink(server->lock_path);
+		close(server->lock_fd);
+	}
 	free(server->socket_path);
 	free(server->lock_path);
 	scene_finish(&server->scene);

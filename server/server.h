@@ -66,6 +66,15 @@ struct server {
  */
 bool server_init(struct server *server, struct loop *loop, const struct server_options *opts);
 
+/**
+ * What server_init does short of signals and the socket: the options, the lists of
+ * clients and the scene; the loop sleeps with the signal mask it was called with.
+ * The caller adds clients with client_create and sets backend and renderer. Cannot fail.
+ * For drivers with no listening socket (the fuzz targets); server_finish undoes it.
+ */
+void server_init_core(struct server *server, struct loop *loop,
+	const struct server_options *opts);
+
 /** Destroys every client (they see EOF), closes and removes the socket and its lock. */
 void server_finish(struct server *server);
 
