@@ -113,18 +113,18 @@ static inline struct rect *lookup_rect(struct client *client, uint32_t id) {
 	return rect;
 }
 
-// Takes the slot of a new object; NULL after posting an error.
-static void *insert(struct client *client, uint32_t id, enum object_type type) {
-	// Ids are dense, so an honest client never needs one above the object limit; the
-	// bound also caps the id table for callback ids, which are used and freed without
-	// ever counting as live objects.
+// Takes the slot of a new object; NULL after posting an error. A @transient id (a
+// callback answered at once) is never a live object: only the id rules apply to it.
+static void *insert(struct client *client, uint32_t id, enum object_type type,
+		bool transient) {
 	uint32_t max = client->server->options.limits.objects;
-	if (client->objects.count >= max || id > max) {
+	if (!transient && client->objects.count >= max) {
 		client_post_error(client, id, TS_ERR_limit_exceeded,
-			"limit objects=%u exceeded: the client holds %u objects and asked for id %u",
-			max, client->objects.count, id);
+			"limit objects=%u exceeded: the client holds that many already", max);
 		return NULL;
 	}
+	// Ids are dense, but transient ids can push the highest one up without making
+	// objects: what that grows the table by is charged like any other memory.
 	size_t cost = objmap_insert_cost(&client->objects, id);
 	if (cost > 0 && !client_charge(client, cost)) {
 		return NULL;
@@ -150,7 +150,7 @@ static void forget(struct client *client, uint32_t id) {
 // Callback ids answered at once still obey the id rules, so that the client's and the
 // server's view of which ids are in use never differ.
 static bool check_new_callback_id(struct client *client, uint32_t id) {
-	if (insert(client, id, OBJECT_CALLBACK) == NULL) {
+	if (insert(client, id, OBJECT_CALLBACK, true) == NULL) {
 		return false;
 	}
 	forget(client, id);
@@ -285,7 +285,7 @@ static void handle_commit(struct client *client, const union ts_arg *args) {
 
 static void handle_frame(struct client *client, const union ts_arg *args) {
 	uint32_t id = args[0].u;
-	if (insert(client, id, OBJECT_CALLBACK) == NULL) {
+	if (insert(client, id, OBJECT_CALLBACK, false) == NULL) {
 		return;
 	}
 	if (!client_push_id(client, &client->frame_pending, id)) {
@@ -312,7 +312,7 @@ static void compact_new_rects(struct client *client) {
 
 static void handle_rect_create(struct client *client, const union ts_arg *args) {
 	uint32_t id = args[0].u;
-	struct rect *rect = insert(client, id, OBJECT_RECT);
+	struct rect *rect = insert(client, id, OBJECT_RECT, false);
 	if (rect == NULL) {
 		return;
 	}
