@@ -4,7 +4,7 @@
  * Each client is a real socketpair; the fuzzer holds the client's end.
  *
  * Input:
- *   byte 0     clients: 1 + (byte & 3)
+ *   byte 0     bits 0-1: clients, 1 + (byte & 3); bit 2: low limits (see make_options)
  *   then operations, each an op byte: bits 0-2 the kind, bits 3-4 the client
  *   (modulo the number of clients), bits 5-7 an argument:
  *     0, 5  send: a 16-bit little-endian length L, then L bytes (cut to what is left)
@@ -79,15 +79,22 @@ static const struct backend_impl stub_impl = {
 	.end_frame = stub_frame,
 };
 
-// The defaults of server/main.c, except that a frame is drawn in every round that
-// has something to show: with no frame timing, what a round does never depends on
-// the clock.
-static const struct server_options options = {
-	.refresh_mhz = 0,
-	.max_objects = 1u << 20,
-	.max_out_bytes = 1u << 20,
-	.max_in_bytes = 64u << 10,
-};
+// The options of server/main.c, except that a frame is drawn in every round that has
+// something to show: with no frame timing, what a round does never depends on the
+// clock. @tight sets the limits low enough for a short input to reach each of them
+// (not hello_timeout_ms: that one depends on the clock).
+static struct server_options make_options(bool tight) {
+	struct server_options opts = { .refresh_mhz = 0 };
+	limits_init(&opts.limits);
+	if (tight) {
+		opts.limits.objects = 8;
+		opts.limits.client_bytes = 64u << 10;
+		opts.limits.out_bytes = 4096;
+		opts.limits.fds = 3;
+		opts.limits.requests = 2;
+	}
+	return opts;
+}
 
 // The fuzzer's end of one client's socket, and what it has read from it.
 struct peer {
@@ -311,7 +318,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 	}
 	int fds_before = fuzz_count_fds();
 	struct input in = { .p = data, .left = size };
-	unsigned count = 1 + (take(&in) & 3u);
+	uint8_t first = take(&in);
+	unsigned count = 1 + (first & 3u);
+	struct server_options options = make_options(first & 4u);
 
 	struct backend backend = { .impl = &stub_impl, .width = WIDTH, .height = HEIGHT };
 	struct loop *loop = loop_create();
@@ -327,7 +336,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 	for (unsigned i = 0; i < count; i++) {
 		int sv[2];
 		CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
-		CHECK(client_create(&server, sv[0]) != NULL);
+		CHECK(client_create(&server, sv[0], getpid(), getuid()) != NULL);
 		peers[i] = (struct peer){ .fd = sv[1] };
 	}
 

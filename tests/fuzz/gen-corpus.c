@@ -217,7 +217,9 @@ static void events(void) {
 	EV(&s, welcome, { .u = 1 }, { .u = 7 }, { .u = 1280 }, { .u = 720 });
 	EV(&s, done, { .u = 3 }, { .u = 0 });
 	EV(&s, delete_id, { .u = 2 });
-	EV(&s, client_info, { .u = 4 }, { .u = 2 }, { .u = 1234 }, { .u = 5 }, { .s = "demo" });
+	EV(&s, client_info, { .u = 4 }, { .u = 2 }, { .u = 1234 }, { .u = 5 }, { .u = 4096 },
+		{ .s = "demo" });
+	EV(&s, limit, { .u = 4 }, { .s = "objects" }, { .u = 65536 });
 	EV(&s, info_done, { .u = 4 }, { .u = 1 }, { .u = 5 }, { .u = 250 });
 	EV(&s, screenshot_done, { .u = 5 }, { .u = 320 }, { .u = 240 }, { .u = 1280 }, { .h = -1 });
 	EV(&s, error, { .u = 0 }, { .u = TS_ERR_invalid_id }, { .s = "no object with id 9" });
@@ -351,9 +353,6 @@ static void id_all_ones(struct buf *s) {
 }
 static void id_unknown(struct buf *s) { REQ(s, rect_set_color, { .u = 7 }, { .u = 0 }); }
 static void id_skips_ahead(struct buf *s) { REQ(s, rect_create, { .u = 50 }); }
-static void id_past_object_limit(struct buf *s) {
-	REQ(s, rect_create, { .u = (1u << 20) + 1 });
-}
 static void id_in_use(struct buf *s) {
 	REQ(s, rect_create, { .u = 1 });
 	REQ(s, rect_create, { .u = 1 });
@@ -553,6 +552,64 @@ static void fds(void) {
 	free(s.data);
 }
 
+// fuzz-server with its low limits (byte 0, bit 2): objects 8, requests 2 a round,
+// out_bytes 4096, fds 3.
+static void tight(void) {
+	struct buf b = { 0 }, s = { 0 };
+	put_byte(&b, 4 | 1);
+	hello(&s);
+	rects(&s, 1, 9);
+	op_send(&b, 0, s.data, s.len);
+	s.len = 0;
+	hello(&s);
+	for (uint32_t id = 1; id <= 12; id++) {
+		REQ(&s, sync, { .u = id });
+	}
+	REQ(&s, rect_create, { .u = 13 });
+	REQ(&s, commit);
+	op_send(&b, 1, s.data, s.len);
+	for (int i = 0; i < 16; i++) { // 2 requests a round: 47 need 24 rounds
+		settle(&b, 2);
+	}
+	write_file("fuzz-server", "tight-objects-requests", &b);
+
+	b.len = 0;
+	put_byte(&b, 4);
+	s.len = 0;
+	hello(&s);
+	op_send(&b, 0, s.data, s.len);
+	s.len = 0;
+	REQ(&s, commit);
+	op_send_fds(&b, 0, 2, true, s.data, s.len);
+	op_send_fds(&b, 0, 2, false, s.data, s.len);
+	settle(&b, 1);
+	write_file("fuzz-server", "tight-fds", &b);
+
+	// One client does not read the client_info of three with 1 KiB names.
+	b.len = 0;
+	put_byte(&b, 4 | 3);
+	char name[TS_MAX_STRING];
+	memset(name, 'n', sizeof name - 1);
+	name[sizeof name - 1] = '\0';
+	s.len = 0;
+	REQ(&s, hello, { .u = 1 }, { .s = name });
+	for (unsigned k = 0; k < 4; k++) {
+		op_send(&b, k, s.data, s.len);
+	}
+	s.len = 0;
+	for (int i = 0; i < 100; i++) {
+		REQ(&s, info_query, { .u = 1 });
+	}
+	for (int i = 0; i < 60; i++) {
+		op_send(&b, 0, s.data, 12 * 5);
+		op(&b, ROUND, 0, 0);
+	}
+	settle(&b, 4);
+	write_file("fuzz-server", "tight-out-bytes", &b);
+	free(s.data);
+	free(b.data);
+}
+
 // The session again, fed to fuzz-decode in pieces of 3 and 29 bytes.
 static void pieces(void) {
 	struct buf s = { 0 }, b = { 0 };
@@ -609,7 +666,6 @@ int main(int argc, char *argv[]) {
 	seed("bad-id-all-ones", true, id_all_ones);
 	seed("bad-id-unknown", true, id_unknown);
 	seed("bad-id-skips-ahead", true, id_skips_ahead);
-	seed("bad-id-past-object-limit", true, id_past_object_limit);
 	seed("bad-id-in-use", true, id_in_use);
 	seed("bad-id-destroyed", true, id_destroyed);
 	seed("bad-id-destroyed-twice", true, id_destroyed_twice);
@@ -623,6 +679,7 @@ int main(int argc, char *argv[]) {
 	seed("bad-hello-version-0", false, hello_version_zero);
 	seed("bad-random-bytes", false, random_bytes);
 	multi_client();
+	tight();
 	fds();
 	pieces();
 	return 0;
