@@ -4,7 +4,7 @@
  * Each client is a real socketpair; the fuzzer holds the client's end.
  *
  * Input:
- *   byte 0     bits 0-1: clients, 1 + (byte & 3); bit 2: low limits (see make_options)
+ *   byte 0     bits 0-1: clients, 1 + (byte & 3); bits 2-5: low limits (make_options)
  *   then operations, each an op byte: bits 0-2 the kind, bits 3-4 the client
  *   (modulo the number of clients), bits 5-7 an argument:
  *     0, 5  send: a 16-bit little-endian length L, then L bytes (cut to what is left)
@@ -81,17 +81,23 @@ static const struct backend_impl stub_impl = {
 
 // The options of server/main.c, except that a frame is drawn in every round that has
 // something to show: with no frame timing, what a round does never depends on the
-// clock. @tight sets the limits low enough for a short input to reach each of them
-// (not hello_timeout_ms: that one depends on the clock).
-static struct server_options make_options(bool tight) {
+// clock. Bits 2 to 5 of @flags each set limits low enough for a short input to reach
+// them (not hello_timeout_ms: that one depends on the clock).
+static struct server_options make_options(uint8_t flags) {
 	struct server_options opts = { .refresh_mhz = 0 };
 	limits_init(&opts.limits);
-	if (tight) {
+	if (flags & 4u) {
 		opts.limits.objects = 8;
-		opts.limits.client_bytes = 64u << 10;
-		opts.limits.out_bytes = 4096;
 		opts.limits.fds = 3;
+	}
+	if (flags & 8u) {
 		opts.limits.requests = 2;
+	}
+	if (flags & 16u) {
+		opts.limits.out_bytes = 4096;
+	}
+	if (flags & 32u) {
+		opts.limits.client_bytes = 64u << 10;
 	}
 	return opts;
 }
@@ -320,7 +326,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 	struct input in = { .p = data, .left = size };
 	uint8_t first = take(&in);
 	unsigned count = 1 + (first & 3u);
-	struct server_options options = make_options(first & 4u);
+	struct server_options options = make_options(first);
 
 	struct backend backend = { .impl = &stub_impl, .width = WIDTH, .height = HEIGHT };
 	struct loop *loop = loop_create();

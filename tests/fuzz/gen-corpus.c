@@ -280,6 +280,35 @@ static void create_destroy_uncommitted(struct buf *s) {
 	REQ(s, commit);
 }
 
+static void destroy_with_pending(struct buf *s) {
+	rects(s, 1, 3);
+	REQ(s, commit);
+	REQ(s, rect_set_position, { .u = 1 }, { .i = 4 }, { .i = 4 });
+	REQ(s, rect_set_color, { .u = 2 }, { .u = 0x00ff00ffu });
+	REQ(s, rect_set_z, { .u = 3 }, { .i = 9 });
+	REQ(s, destroy, { .u = 2 });
+	REQ(s, commit);
+	REQ(s, screenshot, { .u = 4 });
+	REQ(s, destroy, { .u = 1 });
+	REQ(s, rect_set_size, { .u = 3 }, { .u = 1 }, { .u = 1 });
+	REQ(s, commit);
+}
+
+// Half of a full list of uncommitted rects destroyed, then one more created: the list
+// is compacted before it grows.
+static void uncommitted_compacted(struct buf *s) {
+	for (uint32_t id = 1; id <= 16; id++) {
+		REQ(s, rect_create, { .u = id });
+		REQ(s, rect_set_size, { .u = id }, { .u = id }, { .u = 2 });
+	}
+	for (uint32_t id = 1; id <= 16; id += 2) {
+		REQ(s, destroy, { .u = id });
+	}
+	REQ(s, rect_create, { .u = 1 });
+	REQ(s, commit);
+	REQ(s, screenshot, { .u = 3 });
+}
+
 static void many_rects(struct buf *s) {
 	rects(s, 1, 40);
 	REQ(s, commit);
@@ -480,6 +509,26 @@ static void multi_client(void) {
 	settle(&b, 4);
 	write_file("fuzz-server", "unread-events", &b);
 
+	// Screenshots not read while the socket is full: the 29th waiting is refused.
+	b.len = 0;
+	put_byte(&b, 3);
+	s.len = 0;
+	REQ(&s, hello, { .u = 1 }, { .s = name });
+	for (unsigned k = 0; k < 4; k++) {
+		op_send(&b, k, s.data, s.len);
+	}
+	s.len = 0;
+	for (int i = 0; i < 90; i++) {
+		REQ(&s, info_query, { .u = 1 });
+	}
+	for (uint32_t id = 1; id <= 30; id++) {
+		REQ(&s, screenshot, { .u = id });
+	}
+	op_send(&b, 0, s.data, s.len);
+	op(&b, ROUND, 0, 0);
+	op(&b, ROUND, 0, 0);
+	write_file("fuzz-server", "screenshots-socket-full", &b);
+
 	// Screenshots past the number of fds a connection queues.
 	b.len = 0;
 	put_byte(&b, 0);
@@ -552,11 +601,11 @@ static void fds(void) {
 	free(s.data);
 }
 
-// fuzz-server with its low limits (byte 0, bit 2): objects 8, requests 2 a round,
-// out_bytes 4096, fds 3.
+// fuzz-server with low limits (byte 0): bit 2 objects 8 and fds 3, bit 3 2 requests a
+// round, bit 4 out_bytes 4096, bit 5 client_bytes 64 KiB.
 static void tight(void) {
 	struct buf b = { 0 }, s = { 0 };
-	put_byte(&b, 4 | 1);
+	put_byte(&b, 8 | 4 | 1);
 	hello(&s);
 	rects(&s, 1, 9);
 	op_send(&b, 0, s.data, s.len);
@@ -578,16 +627,18 @@ static void tight(void) {
 	s.len = 0;
 	hello(&s);
 	op_send(&b, 0, s.data, s.len);
+	// Fds may wait for the rest of a message, up to the limit: 2, then 4 of 3.
 	s.len = 0;
 	REQ(&s, commit);
-	op_send_fds(&b, 0, 2, true, s.data, s.len);
-	op_send_fds(&b, 0, 2, false, s.data, s.len);
+	op_send_fds(&b, 0, 2, true, s.data, 4);
+	op(&b, ROUND, 0, 0);
+	op_send_fds(&b, 0, 2, false, s.data + 4, 2);
 	settle(&b, 1);
 	write_file("fuzz-server", "tight-fds", &b);
 
 	// One client does not read the client_info of three with 1 KiB names.
 	b.len = 0;
-	put_byte(&b, 4 | 3);
+	put_byte(&b, 16 | 3);
 	char name[TS_MAX_STRING];
 	memset(name, 'n', sizeof name - 1);
 	name[sizeof name - 1] = '\0';
@@ -606,8 +657,89 @@ static void tight(void) {
 	}
 	settle(&b, 4);
 	write_file("fuzz-server", "tight-out-bytes", &b);
+
+	// Callback ids use no object, but the table that checks them grows with the
+	// highest: 2100 of them take more than 64 KiB.
+	b.len = 0;
+	put_byte(&b, 32);
+	s.len = 0;
+	hello(&s);
+	for (uint32_t id = 1; id <= 2100; id++) {
+		REQ(&s, sync, { .u = id });
+	}
+	op_send(&b, 0, s.data, s.len);
+	settle(&b, 1);
+	write_file("fuzz-server", "tight-client-bytes", &b);
 	free(s.data);
 	free(b.data);
+}
+
+/*
+ * The dictionaries (libFuzzer's -dict=): every message with ids 1 to 3 and, for
+ * fuzz-server, every request as a whole send operation, so that mutations can insert
+ * a request where they would otherwise have to find each of its bytes.
+ */
+static FILE *open_dict(const char *target) {
+	char path[4096];
+	snprintf(path, sizeof path, "%s/%s.dict", out_dir, target);
+	FILE *f = fopen(path, "w");
+	if (f == NULL) {
+		fprintf(stderr, "gen-corpus: cannot write %s\n", path);
+		exit(1);
+	}
+	fprintf(f, "# Written by gen-corpus: do not edit.\n");
+	return f;
+}
+
+static void dict_entry(FILE *f, const uint8_t *bytes, size_t len) {
+	fputc('"', f);
+	for (size_t i = 0; i < len; i++) {
+		fprintf(f, "\\x%02x", bytes[i]);
+	}
+	fputs("\"\n", f);
+}
+
+static void dict_messages(FILE *decode, FILE *server, const struct ts_interface *iface) {
+	for (uint16_t opcode = 0; opcode < iface->count; opcode++) {
+		const char *sig = iface->messages[opcode].signature;
+		for (uint32_t id = 1; id <= 3; id++) {
+			union ts_arg args[TS_MAX_ARGS] = { 0 };
+			for (unsigned i = 0; sig[i]; i++) {
+				if (sig[i] == 'n' || sig[i] == 'o') {
+					args[i].u = id;
+				} else if (sig[i] == 's') {
+					args[i].s = "fuzz";
+				} else if (sig[i] != 'h') {
+					// Valid for every field, visible included; sizes and alpha drawn.
+					args[i].u = iface == &ts_request_interface &&
+						opcode == TS_REQ_rect_set_visible ? 1 : 8;
+				}
+			}
+			struct buf b = { 0 };
+			message(&b, iface, opcode, args);
+			dict_entry(decode, b.data, b.len);
+			if (server != NULL) {
+				struct buf op = { 0 };
+				op_send(&op, 0, b.data, b.len);
+				dict_entry(server, op.data, op.len);
+				free(op.data);
+			}
+			free(b.data);
+			if (!strchr(sig, 'n') && !strchr(sig, 'o')) {
+				break; // no id: one is enough
+			}
+		}
+	}
+}
+
+static void dicts(void) {
+	FILE *decode = open_dict("fuzz-decode"), *server = open_dict("fuzz-server");
+	dict_messages(decode, server, &ts_request_interface);
+	dict_messages(decode, NULL, &ts_event_interface);
+	if (fclose(decode) != 0 || fclose(server) != 0) {
+		fprintf(stderr, "gen-corpus: cannot write the dictionaries\n");
+		exit(1);
+	}
 }
 
 // The session again, fed to fuzz-decode in pieces of 3 and 29 bytes.
@@ -640,6 +772,8 @@ int main(int argc, char *argv[]) {
 	seed("ok-id-reuse", true, reuse);
 	seed("ok-create-destroy-uncommitted", true, create_destroy_uncommitted);
 	seed("ok-many-rects", true, many_rects);
+	seed("ok-destroy-with-pending", true, destroy_with_pending);
+	seed("ok-uncommitted-compacted", true, uncommitted_compacted);
 	seed("ok-longest-name", false, str_longest);
 	seed("ok-future-version", false, hello_future_version);
 	seed("bad-size-short", true, size_short);
@@ -682,5 +816,6 @@ int main(int argc, char *argv[]) {
 	tight();
 	fds();
 	pieces();
+	dicts();
 	return 0;
 }

@@ -4,13 +4,14 @@
 # committed corpus comes after it and is only read. A crash, leak or sanitizer report
 # fails the test; the input that caused it is left in WORK/artifacts.
 #
-# usage: run-fuzz.sh TARGET CORPUS WORK SECONDS
+# usage: run-fuzz.sh TARGET CORPUS DICT WORK SECONDS
 set -eu
 target=$1
 corpus=$2
-work=$3
-seconds=$4
+dict=$3
+work=$4
+seconds=$5
 rm -rf "$work"
 mkdir -p "$work/new" "$work/artifacts"
 exec "$target" -max_total_time="$seconds" -print_final_stats=1 -timeout=10 \
-	-artifact_prefix="$work/artifacts/" "$work/new" "$corpus"
+	-dict="$dict" -artifact_prefix="$work/artifacts/" "$work/new" "$corpus"
