@@ -498,6 +498,7 @@ static void multi_client(void) {
 	for (unsigned k = 0; k < 4; k++) {
 		op_send(&b, k, s.data, s.len);
 	}
+	op(&b, ROUND, 0, 0); // every name known before the first info_query
 	s.len = 0;
 	for (int i = 0; i < 100; i++) {
 		REQ(&s, info_query, { .u = 1 });
@@ -509,7 +510,9 @@ static void multi_client(void) {
 	settle(&b, 4);
 	write_file("fuzz-server", "unread-events", &b);
 
-	// Screenshots not read while the socket is full: the 29th waiting is refused.
+	// Screenshots not read once the socket is full (the fds of those queued go with
+	// the first byte sent, so only a socket that takes none keeps them): the 29th
+	// waiting is refused.
 	b.len = 0;
 	put_byte(&b, 3);
 	s.len = 0;
@@ -517,16 +520,22 @@ static void multi_client(void) {
 	for (unsigned k = 0; k < 4; k++) {
 		op_send(&b, k, s.data, s.len);
 	}
+	op(&b, ROUND, 0, 0); // every name known before the first info_query
 	s.len = 0;
 	for (int i = 0; i < 90; i++) {
 		REQ(&s, info_query, { .u = 1 });
 	}
+	op_send(&b, 0, s.data, s.len);
+	op(&b, ROUND, 0, 0);
+	op(&b, ROUND, 0, 0);
+	s.len = 0;
 	for (uint32_t id = 1; id <= 30; id++) {
 		REQ(&s, screenshot, { .u = id });
 	}
 	op_send(&b, 0, s.data, s.len);
-	op(&b, ROUND, 0, 0);
-	op(&b, ROUND, 0, 0);
+	for (int i = 0; i < 30; i++) { // a screenshot is a slice of its own
+		op(&b, ROUND, 0, 0);
+	}
 	write_file("fuzz-server", "screenshots-socket-full", &b);
 
 	// Screenshots past the number of fds a connection queues.
@@ -647,6 +656,7 @@ static void tight(void) {
 	for (unsigned k = 0; k < 4; k++) {
 		op_send(&b, k, s.data, s.len);
 	}
+	op(&b, ROUND, 0, 0); // every name known before the first info_query
 	s.len = 0;
 	for (int i = 0; i < 100; i++) {
 		REQ(&s, info_query, { .u = 1 });
