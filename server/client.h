@@ -110,7 +110,7 @@ bool client_flush(struct client *client);
 
 /**
  * Request handling, in requests.c: decodes and dispatches what the client sent, at
- * most its slice (the requests limit; a screenshot ends a slice). A client with
+ * most its slice (the requests limit; a screenshot or info_query ends it). A client with
  * requests left over is backlogged: not read until a later round has handled them.
  */
 void client_dispatch(struct client *client);

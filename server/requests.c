@@ -77,8 +77,9 @@ void client_dispatch(struct client *client) {
 		}
 		ts_connection_consume(&client->conn, hdr.size);
 		budget--;
-		// A screenshot reads back a whole frame: it is a slice on its own.
-		if (hdr.opcode == TS_REQ_screenshot) {
+		// A screenshot reads back a whole frame, and info_query answers with an event
+		// per client: each is a slice on its own.
+		if (hdr.opcode == TS_REQ_screenshot || hdr.opcode == TS_REQ_info_query) {
 			budget = 0;
 		}
 	}
