@@ -280,3 +280,87 @@ bool e2e_flat(const struct e2e_image *img, uint32_t *rgba) {
 	*rgba = e2e_pixel(img, 0, 0);
 	return e2e_count(img, *rgba) == (size_t)img->width * (size_t)img->height;
 }
+
+/* ---- Added for tests/e2e/test-misbehave.c ---- */
+
+void e2e_server_start_args(struct e2e_server *srv, const char *const *extra) {
+	memset(srv, 0, sizeof *srv);
+	strcpy(srv->dir, "/tmp/tessera-e2e-XXXXXX");
+	assert_non_null(mkdtemp(srv->dir));
+	snprintf(srv->socket, sizeof srv->socket, "%s/sock", srv->dir);
+	snprintf(srv->log, sizeof srv->log, "%s/server.log", srv->dir);
+	srv->pid = e2e_server_spawn(srv->socket, srv->log, extra);
+	// A server that refuses its arguments exits at once: no need to wait for it.
+	bool ready = false;
+	for (int tries = 0; !ready && tries < 200 && e2e_server_alive(srv); tries++) {
+		ready = e2e_server_wait_ready(srv->socket, 100);
+	}
+	if (!ready) {
+		char cmd[256];
+		snprintf(cmd, sizeof cmd, "cat %s >&2", srv->log);
+		(void)!system(cmd);
+		fail_msg("tessera did not start on %s", srv->socket);
+	}
+	struct e2e_image img;
+	e2e_shot(srv, &img);
+	assert_int_equal(img.width, 320);
+	assert_int_equal(img.height, 240);
+	assert_true(e2e_flat(&img, &srv->background));
+	e2e_image_free(&img);
+}
+
+pid_t e2e_spawn_stdio(const char *const *argv, int stdin_fd, int stdout_fd) {
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (stdin_fd >= 0) {
+			dup2(stdin_fd, STDIN_FILENO);
+		}
+		if (stdout_fd >= 0) {
+			dup2(stdout_fd, STDOUT_FILENO);
+		}
+		alarm(30); // as in e2e_spawn
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+bool e2e_log_contains(const struct e2e_server *srv, const char *text) {
+	FILE *log = fopen(srv->log, "r");
+	assert_non_null(log);
+	char line[4096];
+	bool found = false;
+	while (!found && fgets(line, sizeof line, log) != NULL) {
+		found = strstr(line, text) != NULL;
+	}
+	fclose(log);
+	return found;
+}
+
+bool e2e_wait_fd_count(const struct e2e_server *srv, int count, int timeout_ms) {
+	long long deadline = now_ms() + timeout_ms;
+	for (;;) {
+		if (e2e_server_fd_count(srv) == count) {
+			return true;
+		}
+		if (now_ms() >= deadline) {
+			return false;
+		}
+		poll(NULL, 0, 5);
+	}
+}
+
+long e2e_info_limit(const struct e2e_info *info, const char *name) {
+	const char *limits = strstr(info->json, "\"limits\"");
+	if (limits == NULL) {
+		return -1;
+	}
+	const char *end = strchr(limits, '}');
+	long v = json_number(limits, name);
+	// Only inside the limits object.
+	char pattern[64];
+	snprintf(pattern, sizeof pattern, "\"%s\":", name);
+	const char *at = strstr(limits, pattern);
+	return at != NULL && (end == NULL || at < end) ? v : -1;
+}

@@ -87,3 +87,29 @@ size_t e2e_count(const struct e2e_image *img, uint32_t rgba);
 bool e2e_flat(const struct e2e_image *img, uint32_t *rgba);
 
 #endif
+
+/* ---- Added for tests/e2e/test-misbehave.c ---- */
+
+/**
+ * e2e_server_start with extra arguments for tessera (NULL-terminated, NULL for none),
+ * e.g. { "--limit", "hello_timeout_ms=500", NULL }.
+ */
+void e2e_server_start_args(struct e2e_server *srv, const char *const *extra);
+
+/**
+ * e2e_spawn with stdin on @stdin_fd as well (-1: inherited). Both fds are left open
+ * in the caller.
+ */
+pid_t e2e_spawn_stdio(const char *const *argv, int stdin_fd, int stdout_fd);
+
+/** True when the server's log (its stderr so far) contains @text. */
+bool e2e_log_contains(const struct e2e_server *srv, const char *text);
+
+/** Polls the server's fd count until it is @count; false after @timeout_ms. */
+bool e2e_wait_fd_count(const struct e2e_server *srv, int count, int timeout_ms);
+
+/**
+ * The value of limit @name in the "limits" object of tessera-info --json output
+ * @info, or -1 when there is no such limit.
+ */
+long e2e_info_limit(const struct e2e_info *info, const char *name);
