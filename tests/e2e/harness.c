@@ -283,6 +283,25 @@ bool e2e_flat(const struct e2e_image *img, uint32_t *rgba) {
 
 /* ---- Added for tests/e2e/test-misbehave.c ---- */
 
+void e2e_server_discard(struct e2e_server *srv) {
+	if (srv->pid <= 0) {
+		return;
+	}
+	if (e2e_server_alive(srv)) {
+		kill(srv->pid, SIGKILL);
+		waitpid(srv->pid, NULL, 0);
+	}
+	char path[160];
+	const char *const names[] = { "shot.png", "sock", "sock.lock" };
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		snprintf(path, sizeof path, "%s/%s", srv->dir, names[i]);
+		unlink(path);
+	}
+	unlink(srv->log);
+	rmdir(srv->dir);
+	srv->pid = 0;
+}
+
 void e2e_server_start_args(struct e2e_server *srv, const char *const *extra) {
 	memset(srv, 0, sizeof *srv);
 	strcpy(srv->dir, "/tmp/tessera-e2e-XXXXXX");
@@ -299,6 +318,7 @@ void e2e_server_start_args(struct e2e_server *srv, const char *const *extra) {
 		char cmd[256];
 		snprintf(cmd, sizeof cmd, "cat %s >&2", srv->log);
 		(void)!system(cmd);
+		e2e_server_discard(srv);
 		fail_msg("tessera did not start on %s", srv->socket);
 	}
 	struct e2e_image img;

@@ -97,6 +97,13 @@ bool e2e_flat(const struct e2e_image *img, uint32_t *rgba);
 void e2e_server_start_args(struct e2e_server *srv, const char *const *extra);
 
 /**
+ * After a failed test: kills the server if it still runs and removes its folder, so
+ * that nothing is left behind. Does nothing once the server was stopped and reaped
+ * (or when srv->pid is 0).
+ */
+void e2e_server_discard(struct e2e_server *srv);
+
+/**
  * e2e_spawn with stdin on @stdin_fd as well (-1: inherited). Both fds are left open
  * in the caller.
  */
