@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "wire.h"
+
 struct e2e_server {
 	pid_t pid;
 	char dir[64];        // private temporary folder
@@ -30,6 +32,8 @@ const char *e2e_bin(const char *var);
  * that its empty screen is one flat colour (kept in srv->background).
  */
 void e2e_server_start(struct e2e_server *srv);
+/** The same, with @extra arguments for tessera (NULL-terminated; NULL for none). */
+void e2e_server_start_with(struct e2e_server *srv, const char *const *extra);
 /** Starts tessera with extra arguments on a given socket; returns its pid (no wait). */
 pid_t e2e_server_spawn(const char *socket, const char *log, const char *const *extra);
 /** Waits until a client can connect and get a welcome; false after @timeout_ms. */
@@ -86,15 +90,17 @@ size_t e2e_count(const struct e2e_image *img, uint32_t rgba);
 /** True when every pixel has the same value; *@rgba gets it. */
 bool e2e_flat(const struct e2e_image *img, uint32_t *rgba);
 
-#endif
+/** A plain socket connected to @path, for clients that speak the protocol by hand. */
+int e2e_raw_connect(const char *path);
+/** Encodes a request with the protocol's encoder and sends it whole. */
+void e2e_raw_send(int fd, uint16_t opcode, const union ts_arg *args);
+/**
+ * Reads everything the server sends until it hangs up (failing after 5 s) and returns
+ * the error code of the error event found in it (its text in @text), or -1.
+ */
+int e2e_read_until_hangup(int fd, char *text, size_t cap);
 
 /* ---- Added for tests/e2e/test-misbehave.c ---- */
-
-/**
- * e2e_server_start with extra arguments for tessera (NULL-terminated, NULL for none),
- * e.g. { "--limit", "hello_timeout_ms=500", NULL }.
- */
-void e2e_server_start_args(struct e2e_server *srv, const char *const *extra);
 
 /**
  * After a failed test: kills the server if it still runs and removes its folder, so
@@ -120,3 +126,5 @@ bool e2e_wait_fd_count(const struct e2e_server *srv, int count, int timeout_ms);
  * @info, or -1 when there is no such limit.
  */
 long e2e_info_limit(const struct e2e_info *info, const char *name);
+
+#endif

@@ -60,7 +60,7 @@ static int start_fixture(void **state, const char *const *extra) {
 	struct fixture *f = &fixture;
 	e2e_server_discard(&f->srv); // left running by a test that failed
 	memset(f, 0, sizeof *f);
-	e2e_server_start_args(&f->srv, extra);
+	e2e_server_start_with(&f->srv, extra);
 	f->fd_baseline = e2e_server_settled_fds(&f->srv);
 	*state = f;
 	return 0;
@@ -486,15 +486,6 @@ static void test_half_hello(void **state) {
 
 /* ---- hostile connections made here ---- */
 
-static int raw_connect(const char *path) {
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(fd >= 0);
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	strncpy(addr.sun_path, path, sizeof addr.sun_path - 1);
-	assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof addr), 0);
-	return fd;
-}
-
 static void raw_write(int fd, const void *buf, size_t len) {
 	assert_int_equal(send(fd, buf, len, MSG_NOSIGNAL), (ssize_t)len);
 }
@@ -612,7 +603,7 @@ static bool gone(const struct peer *p) {
 // Sends @len bytes of @msg after a hello and expects error @code, then a hang-up.
 static void expect_error(struct fixture *f, const void *msg, size_t len, uint32_t code,
 		const char *what) {
-	struct peer p = { .fd = raw_connect(f->srv.socket) };
+	struct peer p = { .fd = e2e_raw_connect(f->srv.socket) };
 	raw_hello(p.fd);
 	// The server may hang up before it has read everything: that is fine.
 	(void)!send(p.fd, msg, len, MSG_NOSIGNAL);
@@ -655,7 +646,7 @@ static void test_bad_headers(void **state) {
 	expect_error(f, largest, sizeof largest, TS_ERR_invalid_message, "sync of 4096 bytes");
 	// A string whose length runs past the end of the message.
 	uint32_t hello_long[4] = { 16, TS_REQ_hello, 1, 100 };
-	struct peer p = { .fd = raw_connect(f->srv.socket) };
+	struct peer p = { .fd = e2e_raw_connect(f->srv.socket) };
 	raw_write(p.fd, hello_long, sizeof hello_long);
 	assert_true(peers_wait(&p, 1, gone, 5000));
 	assert_int_equal(p.errors, 1);
@@ -668,7 +659,7 @@ static void test_bad_headers(void **state) {
 	encode(sync, TS_REQ_sync, (union ts_arg[]){ { .u = 1 } });
 	static const size_t cuts[] = { 3, TS_HEADER_SIZE, TS_MAX_MESSAGE - 4 };
 	for (size_t i = 0; i < 3; i++) {
-		p = (struct peer){ .fd = raw_connect(f->srv.socket) };
+		p = (struct peer){ .fd = e2e_raw_connect(f->srv.socket) };
 		raw_hello(p.fd);
 		if (cuts[i] < 12) {
 			raw_write(p.fd, sync, cuts[i]);
@@ -683,7 +674,7 @@ static void test_bad_headers(void **state) {
 	}
 
 	// A sync that arrives a byte at a time is answered all the same.
-	p = (struct peer){ .fd = raw_connect(f->srv.socket) };
+	p = (struct peer){ .fd = e2e_raw_connect(f->srv.socket) };
 	raw_hello(p.fd);
 	assert_true(peers_wait(&p, 1, welcomed_or_gone, 5000));
 	assert_true(p.welcomed);
@@ -749,7 +740,7 @@ static void test_connection_storm(void **state) {
 	size_t hello_len = encode(hello, TS_REQ_hello,
 		(union ts_arg[]){ { .u = 1 }, { .s = "storm" } });
 	for (size_t i = 0; i < STORM; i++) {
-		peers[i].fd = raw_connect(f->srv.socket);
+		peers[i].fd = e2e_raw_connect(f->srv.socket);
 	}
 	for (size_t i = 0; i < STORM; i++) {
 		// One that was already refused may be closed: that is fine.
@@ -824,7 +815,7 @@ static void test_silent_clients(void **state) {
 	struct peer peers[SILENT];
 	long long start = now_ms();
 	for (size_t i = 0; i < SILENT; i++) {
-		peers[i] = (struct peer){ .fd = raw_connect(f->srv.socket) };
+		peers[i] = (struct peer){ .fd = e2e_raw_connect(f->srv.socket) };
 	}
 	struct ts_display *d = innocent_show(f, N);
 	struct ts_server_info si;
