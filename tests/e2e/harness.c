@@ -130,7 +130,12 @@ void e2e_server_start_with(struct e2e_server *srv, const char *const *extra) {
 	snprintf(srv->socket, sizeof srv->socket, "%s/sock", srv->dir);
 	snprintf(srv->log, sizeof srv->log, "%s/server.log", srv->dir);
 	srv->pid = e2e_server_spawn(srv->socket, srv->log, extra);
-	if (!e2e_server_wait_ready(srv->socket, 20000)) {
+	// Up to 20 s for a slow start, but no longer than the server lives.
+	bool ready = false;
+	for (int tries = 0; tries < 200 && !ready && e2e_server_alive(srv); tries++) {
+		ready = e2e_server_wait_ready(srv->socket, 100);
+	}
+	if (!ready) {
 		char cmd[256];
 		snprintf(cmd, sizeof cmd, "cat %s >&2", srv->log);
 		(void)!system(cmd);
