@@ -130,7 +130,12 @@ void e2e_server_start_with(struct e2e_server *srv, const char *const *extra) {
 	snprintf(srv->socket, sizeof srv->socket, "%s/sock", srv->dir);
 	snprintf(srv->log, sizeof srv->log, "%s/server.log", srv->dir);
 	srv->pid = e2e_server_spawn(srv->socket, srv->log, extra);
-	if (!e2e_server_wait_ready(srv->socket, 20000)) {
+	// Up to 20 s for a slow start, but no longer than the server lives.
+	bool ready = false;
+	for (int tries = 0; tries < 200 && !ready && e2e_server_alive(srv); tries++) {
+		ready = e2e_server_wait_ready(srv->socket, 100);
+	}
+	if (!ready) {
 		char cmd[256];
 		snprintf(cmd, sizeof cmd, "cat %s >&2", srv->log);
 		(void)!system(cmd);
@@ -371,4 +376,81 @@ int e2e_read_until_hangup(int fd, char *text, size_t cap) {
 	}
 	assert_int_equal(off, used); // nothing but whole messages
 	return code;
+}
+
+/* ---- Added for tests/e2e/test-misbehave.c ---- */
+
+void e2e_server_discard(struct e2e_server *srv) {
+	if (srv->pid <= 0) {
+		return;
+	}
+	if (e2e_server_alive(srv)) {
+		kill(srv->pid, SIGKILL);
+		waitpid(srv->pid, NULL, 0);
+	}
+	char path[160];
+	const char *const names[] = { "shot.png", "sock", "sock.lock" };
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		snprintf(path, sizeof path, "%s/%s", srv->dir, names[i]);
+		unlink(path);
+	}
+	unlink(srv->log);
+	rmdir(srv->dir);
+	srv->pid = 0;
+}
+
+pid_t e2e_spawn_stdio(const char *const *argv, int stdin_fd, int stdout_fd) {
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (stdin_fd >= 0) {
+			dup2(stdin_fd, STDIN_FILENO);
+		}
+		if (stdout_fd >= 0) {
+			dup2(stdout_fd, STDOUT_FILENO);
+		}
+		alarm(30); // as in e2e_spawn
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+bool e2e_log_contains(const struct e2e_server *srv, const char *text) {
+	FILE *log = fopen(srv->log, "r");
+	assert_non_null(log);
+	char line[4096];
+	bool found = false;
+	while (!found && fgets(line, sizeof line, log) != NULL) {
+		found = strstr(line, text) != NULL;
+	}
+	fclose(log);
+	return found;
+}
+
+bool e2e_wait_fd_count(const struct e2e_server *srv, int count, int timeout_ms) {
+	long long deadline = now_ms() + timeout_ms;
+	for (;;) {
+		if (e2e_server_fd_count(srv) == count) {
+			return true;
+		}
+		if (now_ms() >= deadline) {
+			return false;
+		}
+		poll(NULL, 0, 5);
+	}
+}
+
+long e2e_info_limit(const struct e2e_info *info, const char *name) {
+	const char *limits = strstr(info->json, "\"limits\"");
+	if (limits == NULL) {
+		return -1;
+	}
+	const char *end = strchr(limits, '}');
+	long v = json_number(limits, name);
+	// Only inside the limits object.
+	char pattern[64];
+	snprintf(pattern, sizeof pattern, "\"%s\":", name);
+	const char *at = strstr(limits, pattern);
+	return at != NULL && (end == NULL || at < end) ? v : -1;
 }

@@ -100,4 +100,31 @@ void e2e_raw_send(int fd, uint16_t opcode, const union ts_arg *args);
  */
 int e2e_read_until_hangup(int fd, char *text, size_t cap);
 
+/* ---- Added for tests/e2e/test-misbehave.c ---- */
+
+/**
+ * After a failed test: kills the server if it still runs and removes its folder, so
+ * that nothing is left behind. Does nothing once the server was stopped and reaped
+ * (or when srv->pid is 0).
+ */
+void e2e_server_discard(struct e2e_server *srv);
+
+/**
+ * e2e_spawn with stdin on @stdin_fd as well (-1: inherited). Both fds are left open
+ * in the caller.
+ */
+pid_t e2e_spawn_stdio(const char *const *argv, int stdin_fd, int stdout_fd);
+
+/** True when the server's log (its stderr so far) contains @text. */
+bool e2e_log_contains(const struct e2e_server *srv, const char *text);
+
+/** Polls the server's fd count until it is @count; false after @timeout_ms. */
+bool e2e_wait_fd_count(const struct e2e_server *srv, int count, int timeout_ms);
+
+/**
+ * The value of limit @name in the "limits" object of tessera-info --json output
+ * @info, or -1 when there is no such limit.
+ */
+long e2e_info_limit(const struct e2e_info *info, const char *name);
+
 #endif

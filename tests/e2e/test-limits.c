@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -449,6 +450,85 @@ static void test_emfile_no_spin(void **state) {
 	e2e_server_stop(&srv);
 }
 
+// Sends @opcode with @fd attached (SCM_RIGHTS), as libtessera would.
+static void send_with_fd(int sock, uint16_t opcode, const union ts_arg *args, int fd) {
+	uint8_t buf[64];
+	size_t n = ts_encode(buf, sizeof buf, &ts_request_interface, opcode, args);
+	assert_true(n > 0);
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	memset(&control, 0, sizeof control);
+	struct iovec iov = { .iov_base = buf, .iov_len = n };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = control.buf, .msg_controllen = sizeof control.buf };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof fd);
+	assert_int_equal(sendmsg(sock, &msg, MSG_NOSIGNAL), (ssize_t)n);
+}
+
+// A memfd of @size bytes with @seals.
+static int memfd_with(size_t size, int seals) {
+	int fd = memfd_create("e2e-shot", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)size), 0);
+	if (seals != 0) {
+		assert_int_equal(fcntl(fd, F_ADD_SEALS, seals), 0);
+	}
+	return fd;
+}
+
+// Screenshot memory the server could fault on, or cannot write, is refused with
+// invalid_value; the fds sent are all closed.
+static void test_screenshot_memory(void **state) {
+	struct e2e_server srv;
+	e2e_server_start(&srv);
+	int baseline = e2e_server_settled_fds(&srv);
+	const size_t need = 320 * 4 * 240;
+	struct {
+		int fd;
+		const char *says;
+	} cases[] = {
+		{ memfd_with(need, 0), "sealed against shrinking" },
+		{ memfd_with(need - 4, F_SEAL_SHRINK), "the output needs 307200" },
+		{ memfd_with(need, F_SEAL_SHRINK | F_SEAL_WRITE), "cannot map" },
+		{ open("/dev/null", O_RDONLY | O_CLOEXEC), "sealed against shrinking" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int sock = e2e_raw_connect(srv.socket);
+		e2e_raw_send(sock, TS_REQ_hello, (union ts_arg[]){ { .u = 1 }, { .s = "shot" } });
+		send_with_fd(sock, TS_REQ_screenshot, (union ts_arg[]){ { .u = 1 }, { .h = -1 } },
+			cases[i].fd);
+		close(cases[i].fd);
+		char text[512];
+		assert_int_equal(e2e_read_until_hangup(sock, text, sizeof text), TS_ERR_invalid_value);
+		if (strstr(text, cases[i].says) == NULL) {
+			fail_msg("case %zu: '%s' does not say '%s'", i, text, cases[i].says);
+		}
+		close(sock);
+	}
+	// A good one, by hand: the pixels land in our memory.
+	int sock = e2e_raw_connect(srv.socket);
+	e2e_raw_send(sock, TS_REQ_hello, (union ts_arg[]){ { .u = 1 }, { .s = "shot" } });
+	int fd = memfd_with(need, F_SEAL_SHRINK);
+	send_with_fd(sock, TS_REQ_screenshot, (union ts_arg[]){ { .u = 1 }, { .h = -1 } }, fd);
+	shutdown(sock, SHUT_WR);
+	char text[512];
+	assert_int_equal(e2e_read_until_hangup(sock, text, sizeof text), -1);
+	uint8_t px[4];
+	assert_int_equal(pread(fd, px, 4, 0), 4);
+	uint32_t rgba = (uint32_t)px[0] << 24 | (uint32_t)px[1] << 16 | (uint32_t)px[2] << 8 | px[3];
+	assert_int_equal(rgba, srv.background);
+	close(fd);
+	close(sock);
+	check_clean(&srv, baseline);
+	e2e_server_stop(&srv);
+}
+
 int main(void) {
 	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
@@ -460,6 +540,7 @@ int main(void) {
 		cmocka_unit_test(test_other_user),
 		cmocka_unit_test(test_foreign_paths),
 		cmocka_unit_test(test_emfile_no_spin),
+		cmocka_unit_test(test_screenshot_memory),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
