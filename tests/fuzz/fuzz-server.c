@@ -3,25 +3,16 @@
  * with a stub renderer (stub-render.c) and a stub backend: no GL, no listening socket.
  * Each client is a real socketpair; the fuzzer holds the client's end.
  *
- * Input:
- *   byte 0     bits 0-1: clients, 1 + (byte & 3); bits 2-5: low limits (make_options)
- *   then operations, each an op byte: bits 0-2 the kind, bits 3-4 the client
- *   (modulo the number of clients), bits 5-7 an argument:
- *     0, 5  send: a 16-bit little-endian length L, then L bytes (cut to what is left)
- *           that go to the client's socket
- *     1     send with fds: like send, with 1 + arg % 3 fds attached by SCM_RIGHTS:
- *           memfds when arg >= 4, else /dev/null (nothing is sent when L is 0)
- *     2, 6  one loop round (server_iterate)
- *     3     hang up: close the client's end
- *     4     read what the server sent the client, checking every event
- *     7     shut down the client's writing side (the server reads EOF; the socket stays)
+ * The input (fuzz-server.h): how many clients and which limits, then operations:
+ * send bytes, send bytes with fds, run a loop round, hang up, read what the server
+ * sent, shut down the writing side; each names one of the clients.
  *
  * At the end every client's end is closed and the server runs until every client is
  * gone. Then no client, object or scene node may be left, nor any fd.
  *
  * What the server sends is checked when it is read: every event decodes, with its fds;
  * the first is welcome or error; nothing follows an error; screenshots have the
- * output's size in a memfd big enough.
+ * output's size; no fd comes that no event claims.
  *
  * A server is set up and torn down for each input: that costs a few allocations and
  * keeps inputs independent of each other, so every crash replays alone.
@@ -34,11 +25,11 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "backend.h"
 #include "client.h"
+#include "fuzz-server.h"
 #include "fuzz.h"
 #include "log.h"
 #include "loop.h"
@@ -49,21 +40,8 @@
 #define CHECK(cond) do { if (!(cond)) abort(); } while (0)
 
 #define MAX_CLIENTS 4
-#define WIDTH 40                 // small: every screenshot is painted and copied
-#define HEIGHT 30
 #define MAX_FINAL_ROUNDS 1000    // to see every client go once all have hung up
 #define MAX_PEER_FDS 64          // fds received and not yet claimed by an event
-
-enum op_kind {
-	OP_SEND = 0,
-	OP_SEND_FDS = 1,
-	OP_ROUND = 2,
-	OP_HANGUP = 3,
-	OP_READ = 4,
-	OP_SEND_2 = 5,
-	OP_ROUND_2 = 6,
-	OP_SHUT_WR = 7,
-};
 
 static bool stub_frame(struct backend *backend) {
 	return true;
@@ -81,22 +59,22 @@ static const struct backend_impl stub_impl = {
 
 // The options of server/main.c, except that a frame is drawn in every round that has
 // something to show: with no frame timing, what a round does never depends on the
-// clock. Bits 2 to 5 of @flags each set limits low enough for a short input to reach
-// them (not hello_timeout_ms: that one depends on the clock).
+// clock. The FUZZ_LOW_ @flags set limits low enough for a short input to reach them
+// (not hello_timeout_ms: that one depends on the clock).
 static struct server_options make_options(uint8_t flags) {
 	struct server_options opts = { .refresh_mhz = 0 };
 	limits_init(&opts.limits);
-	if (flags & 4u) {
+	if (flags & FUZZ_LOW_OBJECTS) {
 		opts.limits.objects = 8;
 		opts.limits.fds = 3;
 	}
-	if (flags & 8u) {
+	if (flags & FUZZ_LOW_REQUESTS) {
 		opts.limits.requests = 2;
 	}
-	if (flags & 16u) {
+	if (flags & FUZZ_LOW_OUT_BYTES) {
 		opts.limits.out_bytes = 4096;
 	}
-	if (flags & 32u) {
+	if (flags & FUZZ_LOW_CLIENT_BYTES) {
 		opts.limits.client_bytes = 64u << 10;
 	}
 	return opts;
@@ -133,16 +111,27 @@ static void wake(void *data, int fd, short revents) {
 	// Nothing to do: this source only keeps the loop from sleeping.
 }
 
-static int make_fd(bool memfd) {
-	int fd = memfd ? memfd_create("fuzz", MFD_CLOEXEC) : fcntl(dev_null, F_DUPFD_CLOEXEC, 0);
+static int make_fd(unsigned kind) {
+	if (kind == FUZZ_FD_DEV_NULL) {
+		int fd = fcntl(dev_null, F_DUPFD_CLOEXEC, 0);
+		CHECK(fd >= 0);
+		return fd;
+	}
+	int fd = memfd_create("fuzz", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	CHECK(fd >= 0);
+	off_t size = kind == FUZZ_FD_TOO_SMALL ? FUZZ_SCREENSHOT_BYTES - 1 :
+		kind == FUZZ_FD_LARGER ? 2 * FUZZ_SCREENSHOT_BYTES : FUZZ_SCREENSHOT_BYTES;
+	CHECK(ftruncate(fd, size) == 0);
+	int seals = kind == FUZZ_FD_UNSEALED ? 0 :
+		kind == FUZZ_FD_READ_ONLY ? F_SEAL_SHRINK | F_SEAL_WRITE : F_SEAL_SHRINK;
+	CHECK(seals == 0 || fcntl(fd, F_ADD_SEALS, seals) == 0);
 	return fd;
 }
 
 // Sends @len bytes, with @nfds fds attached when nfds > 0. A full socket or a server
 // that closed its end is fine: that is what clients see too.
 static void peer_send(struct peer *peer, const uint8_t *bytes, size_t len, unsigned nfds,
-		bool memfd) {
+		unsigned fd_kind) {
 	if (peer->fd < 0 || len == 0) {
 		return;
 	}
@@ -156,7 +145,7 @@ static void peer_send(struct peer *peer, const uint8_t *bytes, size_t len, unsig
 	if (nfds > 0) {
 		memset(&control, 0, sizeof control);
 		for (unsigned i = 0; i < nfds; i++) {
-			fds[i] = make_fd(memfd);
+			fds[i] = make_fd(fd_kind);
 		}
 		msg.msg_control = control.buf;
 		msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
@@ -185,18 +174,16 @@ static void check_event(struct peer *peer, const uint8_t *msg, const struct ts_h
 	switch (hdr->opcode) {
 	case TS_EV_welcome:
 		CHECK(args[0].u >= 1 && args[0].u <= TS_PROTOCOL_VERSION);
-		CHECK(args[2].u == WIDTH && args[3].u == HEIGHT);
+		CHECK(args[2].u == FUZZ_WIDTH && args[3].u == FUZZ_HEIGHT);
 		break;
 	case TS_EV_error:
 		CHECK(args[1].u > TS_ERR_none && args[1].u < TS_ERR_COUNT_);
 		peer->got_error = true;
 		break;
-	case TS_EV_screenshot_done: {
-		CHECK(args[1].u == WIDTH && args[2].u == HEIGHT && args[3].u == WIDTH * 4);
-		struct stat st;
-		CHECK(fstat(args[4].h, &st) == 0 && st.st_size == (off_t)(WIDTH * 4 * HEIGHT));
+	case TS_EV_screenshot_done:
+		CHECK(args[1].u == FUZZ_WIDTH && args[2].u == FUZZ_HEIGHT);
+		CHECK(args[3].u == FUZZ_WIDTH * 4);
 		break;
-	}
 	default:
 		break;
 	}
@@ -230,7 +217,7 @@ static void peer_read(struct peer *peer) {
 		if (n <= 0) {
 			break;
 		}
-		CHECK(!(msg.msg_flags & MSG_CTRUNC)); // the server sends at most 28 at once
+		CHECK(!(msg.msg_flags & MSG_CTRUNC)); // the server queues at most 28
 		for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
 			CHECK(c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS);
 			size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
@@ -253,6 +240,8 @@ static void peer_read(struct peer *peer) {
 	}
 	memmove(peer->in, peer->in + pos, peer->in_len - pos);
 	peer->in_len -= pos;
+	// Fds come with the first byte of the message that claims them, or earlier.
+	CHECK(peer->in_len > 0 || peer->nfds == 0);
 }
 
 static void peer_hang_up(struct peer *peer) {
@@ -278,32 +267,33 @@ static void run(struct server *server, struct peer *peers, unsigned count, struc
 		uint8_t op = take(in);
 		struct peer *peer = &peers[((op >> 3) & 3u) % count];
 		unsigned arg = op >> 5;
-		switch ((enum op_kind)(op & 7u)) {
-		case OP_SEND:
-		case OP_SEND_2:
-		case OP_SEND_FDS: {
+		switch ((enum fuzz_op)(op & 7u)) {
+		case FUZZ_OP_SEND:
+		case FUZZ_OP_SEND_2:
+		case FUZZ_OP_SEND_FDS: {
+			bool with_fds = (op & 7u) == FUZZ_OP_SEND_FDS;
+			unsigned fd_kind = with_fds ? take(in) % 8u : 0;
 			size_t len = take(in);
 			len |= (size_t)take(in) << 8;
 			if (len > in->left) {
 				len = in->left;
 			}
-			bool with_fds = (op & 7u) == OP_SEND_FDS;
-			peer_send(peer, in->p, len, with_fds ? 1 + arg % 3 : 0, arg >= 4);
+			peer_send(peer, in->p, len, with_fds ? 1 + arg % 3 : 0, fd_kind);
 			in->p += len;
 			in->left -= len;
 			break;
 		}
-		case OP_ROUND:
-		case OP_ROUND_2:
+		case FUZZ_OP_ROUND:
+		case FUZZ_OP_ROUND_2:
 			round_trip(server);
 			break;
-		case OP_HANGUP:
+		case FUZZ_OP_HANG_UP:
 			peer_hang_up(peer);
 			break;
-		case OP_READ:
+		case FUZZ_OP_READ:
 			peer_read(peer);
 			break;
-		case OP_SHUT_WR:
+		case FUZZ_OP_SHUT_WR:
 			if (peer->fd >= 0) {
 				shutdown(peer->fd, SHUT_WR);
 			}
@@ -328,7 +318,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 	unsigned count = 1 + (first & 3u);
 	struct server_options options = make_options(first);
 
-	struct backend backend = { .impl = &stub_impl, .width = WIDTH, .height = HEIGHT };
+	struct backend backend = {
+		.impl = &stub_impl, .width = FUZZ_WIDTH, .height = FUZZ_HEIGHT,
+	};
 	struct loop *loop = loop_create();
 	CHECK(loop != NULL);
 	struct server server;

@@ -4,7 +4,9 @@
  * every request well formed after a hello, every event, realistic sessions, and each
  * malformed case the unit and end-to-end tests know.
  *
- * usage: gen-corpus DIR    writes DIR/fuzz-decode/NAME and DIR/fuzz-server/NAME
+ * usage: gen-corpus DIR    writes DIR/fuzz-decode/NAME, DIR/fuzz-server/NAME and the
+ *                          dictionaries DIR/fuzz-decode.dict, DIR/fuzz-server.dict
+ *        gen-corpus --check DIR   fails when a file there differs from what it writes
  *
  * Files are overwritten, none removed: inputs kept from fuzzing (regress-*) stay.
  */
@@ -17,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "fuzz-server.h"
 #include "wire.h"
 
 struct buf {
@@ -25,6 +28,8 @@ struct buf {
 };
 
 static const char *out_dir;
+static bool check;       // --check: compare with the files, write nothing
+static unsigned stale;   // files that --check found different or missing
 
 static void put(struct buf *b, const void *bytes, size_t n) {
 	if (b->cap - b->len < n) {
@@ -84,14 +89,31 @@ static void hello(struct buf *b) {
 	REQ(b, hello, { .u = TS_PROTOCOL_VERSION }, { .s = "fuzz" });
 }
 
+// Writes @b as DIR/TARGET/NAME (DIR/NAME when @target is NULL), or with --check
+// compares it with what is there.
 static void write_file(const char *target, const char *name, const struct buf *b) {
 	char path[4096];
-	snprintf(path, sizeof path, "%s/%s", out_dir, target);
-	if (mkdir(path, 0777) != 0 && errno != EEXIST) {
+	snprintf(path, sizeof path, "%s/%s", out_dir, target ? target : "");
+	if (!check && mkdir(path, 0777) != 0 && errno != EEXIST) {
 		fprintf(stderr, "gen-corpus: cannot make %s: %s\n", path, strerror(errno));
 		exit(1);
 	}
-	snprintf(path, sizeof path, "%s/%s/%s", out_dir, target, name);
+	snprintf(path, sizeof path, "%s/%s%s%s", out_dir, target ? target : "",
+		target ? "/" : "", name);
+	if (check) {
+		FILE *f = fopen(path, "rb");
+		uint8_t *old = malloc(b->len + 1);
+		size_t n = f && old ? fread(old, 1, b->len + 1, f) : 0;
+		if (n != b->len || (n > 0 && memcmp(old, b->data, n) != 0)) {
+			fprintf(stderr, "gen-corpus: %s is not what gen-corpus writes\n", path);
+			stale++;
+		}
+		free(old);
+		if (f) {
+			fclose(f);
+		}
+		return;
+	}
 	FILE *f = fopen(path, "wb");
 	if (f == NULL || fwrite(b->data, 1, b->len, f) != b->len || fclose(f) != 0) {
 		fprintf(stderr, "gen-corpus: cannot write %s\n", path);
@@ -100,13 +122,15 @@ static void write_file(const char *target, const char *name, const struct buf *b
 }
 
 /* fuzz-server's operations. */
-enum { SEND = 0, SEND_FDS = 1, ROUND = 2, HANGUP = 3, READ = 4, SHUT_WR = 7 };
+enum { SEND = FUZZ_OP_SEND, SEND_FDS = FUZZ_OP_SEND_FDS, ROUND = FUZZ_OP_ROUND,
+	HANGUP = FUZZ_OP_HANG_UP, READ = FUZZ_OP_READ, SHUT_WR = FUZZ_OP_SHUT_WR };
 
 static void op(struct buf *b, unsigned kind, unsigned client, unsigned arg) {
 	put_byte(b, (uint8_t)(kind | client << 3 | arg << 5));
 }
 
-static void op_send(struct buf *b, unsigned client, const uint8_t *bytes, size_t len) {
+// Sends @len bytes as they are.
+static void op_send_raw(struct buf *b, unsigned client, const uint8_t *bytes, size_t len) {
 	while (len > 0) {
 		size_t n = len > 0xffff ? 0xffff : len;
 		op(b, SEND, client, 0);
@@ -118,17 +142,37 @@ static void op_send(struct buf *b, unsigned client, const uint8_t *bytes, size_t
 	}
 }
 
-// Sends @len (1 to 0xffff) bytes with @nfds (1 to 3) fds: memfds or /dev/null.
-static void op_send_fds(struct buf *b, unsigned client, unsigned nfds, bool memfd,
+// Sends @len (1 to 0xffff) bytes with @nfds (1 to 3) fds of @kind (enum fuzz_fd).
+static void op_send_fds(struct buf *b, unsigned client, unsigned nfds, enum fuzz_fd kind,
 		const uint8_t *bytes, size_t len) {
-	unsigned arg = 0;
-	while (1 + arg % 3 != nfds || (arg >= 4) != memfd) {
-		arg++;
-	}
-	op(b, SEND_FDS, client, arg);
+	op(b, SEND_FDS, client, nfds - 1);
+	put_byte(b, (uint8_t)kind);
 	put_byte(b, (uint8_t)len);
 	put_byte(b, (uint8_t)(len >> 8));
 	put(b, bytes, len);
+}
+
+// Sends a stream of requests as a client would: each request that takes fds (a
+// screenshot) goes with screenshot memory. Bytes past a malformed header go as they are.
+static void op_send(struct buf *b, unsigned client, const uint8_t *bytes, size_t len) {
+	size_t plain = 0; // bytes before @bytes not sent yet
+	while (len > 0) {
+		struct ts_header hdr;
+		if (ts_header_read(bytes, len, &hdr) != TS_HEADER_OK || hdr.size > len) {
+			break;
+		}
+		if (hdr.nfds > 0 && hdr.opcode < TS_REQ_COUNT_ &&
+				hdr.nfds == ts_request_interface.meta[hdr.opcode].nfds) {
+			op_send_raw(b, client, bytes - plain, plain);
+			op_send_fds(b, client, hdr.nfds, FUZZ_FD_SCREENSHOT, bytes, hdr.size);
+			plain = 0;
+		} else {
+			plain += hdr.size;
+		}
+		bytes += hdr.size;
+		len -= hdr.size;
+	}
+	op_send_raw(b, client, bytes - plain, plain + len);
 }
 
 // Rounds and reads enough for the server to answer everything sent so far.
@@ -141,13 +185,32 @@ static void settle(struct buf *b, unsigned clients) {
 	}
 }
 
+// The fds the well-formed requests of @stream take (7 at most: what fuzz-decode
+// can queue).
+static unsigned stream_fds(const struct buf *stream) {
+	unsigned n = 0;
+	const uint8_t *p = stream->data;
+	size_t len = stream->len;
+	struct ts_header hdr;
+	while (ts_header_read(p, len, &hdr) == TS_HEADER_OK && hdr.size <= len) {
+		if (hdr.opcode < TS_REQ_COUNT_ &&
+				hdr.nfds == ts_request_interface.meta[hdr.opcode].nfds) {
+			n += hdr.nfds;
+		}
+		p += hdr.size;
+		len -= hdr.size;
+	}
+	return n < 7 ? n : 7;
+}
+
 /*
- * One stream of requests: a seed for both targets. fuzz-decode gets it whole, with no
- * fd queued; fuzz-server sends it from one client, then lets the server answer.
+ * One stream of requests: a seed for both targets. fuzz-decode gets it whole, with the
+ * fds its requests take queued; fuzz-server sends it from one client, each screenshot
+ * with its memory, then lets the server answer.
  */
 static void seed_stream(const char *name, const struct buf *stream) {
 	struct buf b = { 0 };
-	put_byte(&b, 0);
+	put_byte(&b, (uint8_t)stream_fds(stream));
 	put(&b, stream->data, stream->len);
 	write_file("fuzz-decode", name, &b);
 	b.len = 0;
@@ -213,7 +276,7 @@ static void one_each(void) {
 
 static void events(void) {
 	struct buf s = { 0 };
-	put_byte(&s, 1); // one fd queued, for screenshot_done
+	put_byte(&s, 0);
 	EV(&s, welcome, { .u = 1 }, { .u = 7 }, { .u = 1280 }, { .u = 720 });
 	EV(&s, done, { .u = 3 }, { .u = 0 });
 	EV(&s, delete_id, { .u = 2 });
@@ -221,13 +284,9 @@ static void events(void) {
 		{ .s = "demo" });
 	EV(&s, limit, { .u = 4 }, { .s = "objects" }, { .u = 65536 });
 	EV(&s, info_done, { .u = 4 }, { .u = 1 }, { .u = 5 }, { .u = 250 });
-	EV(&s, screenshot_done, { .u = 5 }, { .u = 320 }, { .u = 240 }, { .u = 1280 }, { .h = -1 });
+	EV(&s, screenshot_done, { .u = 5 }, { .u = 320 }, { .u = 240 }, { .u = 1280 });
 	EV(&s, error, { .u = 0 }, { .u = TS_ERR_invalid_id }, { .s = "no object with id 9" });
 	write_file("fuzz-decode", "ok-events", &s);
-	s.len = 0;
-	put_byte(&s, 0);
-	EV(&s, screenshot_done, { .u = 5 }, { .u = 1 }, { .u = 1 }, { .u = 4 }, { .h = -1 });
-	write_file("fuzz-decode", "bad-event-fd-missing", &s);
 	free(s.data);
 }
 
@@ -510,9 +569,7 @@ static void multi_client(void) {
 	settle(&b, 4);
 	write_file("fuzz-server", "unread-events", &b);
 
-	// Screenshots not read once the socket is full (the fds of those queued go with
-	// the first byte sent, so only a socket that takes none keeps them): the 29th
-	// waiting is refused.
+	// Screenshots answered while the socket is full and events wait in the server.
 	b.len = 0;
 	put_byte(&b, 3);
 	s.len = 0;
@@ -538,7 +595,7 @@ static void multi_client(void) {
 	}
 	write_file("fuzz-server", "screenshots-socket-full", &b);
 
-	// Screenshots past the number of fds a connection queues.
+	// Many screenshots in one read, each a slice of its own.
 	b.len = 0;
 	put_byte(&b, 0);
 	s.len = 0;
@@ -563,12 +620,11 @@ static void fds(void) {
 	// commit claiming the fd it carries: a message that takes none.
 	put_byte(&b, 0);
 	op_send(&b, 0, s.data, hello_len);
-	op_send_fds(&b, 0, 1, true, s.data + hello_len, 8);
+	op_send_fds(&b, 0, 1, FUZZ_FD_SCREENSHOT, s.data + hello_len, 8);
 	settle(&b, 1);
 	write_file("fuzz-server", "bad-fds-commit-with-fd", &b);
 
-	// Fds no message claims, sent with a well-formed commit; then more than the 28
-	// a connection queues.
+	// Fds no message claims, sent with a well-formed commit, again and again.
 	b.len = 0;
 	put_byte(&b, 0);
 	s.len = 0;
@@ -579,7 +635,7 @@ static void fds(void) {
 	REQ(&s, commit);
 	// A read stops where fds were attached: a round takes one send.
 	for (int i = 0; i < 11; i++) {
-		op_send_fds(&b, 0, 3, i % 2 == 0, s.data, s.len);
+		op_send_fds(&b, 0, 3, (enum fuzz_fd)(i % 6), s.data, s.len);
 		op(&b, ROUND, 0, 0);
 	}
 	settle(&b, 1);
@@ -591,11 +647,38 @@ static void fds(void) {
 	REQ(&s, sync, { .u = 1 });
 	b.len = 0;
 	put_byte(&b, 0);
-	op_send_fds(&b, 0, 2, false, s.data, s.len);
+	op_send_fds(&b, 0, 2, FUZZ_FD_DEV_NULL, s.data, s.len);
 	settle(&b, 1);
 	write_file("fuzz-server", "bad-fds-with-hello", &b);
-	free(s.data);
-	free(b.data);
+
+	// A screenshot without its memory, and one with each kind of wrong memory.
+	s.len = 0;
+	hello(&s);
+	REQ(&s, screenshot, { .u = 1 });
+	b.len = 0;
+	put_byte(&b, 0);
+	op_send_raw(&b, 0, s.data, s.len);
+	settle(&b, 1);
+	write_file("fuzz-server", "bad-fds-screenshot-missing", &b);
+	static const char *const kinds[] = {
+		[FUZZ_FD_DEV_NULL] = "dev-null", [FUZZ_FD_SCREENSHOT] = "ok",
+		[FUZZ_FD_UNSEALED] = "unsealed", [FUZZ_FD_TOO_SMALL] = "too-small",
+		[FUZZ_FD_READ_ONLY] = "read-only", [FUZZ_FD_LARGER] = "larger",
+	};
+	for (unsigned kind = 0; kind < sizeof kinds / sizeof *kinds; kind++) {
+		s.len = 0;
+		hello(&s); // hello_len bytes, as above
+		REQ(&s, screenshot, { .u = 1 });
+		REQ(&s, sync, { .u = 2 });
+		b.len = 0;
+		put_byte(&b, 0);
+		op_send_raw(&b, 0, s.data, hello_len);
+		op_send_fds(&b, 0, 1, (enum fuzz_fd)kind, s.data + hello_len, s.len - hello_len);
+		settle(&b, 1);
+		char name[64];
+		snprintf(name, sizeof name, "screenshot-fd-%s", kinds[kind]);
+		write_file("fuzz-server", name, &b);
+	}
 
 	// fuzz-decode: an fd queued for a message that takes none, and one too few.
 	s.len = 0;
@@ -604,17 +687,23 @@ static void fds(void) {
 	write_file("fuzz-decode", "bad-fds-commit-with-fd", &s);
 	s.len = 0;
 	put_byte(&s, 1);
-	EV(&s, screenshot_done, { .u = 5 }, { .u = 1 }, { .u = 1 }, { .u = 4 }, { .h = -1 });
-	EV(&s, screenshot_done, { .u = 6 }, { .u = 1 }, { .u = 1 }, { .u = 4 }, { .h = -1 });
+	REQ(&s, screenshot, { .u = 5 });
+	REQ(&s, screenshot, { .u = 6 });
 	write_file("fuzz-decode", "bad-fds-one-short", &s);
+	s.len = 0;
+	put_byte(&s, 0);
+	hello(&s);
+	REQ(&s, screenshot, { .u = 1 });
+	write_file("fuzz-decode", "bad-fds-screenshot-missing", &s);
 	free(s.data);
+	free(b.data);
 }
 
 // fuzz-server with low limits (byte 0): bit 2 objects 8 and fds 3, bit 3 2 requests a
 // round, bit 4 out_bytes 4096, bit 5 client_bytes 64 KiB.
 static void tight(void) {
 	struct buf b = { 0 }, s = { 0 };
-	put_byte(&b, 8 | 4 | 1);
+	put_byte(&b, FUZZ_LOW_REQUESTS | FUZZ_LOW_OBJECTS | 1);
 	hello(&s);
 	rects(&s, 1, 9);
 	op_send(&b, 0, s.data, s.len);
@@ -632,22 +721,22 @@ static void tight(void) {
 	write_file("fuzz-server", "tight-objects-requests", &b);
 
 	b.len = 0;
-	put_byte(&b, 4);
+	put_byte(&b, FUZZ_LOW_OBJECTS);
 	s.len = 0;
 	hello(&s);
 	op_send(&b, 0, s.data, s.len);
 	// Fds may wait for the rest of a message, up to the limit: 2, then 4 of 3.
 	s.len = 0;
 	REQ(&s, commit);
-	op_send_fds(&b, 0, 2, true, s.data, 4);
+	op_send_fds(&b, 0, 2, FUZZ_FD_SCREENSHOT, s.data, 4);
 	op(&b, ROUND, 0, 0);
-	op_send_fds(&b, 0, 2, false, s.data + 4, 2);
+	op_send_fds(&b, 0, 2, FUZZ_FD_DEV_NULL, s.data + 4, 2);
 	settle(&b, 1);
 	write_file("fuzz-server", "tight-fds", &b);
 
 	// One client does not read the client_info of three with 1 KiB names.
 	b.len = 0;
-	put_byte(&b, 16 | 3);
+	put_byte(&b, FUZZ_LOW_OUT_BYTES | 3);
 	char name[TS_MAX_STRING];
 	memset(name, 'n', sizeof name - 1);
 	name[sizeof name - 1] = '\0';
@@ -671,7 +760,7 @@ static void tight(void) {
 	// Callback ids use no object, but the table that checks them grows with the
 	// highest: 2100 of them take more than 64 KiB.
 	b.len = 0;
-	put_byte(&b, 32);
+	put_byte(&b, FUZZ_LOW_CLIENT_BYTES);
 	s.len = 0;
 	hello(&s);
 	for (uint32_t id = 1; id <= 2100; id++) {
@@ -689,27 +778,18 @@ static void tight(void) {
  * fuzz-server, every request as a whole send operation, so that mutations can insert
  * a request where they would otherwise have to find each of its bytes.
  */
-static FILE *open_dict(const char *target) {
-	char path[4096];
-	snprintf(path, sizeof path, "%s/%s.dict", out_dir, target);
-	FILE *f = fopen(path, "w");
-	if (f == NULL) {
-		fprintf(stderr, "gen-corpus: cannot write %s\n", path);
-		exit(1);
-	}
-	fprintf(f, "# Written by gen-corpus: do not edit.\n");
-	return f;
-}
-
-static void dict_entry(FILE *f, const uint8_t *bytes, size_t len) {
-	fputc('"', f);
+static void dict_entry(struct buf *dict, const uint8_t *bytes, size_t len) {
+	put_byte(dict, '"');
 	for (size_t i = 0; i < len; i++) {
-		fprintf(f, "\\x%02x", bytes[i]);
+		char hex[8];
+		snprintf(hex, sizeof hex, "\\x%02x", bytes[i]);
+		put(dict, hex, 4);
 	}
-	fputs("\"\n", f);
+	put(dict, "\"\n", 2);
 }
 
-static void dict_messages(FILE *decode, FILE *server, const struct ts_interface *iface) {
+static void dict_messages(struct buf *decode, struct buf *server,
+		const struct ts_interface *iface) {
 	for (uint16_t opcode = 0; opcode < iface->count; opcode++) {
 		const char *sig = iface->messages[opcode].signature;
 		for (uint32_t id = 1; id <= 3; id++) {
@@ -743,13 +823,16 @@ static void dict_messages(FILE *decode, FILE *server, const struct ts_interface 
 }
 
 static void dicts(void) {
-	FILE *decode = open_dict("fuzz-decode"), *server = open_dict("fuzz-server");
-	dict_messages(decode, server, &ts_request_interface);
-	dict_messages(decode, NULL, &ts_event_interface);
-	if (fclose(decode) != 0 || fclose(server) != 0) {
-		fprintf(stderr, "gen-corpus: cannot write the dictionaries\n");
-		exit(1);
-	}
+	static const char head[] = "# Written by gen-corpus: do not edit.\n";
+	struct buf decode = { 0 }, server = { 0 };
+	put(&decode, head, sizeof head - 1);
+	put(&server, head, sizeof head - 1);
+	dict_messages(&decode, &server, &ts_request_interface);
+	dict_messages(&decode, NULL, &ts_event_interface);
+	write_file(NULL, "fuzz-decode.dict", &decode);
+	write_file(NULL, "fuzz-server.dict", &server);
+	free(decode.data);
+	free(server.data);
 }
 
 // The session again, fed to fuzz-decode in pieces of 3 and 29 bytes.
@@ -767,12 +850,13 @@ static void pieces(void) {
 }
 
 int main(int argc, char *argv[]) {
-	if (argc != 2) {
-		fprintf(stderr, "usage: gen-corpus DIR\n");
+	check = argc == 3 && strcmp(argv[1], "--check") == 0;
+	if (argc != 2 + check) {
+		fprintf(stderr, "usage: gen-corpus [--check] DIR\n");
 		return 2;
 	}
-	out_dir = argv[1];
-	if (mkdir(out_dir, 0777) != 0 && errno != EEXIST) {
+	out_dir = argv[1 + check];
+	if (!check && mkdir(out_dir, 0777) != 0 && errno != EEXIST) {
 		fprintf(stderr, "gen-corpus: cannot make %s: %s\n", out_dir, strerror(errno));
 		return 1;
 	}
@@ -827,5 +911,10 @@ int main(int argc, char *argv[]) {
 	fds();
 	pieces();
 	dicts();
+	if (stale > 0) {
+		fprintf(stderr, "gen-corpus: %u files out of date; see tests/fuzz/README.md to "
+			"regenerate the corpus\n", stale);
+		return 1;
+	}
 	return 0;
 }
