@@ -7,8 +7,9 @@
  * send bytes, send bytes with fds, run a loop round, hang up, read what the server
  * sent, shut down the writing side; each names one of the clients.
  *
- * At the end every client's end is closed and the server runs until every client is
- * gone. Then no client, object or scene node may be left, nor any fd.
+ * After every round the server's counts and lists must agree with its clients. At the
+ * end every client's end is closed and the server runs until every client is gone.
+ * Then no client, object or scene node may be left, nor any fd.
  *
  * What the server sends is checked when it is read: every event decodes, with its fds;
  * the first is welcome or error; nothing follows an error; screenshots have the
@@ -258,8 +259,28 @@ static void peer_hang_up(struct peer *peer) {
 	peer->in_len = peer->in_cap = 0;
 }
 
+// What the server's lists and counts say about its clients agrees with the clients.
+static void check_books(struct server *server) {
+	size_t clients = 0, objects = 0;
+	struct list *pos, *tmp;
+	list_for_each_safe(pos, tmp, &server->clients) {
+		struct client *client = list_entry(pos, struct client, link);
+		clients++;
+		objects += client->objects.count;
+		CHECK(client->backlogged == !list_empty(&client->backlog_link));
+		CHECK(client->welcomed == list_empty(&client->hello_link));
+	}
+	CHECK(clients == server->client_count);
+	CHECK(objects == server->object_count);
+	list_for_each_safe(pos, tmp, &server->frame_clients) {
+		CHECK(list_entry(pos, struct client, frame_link)->frame_due.len > 0);
+	}
+	CHECK(list_empty(&server->dead_clients)); // all freed by the end of the round
+}
+
 static void round_trip(struct server *server) {
 	CHECK(server_iterate(server));
+	check_books(server);
 }
 
 static void run(struct server *server, struct peer *peers, unsigned count, struct input *in) {
