@@ -196,7 +196,12 @@ static void set_random(struct life *l, struct ts_rect *r) {
 	}
 }
 
+static void destroy_rect(struct life *l, uint32_t index);
+
 static struct ts_rect *create_rect(struct life *l) {
+	if (l->nrects == MAX_RECTS) {
+		destroy_rect(l, chaos_rng_below(&l->rng, l->nrects)); // make room
+	}
 	struct ts_rect *r = ts_rect_create(l->display);
 	count_valid(l, TS_REQ_rect_create, 1);
 	if (r == NULL) {

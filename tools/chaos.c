@@ -84,6 +84,7 @@ struct snapshot {
 	double idle_after_s; // how long it took to get there
 	int fds;             // open fds, less the probe's connection
 	long rss_kib;        // VmRSS
+	long anon_kib, file_kib, shmem_kib; // its parts: RssAnon, RssFile, RssShmem
 };
 
 static void probe_hung(int signo) {
@@ -109,21 +110,57 @@ static int count_fds(pid_t pid) {
 	return count;
 }
 
-static long read_rss_kib(pid_t pid) {
+static void read_rss(pid_t pid, struct snapshot *snap) {
 	char path[64], line[256];
 	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
 	FILE *f = fopen(path, "r");
 	if (f == NULL) {
-		return -1;
+		return;
 	}
-	long kib = -1;
 	while (fgets(line, sizeof line, f) != NULL) {
-		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1) {
+		sscanf(line, "VmRSS: %ld kB", &snap->rss_kib);
+		sscanf(line, "RssAnon: %ld kB", &snap->anon_kib);
+		sscanf(line, "RssFile: %ld kB", &snap->file_kib);
+		sscanf(line, "RssShmem: %ld kB", &snap->shmem_kib);
+	}
+	fclose(f);
+}
+
+// Why the RSS of process @pid says nothing about leaks, or NULL. AddressSanitizer
+// holds freed memory in its quarantine (256 MiB by default) instead of reusing it, so
+// RSS climbs for a long while under any load; LeakSanitizer, at the server's exit,
+// checks for leaks there instead. Its runtime is either mapped as a library (gcc) or
+// linked in (clang), and then its shadow memory, terabytes of reserved address space,
+// gives it away.
+static const char *sanitizer_in(pid_t pid) {
+	char path[64], line[512];
+	snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+	FILE *f = fopen(path, "r");
+	bool asan = false;
+	while (f != NULL && !asan && fgets(line, sizeof line, f) != NULL) {
+		asan = strstr(line, "libasan") != NULL || strstr(line, "libclang_rt.asan") != NULL;
+	}
+	if (f != NULL) {
+		fclose(f);
+	}
+	if (asan) {
+		return "the server runs with the AddressSanitizer runtime";
+	}
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	long vm_kib = 0;
+	while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+		if (sscanf(line, "VmSize: %ld kB", &vm_kib) == 1) {
 			break;
 		}
 	}
-	fclose(f);
-	return kib;
+	if (f != NULL) {
+		fclose(f);
+	}
+	if (vm_kib >= 1L << 30) {
+		return "the server reserves terabytes of address space, a sanitizer's shadow memory";
+	}
+	return NULL;
 }
 
 // True while process @pid exists and is not a zombie.
@@ -190,7 +227,7 @@ static void probe(const char *socket, bool wait_idle, struct snapshot *snap,
 	if (snap->fds > 0) {
 		snap->fds--; // the probe's own connection
 	}
-	snap->rss_kib = read_rss_kib(snap->pid);
+	read_rss(snap->pid, snap);
 	snap->alive = true;
 out:
 	if (!snap->alive) {
@@ -430,7 +467,8 @@ static bool stop_all(struct run *r) {
 struct check {
 	const char *name;
 	bool pass;
-	char detail[512];
+	bool skipped;   // not meaningful here (pass is then true)
+	char detail[1024];
 };
 
 static unsigned long long load(chaos_counter *counter) {
@@ -451,14 +489,29 @@ static const char *const invalid_names[INVALID_COUNT_] = {
 
 /*
  * The RSS check. glibc keeps freed memory for reuse, so the server's RSS only tells
- * something at quiescent points (no client, no object) and only as a comparison
- * between two of them after the same kind of load: half time and end. Between those,
- * no growth is allowed beyond a tolerance for what legitimately moves without any
- * leak; see rss_tolerance_kib for the figure and where it comes from.
+ * something at quiescent points (no client, no object), and only as a comparison of
+ * two of them after the same kind of load: half time and end. RSS at start comes
+ * before the first clients fault in code and GL driver memory (some 20 MiB) and is
+ * not compared.
+ *
+ * Even with no leak, quiescent RSS moves: it keeps the high-water mark of transient
+ * memory (a flooding client's out-buffer grows to 1 MiB, bursts of thousands of rects,
+ * the renderer's vertex buffer) as far as fragmentation pins it, and the two halves
+ * reach different peaks by chance. Measured with 20 clients on a 1280x720 headless
+ * server, 60 s runs: half time to end moved from -1.0 to +2.1 MiB over 17 runs
+ * (file-backed RSS identical at both points; the anonymous part moved), and as much
+ * with glibc's dynamic mmap threshold fixed (MALLOC_MMAP_THRESHOLD_), so it is the
+ * peaks, not that. The peaks grow with the clients running at once; the tolerance is
+ * therefore 200 KiB per client, at least 4 MiB: about twice the largest move seen.
+ * It limits what the check can see: a leak of less than the tolerance divided by
+ * the clients of the second half per client passes (the report says how much that
+ * is); LeakSanitizer in the sanitizer build sees unreachable leaks of any size.
  */
-static long rss_tolerance_kib(long half_kib) {
-	long tolerance = half_kib / 50;
-	return tolerance > 2048 ? tolerance : 2048;
+#define RSS_TOLERANCE_WHY "200 KiB per client, at least 4 MiB: the high-water marks " \
+	"of transient memory that the two halves reach by chance"
+static long rss_tolerance_kib(unsigned clients) {
+	long tolerance = 200L * (long)clients;
+	return tolerance > 4096 ? tolerance : 4096;
 }
 
 static void print_text(struct run *r, const struct snapshot *start, const struct snapshot *half,
@@ -518,15 +571,17 @@ static void print_text(struct run *r, const struct snapshot *start, const struct
 	printf("server RSS: %.1f MiB at start, %.1f MiB at half time, %.1f MiB at end\n",
 		MIB(start->rss_kib), MIB(half->rss_kib), MIB(end->rss_kib));
 	for (size_t i = 0; i < nchecks; i++) {
-		printf("%s %s: %s\n", checks[i].pass ? "PASS" : "FAIL", checks[i].name, checks[i].detail);
+		printf("%s %s: %s\n", checks[i].skipped ? "SKIP" : checks[i].pass ? "PASS" : "FAIL",
+			checks[i].name, checks[i].detail);
 	}
-	size_t passed = 0;
+	size_t passed = 0, skipped = 0;
 	for (size_t i = 0; i < nchecks; i++) {
-		passed += checks[i].pass;
+		passed += checks[i].pass && !checks[i].skipped;
+		skipped += checks[i].skipped;
 	}
-	printf("%s: %s, %zu of %zu checks passed, %llu clients in %.1f s, seed %llu\n", prog,
-		pass ? "PASS" : "FAIL", passed, nchecks, r->started, elapsed_s,
-		(unsigned long long)seed);
+	printf("%s: %s, %zu of %zu checks passed%s, %llu clients in %.1f s, seed %llu\n", prog,
+		pass ? "PASS" : "FAIL", passed, nchecks - skipped, skipped ? " (1 skipped)" : "",
+		r->started, elapsed_s, (unsigned long long)seed);
 }
 
 static void print_json_string(const char *text) {
@@ -601,7 +656,8 @@ static void print_json(struct run *r, const struct snapshot *start, const struct
 	for (size_t i = 0; i < nchecks; i++) {
 		printf("%s{\"name\": ", i ? ", " : "");
 		print_json_string(checks[i].name);
-		printf(", \"pass\": %s, \"detail\": ", checks[i].pass ? "true" : "false");
+		printf(", \"pass\": %s, \"skipped\": %s, \"detail\": ", checks[i].pass ? "true" : "false",
+			checks[i].skipped ? "true" : "false");
 		print_json_string(checks[i].detail);
 		printf("}");
 	}
@@ -629,8 +685,9 @@ static void phase_line(FILE *out, const char *when, double at_s, const struct sn
 		return;
 	}
 	fprintf(out, "%s after %.1f s: clients stopped; %ld clients, %ld objects left after "
-		"%.2f s; %d fds; RSS %.1f MiB\n", when, at_s, snap->clients, snap->objects,
-		snap->idle_after_s, snap->fds, MIB(snap->rss_kib));
+		"%.2f s; %d fds; RSS %.1f MiB (anon %.1f, file %.1f, shmem %.1f)\n", when, at_s,
+		snap->clients, snap->objects, snap->idle_after_s, snap->fds, MIB(snap->rss_kib),
+		MIB(snap->anon_kib), MIB(snap->file_kib), MIB(snap->shmem_kib));
 }
 
 int main(int argc, char *argv[]) {
@@ -736,13 +793,15 @@ int main(int argc, char *argv[]) {
 	}
 	r.server_pid = start.pid;
 	fprintf(out, "server: pid %d, output %dx%d, %ld clients and %ld objects besides us, "
-		"%d fds, RSS %.1f MiB at start\n", (int)start.pid, r.width, r.height,
-		start.clients, start.objects, start.fds, MIB(start.rss_kib));
+		"%d fds, RSS %.1f MiB (anon %.1f, file %.1f, shmem %.1f) at start\n",
+		(int)start.pid, r.width, r.height, start.clients, start.objects, start.fds,
+		MIB(start.rss_kib), MIB(start.anon_kib), MIB(start.file_kib), MIB(start.shmem_kib));
 	fflush(out);
 
 	uint64_t t0 = now_ns();
 	uint64_t half_ns = t0 + seconds * 500000000ull, end_ns = t0 + seconds * 1000000000ull;
 	run_until(&r, half_ns);
+	unsigned long long started_at_half = r.started;
 	bool stopped = stop_all(&r);
 	double half_s = (double)(now_ns() - t0) / 1e9;
 	if (!r.server_gone) {
@@ -760,7 +819,7 @@ int main(int argc, char *argv[]) {
 		phase_line(out, "end", end_s, &end);
 	}
 
-	struct check checks[5];
+	struct check checks[5] = { 0 };
 	size_t n = 0;
 	struct check *c = &checks[n++];
 	c->name = "server alive";
@@ -785,14 +844,22 @@ int main(int argc, char *argv[]) {
 		"(each with one probe connected, less its fd)", start.fds, half.fds, end.fds);
 
 	c = &checks[n++];
-	long tolerance = rss_tolerance_kib(half.rss_kib);
+	long tolerance = rss_tolerance_kib(r.clients);
+	unsigned long long second_half = r.started - started_at_half;
 	long growth = end.rss_kib - half.rss_kib;
+	const char *sanitizer = sanitizer_in(start.pid);
 	c->name = "no RSS growth";
-	c->pass = half.rss_kib > 0 && end.rss_kib > 0 && growth <= tolerance;
-	snprintf(c->detail, sizeof c->detail, "%.1f MiB at half time, %.1f MiB at end: %+.2f MiB, "
-		"tolerance %.1f MiB (the larger of 2%% and 2 MiB: allocator noise; RSS at start "
-		"%.1f MiB is before warm-up and not compared)", MIB(half.rss_kib), MIB(end.rss_kib),
-		MIB(growth), MIB(tolerance), MIB(start.rss_kib));
+	c->pass = half.rss_kib > 0 && end.rss_kib > 0 && (growth <= tolerance || sanitizer);
+	c->skipped = sanitizer != NULL;
+	int len = snprintf(c->detail, sizeof c->detail, "%.1f MiB at half time, %.1f MiB at end: "
+		"%+.2f MiB, tolerance %.1f MiB (%s); with %llu clients in the second half, a leak "
+		"under %llu bytes a client would pass", MIB(half.rss_kib), MIB(end.rss_kib),
+		MIB(growth), MIB(tolerance), RSS_TOLERANCE_WHY, second_half,
+		(unsigned long long)tolerance * 1024 / (second_half ? second_half : 1));
+	if (sanitizer != NULL && len > 0 && (size_t)len < sizeof c->detail) {
+		snprintf(c->detail + len, sizeof c->detail - (size_t)len, "; not judged: %s, "
+			"whose quarantine holds freed memory", sanitizer);
+	}
 
 	c = &checks[n++];
 	struct chaos_stats *s = r.stats;
