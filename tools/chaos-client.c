@@ -14,18 +14,14 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,7 +33,6 @@
 
 #define CHILD_ALARM_S 30    // a client still running after this is stuck: SIGALRM ends it
 #define MAX_RECTS 4096      // live rectangles per client, at most
-#define ANSWER_TIMEOUT_MS 20000
 
 struct life {
 	const struct chaos_plan *plan;
@@ -396,56 +391,7 @@ static void step(struct life *l) {
 	}
 }
 
-/* ---- raw bytes on a socket ---- */
-
-static int raw_connect(const char *path) {
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		return -1;
-	}
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path);
-	if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-// Writes @len bytes, and with the first of them the @nfds descriptors in @fds.
-// Returns false when the server hung up (or the socket failed).
-static bool send_raw(int fd, const void *data, size_t len, const int *fds, unsigned nfds) {
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * 253)];
-		struct cmsghdr align;
-	} control;
-	const uint8_t *p = data;
-	while (len > 0) {
-		struct iovec iov = { .iov_base = (void *)p, .iov_len = len };
-		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-		if (nfds > 0) {
-			memset(control.buf, 0, sizeof control.buf);
-			msg.msg_control = control.buf;
-			msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-			struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-			c->cmsg_level = SOL_SOCKET;
-			c->cmsg_type = SCM_RIGHTS;
-			c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-			memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-		}
-		ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR) {
-			continue;
-		}
-		if (n <= 0) {
-			return false;
-		}
-		p += n;
-		len -= (size_t)n;
-		nfds = 0;
-	}
-	return true;
-}
+/* ---- invalid requests ---- */
 
 // Encodes a request into @buf (TS_MAX_MESSAGE bytes) and returns its size.
 static size_t encode(uint8_t *buf, uint16_t opcode, const union ts_arg *args) {
@@ -462,119 +408,17 @@ static void fill_random(struct life *l, uint8_t *p, size_t len) {
 	}
 }
 
-// @count descriptors of assorted kinds (a memfd, a pipe end, /dev/null), to send.
-static unsigned open_fds(int *fds, unsigned count) {
-	unsigned n = 0;
-	while (n < count) {
-		int fd;
-		switch (n % 3) {
-		case 0:
-			fd = memfd_create("tessera-chaos", MFD_CLOEXEC);
-			if (fd >= 0 && ftruncate(fd, 4096) < 0) {
-				close(fd);
-				fd = -1;
-			}
-			break;
-		case 1: {
-			int p[2];
-			fd = -1;
-			if (pipe2(p, O_CLOEXEC) == 0) {
-				close(p[1]);
-				fd = p[0];
-			}
-			break;
-		}
-		default:
-			fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-			break;
-		}
-		if (fd < 0) {
-			break;
-		}
-		fds[n++] = fd;
+// What the server answered on a raw connection; a bad event is counted and told.
+static struct chaos_answer read_answer(struct life *l, int fd, uint32_t sync_id) {
+	struct chaos_answer answer = chaos_read_answer(fd, sync_id, l->stats);
+	if (answer.bad != NULL) {
+		chaos_add(&l->stats->bad_answers, 1);
+		say(l, "%s", answer.bad);
 	}
-	return n;
+	return answer;
 }
 
-/** What the server sent on a raw connection, up to its hang-up. */
-struct answer {
-	int error;       // the code of its error event, or -1
-	bool synced;     // done for the sync sent after the invalid request came first
-};
 
-// Reads events until the server hangs up (or an error or the awaited done comes), and
-// notes the first error event and whether done(@sync_id) came before it. Fds that come
-// along are closed.
-static struct answer read_answer(struct life *l, int fd, uint32_t sync_id) {
-	struct answer answer = { .error = -1 };
-	uint8_t buf[2 * TS_MAX_MESSAGE];
-	size_t used = 0;
-	for (;;) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		if (poll(&p, 1, ANSWER_TIMEOUT_MS) <= 0) {
-			return answer;
-		}
-		union {
-			char buf[CMSG_SPACE(sizeof(int) * 253)];
-			struct cmsghdr align;
-		} control;
-		struct iovec iov = { .iov_base = buf + used, .iov_len = sizeof buf - used };
-		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
-			.msg_control = control.buf, .msg_controllen = sizeof control.buf };
-		ssize_t n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
-		if (n < 0 && errno == EINTR) {
-			continue;
-		}
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-				for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
-					int passed;
-					memcpy(&passed, CMSG_DATA(c) + i * sizeof(int), sizeof passed);
-					close(passed);
-				}
-			}
-		}
-		if (n <= 0) {
-			return answer;
-		}
-		used += (size_t)n;
-		size_t off = 0;
-		struct ts_header hdr;
-		int rc;
-		while ((rc = ts_header_read(buf + off, used - off, &hdr)) == TS_HEADER_OK &&
-				hdr.size <= used - off) {
-			union ts_arg args[TS_MAX_ARGS];
-			const char *why;
-			int fds[TS_MAX_FDS_PER_MESSAGE] = { -1, -1, -1, -1 };
-			if (hdr.opcode >= TS_EV_COUNT_ ||
-					ts_decode(&ts_event_interface, buf + off, &hdr, fds, args, &why) != 0) {
-				chaos_add(&l->stats->bad_answers, 1);
-				say(l, "undecodable event (opcode %u, %u bytes)", hdr.opcode, hdr.size);
-				return answer;
-			}
-			if (hdr.opcode == TS_EV_error) {
-				uint32_t code = args[1].u;
-				chaos_add(&l->stats->errors[code < TS_ERR_COUNT_ ? code : TS_ERR_COUNT_], 1);
-				answer.error = (int)code;
-				return answer;
-			}
-			if (hdr.opcode == TS_EV_done && args[0].u == sync_id && sync_id != 0) {
-				answer.synced = true;
-				return answer;
-			}
-			off += hdr.size;
-		}
-		if (rc < 0) {
-			chaos_add(&l->stats->bad_answers, 1);
-			say(l, "malformed event header from the server");
-			return answer;
-		}
-		memmove(buf, buf + off, used - off);
-		used -= off;
-	}
-}
-
-/* ---- invalid requests ---- */
 
 static const uint32_t invalid_expect[INVALID_COUNT_] = {
 #define CHAOS_X_(name, expect) [INVALID_##name] = expect,
@@ -748,7 +592,7 @@ static size_t build_invalid(struct life *l, enum chaos_invalid kind, uint8_t *bu
 			: encode_with_id(l, buf, TS_REQ_rect_set_color, live_id(l));
 		ts_put_u32(buf + 4, ts_get_u32(buf + 4) | count << 16); // nfds
 		if (kind == INVALID_fds_unexpected) {
-			*nfds = open_fds(fds, count);
+			*nfds = chaos_open_fds(fds, count);
 			if (*nfds != count) {
 				say(l, "cannot open file descriptors to send: %s", strerror(errno));
 				_exit(CHILD_BROKEN);
@@ -760,7 +604,7 @@ static size_t build_invalid(struct life *l, enum chaos_invalid kind, uint8_t *bu
 		// More than a connection queues, with an honest commit.
 		unsigned count = TS_CONNECTION_MAX_FDS + 1 + chaos_rng_below(rng, 36);
 		size = encode(buf, TS_REQ_commit, NULL);
-		*nfds = open_fds(fds, count);
+		*nfds = chaos_open_fds(fds, count);
 		if (*nfds != count) {
 			say(l, "cannot open file descriptors to send: %s", strerror(errno));
 			_exit(CHILD_BROKEN);
@@ -787,13 +631,13 @@ static void __attribute__((noreturn)) invalid_on_display(struct life *l, enum ch
 		size_t size = encode_with_id(l, buf, PICK(l, uses_id), live_id(l));
 		roundtrip(l);
 		chaos_add(&l->stats->invalid[kind], 1);
-		send_raw(l->fd, buf, 1 + chaos_rng_below(&l->rng, (uint32_t)size - 1), NULL, 0);
+		chaos_send(l->fd, buf, 1 + chaos_rng_below(&l->rng, (uint32_t)size - 1), NULL, 0);
 		_exit(CHILD_OK);
 	}
 	size_t size = build_invalid(l, kind, buf, fds, &nfds);
 	roundtrip(l);
 	chaos_add(&l->stats->invalid[kind], 1);
-	bool sent = send_raw(l->fd, buf, size, fds, nfds);
+	bool sent = chaos_send(l->fd, buf, size, fds, nfds);
 	for (unsigned i = 0; i < nfds; i++) {
 		close(fds[i]);
 	}
@@ -805,7 +649,7 @@ static void __attribute__((noreturn)) invalid_on_display(struct life *l, enum ch
 		// Random bytes may well end inside a message the server waits to complete:
 		// hang up our side, then read what it made of them. Any answer will do.
 		shutdown(l->fd, SHUT_WR);
-		struct answer answer = read_answer(l, l->fd, 0);
+		struct chaos_answer answer = read_answer(l, l->fd, 0);
 		chaos_add(answer.error >= 0 ? &l->stats->refused_as_expected
 			: &l->stats->refused_silently, 1);
 		_exit(CHILD_OK);
@@ -823,7 +667,7 @@ static void __attribute__((noreturn)) invalid_on_display(struct life *l, enum ch
 // ahead of what the client has used, which only a client counting its own ids knows.
 static void __attribute__((noreturn)) raw_invalid(struct life *l, enum chaos_invalid kind) {
 	struct chaos_rng *rng = &l->rng;
-	int fd = raw_connect(l->plan->socket);
+	int fd = chaos_raw_connect(l->plan->socket);
 	if (fd < 0) {
 		_exit(CHILD_NO_CONNECT);
 	}
@@ -886,11 +730,11 @@ static void __attribute__((noreturn)) raw_invalid(struct life *l, enum chaos_inv
 	uint32_t sync_id = highest + 1;
 	size += encode(buf + size, TS_REQ_sync, (union ts_arg[]){ { .u = sync_id } });
 	count_valid(l, TS_REQ_sync, 1);
-	if (!send_raw(fd, buf, size, NULL, 0)) {
+	if (!chaos_send(fd, buf, size, NULL, 0)) {
 		chaos_add(&l->stats->refused_silently, 1);
 		_exit(CHILD_OK);
 	}
-	struct answer answer = read_answer(l, fd, sync_id);
+	struct chaos_answer answer = read_answer(l, fd, sync_id);
 	judge(l, kind, answer.error, answer.synced);
 }
 
@@ -935,13 +779,13 @@ static void __attribute__((noreturn)) flood(struct life *l) {
 		queries++;
 	}
 	chaos_add(&l->stats->stalls, 1);
-	while (send_raw(l->fd, chunk, size, NULL, 0)) {
+	while (chaos_send(l->fd, chunk, size, NULL, 0)) {
 		count_valid(l, TS_REQ_sync, syncs);
 		count_valid(l, TS_REQ_info_query, queries);
 		chaos_add(&l->stats->flood_bytes, size);
 	}
 	// Cut off. What we never read may end with an error event saying why.
-	struct answer answer = read_answer(l, l->fd, 0);
+	struct chaos_answer answer = read_answer(l, l->fd, 0);
 	if (answer.error == TS_ERR_limit_exceeded) {
 		chaos_add(&l->stats->cut_off_limit, 1);
 	} else if (answer.error >= 0) {
@@ -976,7 +820,7 @@ static void __attribute__((noreturn)) die(struct life *l) {
 	case FATE_midmsg: {
 		size_t size = any_request(l, buf);
 		roundtrip(l);
-		send_raw(l->fd, buf, 1 + chaos_rng_below(rng, (uint32_t)size - 1), NULL, 0);
+		chaos_send(l->fd, buf, 1 + chaos_rng_below(rng, (uint32_t)size - 1), NULL, 0);
 		kill(getpid(), SIGKILL);
 		break;
 	}
@@ -1000,14 +844,14 @@ static void __attribute__((noreturn)) die(struct life *l) {
 	case FATE_fds: {
 		// Fds with part of a message, or with whole ones that do not claim them.
 		int fds[TS_MAX_FDS_PER_MESSAGE];
-		unsigned count = open_fds(fds, 1 + chaos_rng_below(rng, TS_MAX_FDS_PER_MESSAGE));
+		unsigned count = chaos_open_fds(fds, 1 + chaos_rng_below(rng, TS_MAX_FDS_PER_MESSAGE));
 		size_t size = any_request(l, buf);
 		roundtrip(l);
 		if (chaos_rng_chance(rng, 70)) {
 			size = 1 + chaos_rng_below(rng, (uint32_t)size - 1);
 		}
 		chaos_add(&l->stats->fds_in_flight, count);
-		send_raw(l->fd, buf, size, fds, count);
+		chaos_send(l->fd, buf, size, fds, count);
 		kill(getpid(), SIGKILL);
 		break;
 	}

@@ -8,6 +8,8 @@
 #define TESSERA_TOOLS_CHAOS_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "tessera-protocol.h"
@@ -116,6 +118,35 @@ struct chaos_plan {
 /** Runs one client process to its end; never returns. */
 void chaos_client_run(const struct chaos_plan *plan, struct chaos_stats *stats)
 	__attribute__((noreturn));
+
+/* ---- the raw socket (chaos-raw.c) ---- */
+
+/** A blocking connection to @path with no hello sent, or -1. */
+int chaos_raw_connect(const char *path);
+
+/**
+ * Writes @len bytes to @fd, blocking, with the @nfds descriptors of @fds (at most 253,
+ * still owned by the caller) attached to the first of them. False when the server
+ * hung up or the socket failed.
+ */
+bool chaos_send(int fd, const void *data, size_t len, const int *fds, unsigned nfds);
+
+/** Opens up to @count descriptors of assorted kinds (memfd, pipe, /dev/null) into @fds,
+ *  to be sent; returns how many it opened. */
+unsigned chaos_open_fds(int *fds, unsigned count);
+
+/** What the server sent on a raw connection, up to its error or hang-up. */
+struct chaos_answer {
+	int error;        // the code of its error event (counted in stats->errors), or -1
+	bool synced;      // done for the awaited sync came first
+	const char *bad;  // an event the protocol does not allow, if one came (NULL: none)
+};
+
+/**
+ * Reads events from @fd until an error event, done(@sync_id) (0: none awaited), a
+ * hang-up, or 20 s of silence. Fds that come along are closed.
+ */
+struct chaos_answer chaos_read_answer(int fd, uint32_t sync_id, struct chaos_stats *stats);
 
 /** Adds @n to a shared counter. */
 static inline void chaos_add(chaos_counter *counter, unsigned long long n) {
