@@ -26,12 +26,16 @@ enum entry_kind {
 struct info_query {
 	struct ts_server_info *info;
 	size_t cap;         // entries allocated in info->list
+	size_t limit_cap;   // entries allocated in info->limits
 	bool done;
 };
 
 /** What a screenshot waits for; lives on the waiting caller's stack. */
 struct shot_query {
 	struct ts_image *image;
+	int fd;             // our copy of the memfd the server writes the pixels into
+	size_t size;        // its size
+	int width, height;  // the output's size when asked
 	bool done;
 };
 
@@ -124,6 +128,7 @@ void id_release(struct ts_display *display, uint32_t id);
 
 /* Event handlers that live with the requests they answer (introspect.c). */
 int introspect_handle_client_info(struct ts_display *display, const union ts_arg *args);
+int introspect_handle_limit(struct ts_display *display, const union ts_arg *args);
 int introspect_handle_info_done(struct ts_display *display, const union ts_arg *args);
 int introspect_handle_screenshot_done(struct ts_display *display, const union ts_arg *args);
 
