@@ -14,12 +14,14 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -496,10 +498,34 @@ static const uint16_t uses_id[] = {
 	TS_REQ_destroy, TS_REQ_rect_set_position, TS_REQ_rect_set_size,
 	TS_REQ_rect_set_color, TS_REQ_rect_set_z, TS_REQ_rect_set_visible,
 };
+// Requests with a new id (screenshot aside: its fd has rules of its own).
 static const uint16_t new_id[] = {
-	TS_REQ_sync, TS_REQ_frame, TS_REQ_rect_create, TS_REQ_info_query, TS_REQ_screenshot,
+	TS_REQ_sync, TS_REQ_frame, TS_REQ_rect_create, TS_REQ_info_query,
 };
 #define PICK(l, array) (array)[chaos_rng_below(&(l)->rng, sizeof(array) / sizeof((array)[0]))]
+
+// An fd the server must refuse to write a screenshot into: not a memfd, a memfd not
+// sealed against shrinking, one smaller than the output, or one sealed against writing.
+static int bad_pixels(struct life *l) {
+	size_t need = (size_t)l->width * 4 * (size_t)l->height;
+	unsigned how = chaos_rng_below(&l->rng, 4);
+	int fd = how == 0 ? open("/dev/null", O_RDWR | O_CLOEXEC)
+		: memfd_create("tessera-chaos-pixels", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0) {
+		say(l, "cannot make screenshot memory: %s", strerror(errno));
+		_exit(CHILD_BROKEN);
+	}
+	if (how == 0) {
+		return fd;
+	}
+	off_t size = (off_t)(how == 2 ? chaos_rng_below(&l->rng, (uint32_t)need) : need);
+	int seals = (how == 1 ? 0 : F_SEAL_SHRINK) | (how == 3 ? F_SEAL_WRITE : 0);
+	if (ftruncate(fd, size) < 0 || (seals != 0 && fcntl(fd, F_ADD_SEALS, seals) < 0)) {
+		say(l, "cannot make screenshot memory: %s", strerror(errno));
+		_exit(CHILD_BROKEN);
+	}
+	return fd;
+}
 
 // Builds invalid request @kind for a welcomed connection into @buf, with fds to send
 // in @fds. Returns its size.
@@ -536,8 +562,12 @@ static size_t build_invalid(struct life *l, enum chaos_invalid kind, uint8_t *bu
 		break;
 	}
 	case INVALID_bad_size: {
-		// A known request, a size other than its own, every word a live id.
-		uint16_t opcode = (uint16_t)(1 + chaos_rng_below(rng, TS_REQ_COUNT_ - 1));
+		// A known request without fds or strings, a size other than its own, every
+		// word a live id.
+		uint16_t opcode;
+		do {
+			opcode = (uint16_t)chaos_rng_below(rng, TS_REQ_COUNT_);
+		} while (!ts_request_interface.meta[opcode].plain);
 		uint32_t right = ts_request_interface.meta[opcode].size;
 		do {
 			size = TS_HEADER_SIZE + 4 * chaos_rng_below(rng, chaos_rng_chance(rng, 80) ? 8 : 1022);
@@ -584,14 +614,31 @@ static size_t build_invalid(struct life *l, enum chaos_invalid kind, uint8_t *bu
 		}
 		break;
 	}
+	case INVALID_bad_pixels: {
+		// A screenshot into memory it may not write: not a memfd, not sealed against
+		// shrinking, smaller than the output, or sealed against writing.
+		size = encode(buf, TS_REQ_screenshot, (union ts_arg[]){ { .u = freed_id(l) } });
+		fds[0] = bad_pixels(l);
+		*nfds = 1;
+		break;
+	}
 	case INVALID_fds_unexpected:
-	case INVALID_fds_missing: {
-		// A request that takes no fds, saying it carries some.
+	case INVALID_fds_missing:
+	case INVALID_fds_stray: {
+		// A request that takes no fds, saying it carries some (and sending them or
+		// not), or sending some and saying nothing of them. Or a screenshot without
+		// its fd.
 		uint32_t count = 1 + chaos_rng_below(rng, TS_MAX_FDS_PER_MESSAGE);
+		if (kind == INVALID_fds_missing && chaos_rng_chance(rng, 30)) {
+			size = encode(buf, TS_REQ_screenshot, (union ts_arg[]){ { .u = freed_id(l) } });
+			break;
+		}
 		size = chaos_rng_chance(rng, 50) ? encode(buf, TS_REQ_commit, NULL)
 			: encode_with_id(l, buf, TS_REQ_rect_set_color, live_id(l));
-		ts_put_u32(buf + 4, ts_get_u32(buf + 4) | count << 16); // nfds
-		if (kind == INVALID_fds_unexpected) {
+		if (kind != INVALID_fds_stray) {
+			ts_put_u32(buf + 4, ts_get_u32(buf + 4) | count << 16); // nfds
+		}
+		if (kind != INVALID_fds_missing) {
 			*nfds = chaos_open_fds(fds, count);
 			if (*nfds != count) {
 				say(l, "cannot open file descriptors to send: %s", strerror(errno));
@@ -683,7 +730,7 @@ static void __attribute__((noreturn)) raw_invalid(struct life *l, enum chaos_inv
 	switch (kind) {
 	case INVALID_before_hello: {
 		static const uint16_t any[] = { TS_REQ_sync, TS_REQ_commit, TS_REQ_rect_create,
-			TS_REQ_info_query, TS_REQ_screenshot };
+			TS_REQ_info_query };
 		size += encode_with_id(l, buf + size, PICK(l, any), 1);
 		break;
 	}

@@ -59,9 +59,11 @@ static inline const char *chaos_fate_name(enum chaos_fate fate) {
 	X(id_ahead, CHAOS_BIT_(invalid_id)) \
 	X(wrong_type, CHAOS_BIT_(wrong_type)) \
 	X(bad_value, CHAOS_BIT_(invalid_value)) \
+	X(bad_pixels, CHAOS_BIT_(invalid_value)) \
 	X(fds_unexpected, CHAOS_BIT_(bad_fds)) \
 	X(fds_missing, CHAOS_BIT_(bad_fds)) \
-	X(fds_too_many, CHAOS_BIT_(bad_fds)) \
+	X(fds_stray, CHAOS_BIT_(bad_fds)) \
+	X(fds_too_many, CHAOS_BIT_(bad_fds) | CHAOS_BIT_(limit_exceeded)) \
 	X(hello_twice, CHAOS_BIT_(invalid_message)) \
 	X(before_hello, CHAOS_BIT_(not_ready)) \
 	X(bad_version, CHAOS_BIT_(bad_version)) \
