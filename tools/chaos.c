@@ -36,27 +36,52 @@
 
 static const char *prog = "tessera-chaos";
 
+static const char *const invalid_names[INVALID_COUNT_] = {
+#define CHAOS_X_(name, expect) [INVALID_##name] = #name,
+	CHAOS_INVALID(CHAOS_X_)
+#undef CHAOS_X_
+};
+
 static void usage(FILE *out) {
 	fprintf(out,
 		"usage: %s --socket PATH --clients N --seconds T [--seed X] [--json]\n"
 		"A soak test: keeps N client processes running against the server for T\n"
-		"seconds. Each one sends random valid requests (through libtessera), then\n"
-		"ends in one of these ways, chosen at random:\n", prog);
+		"seconds. Each one sends random valid requests through libtessera (every\n"
+		"request of the protocol, with pauses in reading its events), then ends in\n"
+		"one of these ways, chosen at random:\n", prog);
 #define CHAOS_X_(name, what) fprintf(out, "  %-11s %s\n", #name, what);
 	CHAOS_FATES(CHAOS_X_)
 #undef CHAOS_X_
+	fprintf(out, "Invalid requests are written as raw bytes, one kind per client:\n ");
+	size_t column = 1;
+	for (unsigned i = 0; i < INVALID_COUNT_; i++) {
+		size_t len = strlen(invalid_names[i]) + 2;
+		if (column + len > 80) {
+			fprintf(out, "\n ");
+			column = 1;
+		}
+		fprintf(out, " %s%s", invalid_names[i], i + 1 < INVALID_COUNT_ ? "," : ".");
+		column += len;
+	}
 	fprintf(out,
-		"At half time and at the end, all clients are stopped and the server is\n"
-		"checked: alive, 0 clients and 0 objects left, its fd count back to what it\n"
-		"was at start, and its RSS at the end no larger than at half time. The exit\n"
-		"status is 0 only when every check passes.\n"
+		"\nA client the server cuts off for one of its limits is counted, not a failure.\n"
+		"At half time and at the end, all clients are stopped and these are checked:\n"
+		"  1. the server is alive: a new connection gets a welcome and a round trip;\n"
+		"  2. 0 clients and 0 objects are left (within 10 s);\n"
+		"  3. the server's fd count is back to the one at start;\n"
+		"  4. its RSS at the end is no larger than at half time, within a tolerance\n"
+		"     (not judged when the server runs under AddressSanitizer);\n"
+		"  5. every client was treated as the protocol says: no invalid request\n"
+		"     accepted, none refused with a wrong code, no valid one refused, no bad\n"
+		"     event, no client stuck or dead of a cause other than its own.\n"
+		"The exit status is 0 only when every check passes.\n"
 		"  -s, --socket PATH  the server's socket (default: $TESSERA_SOCKET, else\n"
 		"                     $XDG_RUNTIME_DIR/tessera-0)\n"
 		"  -c, --clients N    client processes running at a time (1 to 1000)\n"
 		"  -t, --seconds T    length of the run (1 to 604800)\n"
-		"  -r, --seed X       seed of the choices (default: from the clock); the same\n"
-		"                     seed makes the same choices, not the same timing\n"
-		"  -j, --json         print the report as one JSON object\n"
+		"  -r, --seed X       seed of the choices (default: from the clock, printed);\n"
+		"                     the same seed makes the same choices, not the same timing\n"
+		"  -j, --json         print the report as one JSON object (the rest to stderr)\n"
 		"  -h, --help         show this help\n");
 }
 
@@ -481,12 +506,6 @@ static const char *const request_names[TS_REQ_COUNT_] = {
 #undef TS_X_
 };
 
-static const char *const invalid_names[INVALID_COUNT_] = {
-#define CHAOS_X_(name, expect) [INVALID_##name] = #name,
-	CHAOS_INVALID(CHAOS_X_)
-#undef CHAOS_X_
-};
-
 /*
  * The RSS check. glibc keeps freed memory for reuse, so the server's RSS only tells
  * something at quiescent points (no client, no object), and only as a comparison of
@@ -536,8 +555,9 @@ static void print_text(struct run *r, const struct snapshot *start, const struct
 		printf(" %s %llu%s", invalid_names[i], load(&s->invalid[i]), i + 1 < INVALID_COUNT_ ? "," : "\n");
 	}
 	printf("  invalid ones refused with the expected error %llu, by a hang-up %llu, with "
-		"another error %llu; accepted %llu\n", load(&s->refused_as_expected),
-		load(&s->refused_silently), load(&s->refused_wrong_code), load(&s->invalid_accepted));
+		"another error %llu; accepted %llu (truncated ones hang up themselves: no answer)\n",
+		load(&s->refused_as_expected), load(&s->refused_silently),
+		load(&s->refused_wrong_code), load(&s->invalid_accepted));
 	printf("protocol errors received:");
 	bool any = false;
 	for (unsigned i = 0; i <= TS_ERR_COUNT_; i++) {
