@@ -215,7 +215,14 @@ static void probe(const char *socket, bool wait_idle, struct snapshot *snap,
 	snap->fds = -1;
 	snap->rss_kib = -1;
 	alarm(PROBE_ALARM_S);
-	struct ts_display *display = ts_display_connect(socket, "tessera-chaos-probe");
+	// Clients just killed may still fill the server's clients limit until it has seen
+	// them hang up: a refusal then is retried until the idle deadline.
+	uint64_t start = now_ns();
+	struct ts_display *display;
+	while ((display = ts_display_connect(socket, "tessera-chaos-probe")) == NULL &&
+			errno == EPROTO && now_ns() - start < IDLE_TIMEOUT_MS * 1000000ull) {
+		sleep_ms(10);
+	}
 	if (display == NULL) {
 		fprintf(stderr, "%s: probe: %s\n", prog, ts_connect_error());
 		alarm(0);
@@ -231,7 +238,6 @@ static void probe(const char *socket, bool wait_idle, struct snapshot *snap,
 	if (width != NULL) {
 		ts_display_get_size(display, width, height);
 	}
-	uint64_t start = now_ns();
 	for (;;) {
 		struct ts_server_info info;
 		if (ts_display_query_info(display, &info) < 0) {
@@ -296,6 +302,7 @@ struct run {
 	struct slot *slots;
 	unsigned running;
 	unsigned long long started;
+	unsigned long long started_at_half; // started in the first half
 	unsigned long long deaths[FATE_COUNT_][OUT_COUNT_];
 	unsigned long long planned[FATE_COUNT_];
 	pid_t server_pid;
@@ -544,7 +551,8 @@ static void print_text(struct run *r, const struct snapshot *start, const struct
 	for (unsigned i = 0; i < INVALID_COUNT_; i++) {
 		invalid += load(&s->invalid[i]);
 	}
-	printf("clients started: %llu\n", r->started);
+	printf("clients started: %llu (%llu in the first half, %llu in the second)\n", r->started,
+		r->started_at_half, r->started - r->started_at_half);
 	printf("requests sent: %llu valid, %llu invalid\n", valid, invalid);
 	printf("  valid:  ");
 	for (unsigned i = 0; i < TS_REQ_COUNT_; i++) {
@@ -574,8 +582,9 @@ static void print_text(struct run *r, const struct snapshot *start, const struct
 	printf("stalls (clients not reading for a while): %llu; %.1f MiB flooded by clients "
 		"that never read; %llu fds sent by clients dying with them\n", load(&s->stalls),
 		(double)load(&s->flood_bytes) / 1048576.0, load(&s->fds_in_flight));
-	printf("cut off by the server: %llu with limit_exceeded, %llu by a hang-up without error\n",
-		load(&s->cut_off_limit), load(&s->cut_off_hangup));
+	printf("cut off by the server: %llu with limit_exceeded, %llu by a hang-up without error, "
+		"%llu refused at connect\n", load(&s->cut_off_limit), load(&s->cut_off_hangup),
+		load(&s->refused_at_connect));
 	printf("deaths by mode:");
 	for (unsigned o = 0; o < OUT_COUNT_; o++) {
 		printf("%s%s", o ? ", " : " ", outcome_names[o]);
@@ -629,8 +638,9 @@ static void print_json(struct run *r, const struct snapshot *start, const struct
 		bool pass, double elapsed_s, uint64_t seed, unsigned seconds) {
 	struct chaos_stats *s = r->stats;
 	printf("{\"seed\": %llu, \"clients\": %u, \"seconds\": %u, \"elapsed_s\": %.3f, "
-		"\"pass\": %s, \"started\": %llu,\n", (unsigned long long)seed, r->clients, seconds,
-		elapsed_s, pass ? "true" : "false", r->started);
+		"\"pass\": %s, \"started\": %llu, \"started_first_half\": %llu,\n",
+		(unsigned long long)seed, r->clients, seconds, elapsed_s, pass ? "true" : "false",
+		r->started, r->started_at_half);
 	printf(" \"valid\": {");
 	for (unsigned i = 0; i < TS_REQ_COUNT_; i++) {
 		printf("%s\"%s\": %llu", i ? ", " : "", request_names[i], load(&s->valid[i]));
@@ -647,12 +657,13 @@ static void print_json(struct run *r, const struct snapshot *start, const struct
 	printf("},\n \"refused_as_expected\": %llu, \"refused_silently\": %llu, "
 		"\"refused_wrong_code\": %llu, \"invalid_accepted\": %llu, \"valid_refused\": %llu, "
 		"\"bad_answers\": %llu, \"cut_off_limit\": %llu, \"cut_off_hangup\": %llu, "
+		"\"refused_at_connect\": %llu, "
 		"\"stalls\": %llu, \"flood_bytes\": %llu, \"fds_in_flight\": %llu, "
 		"\"frames_done\": %llu, \"syncs_done\": %llu, \"info_queries\": %llu, "
 		"\"screenshots\": %llu,\n", load(&s->refused_as_expected), load(&s->refused_silently),
 		load(&s->refused_wrong_code), load(&s->invalid_accepted), load(&s->valid_refused),
 		load(&s->bad_answers), load(&s->cut_off_limit), load(&s->cut_off_hangup),
-		load(&s->stalls), load(&s->flood_bytes), load(&s->fds_in_flight),
+		load(&s->refused_at_connect), load(&s->stalls), load(&s->flood_bytes), load(&s->fds_in_flight),
 		load(&s->frames_done), load(&s->syncs_done), load(&s->info_queries),
 		load(&s->screenshots));
 	printf(" \"deaths\": {");
@@ -697,6 +708,17 @@ static const char *default_socket(char *buf, size_t cap) {
 	}
 	snprintf(buf, cap, "%s/tessera-0", dir);
 	return buf;
+}
+
+#define NO_ANSWER "the server did not answer a probe at half time or at the end"
+
+static void describe_leftovers(const struct snapshot *snap, char *text, size_t cap) {
+	if (snap->alive) {
+		snprintf(text, cap, "%ld clients, %ld objects after %.2f s", snap->clients,
+			snap->objects, snap->idle_after_s);
+	} else {
+		snprintf(text, cap, "no answer");
+	}
 }
 
 static void phase_line(FILE *out, const char *when, double at_s, const struct snapshot *snap) {
@@ -821,7 +843,7 @@ int main(int argc, char *argv[]) {
 	uint64_t t0 = now_ns();
 	uint64_t half_ns = t0 + seconds * 500000000ull, end_ns = t0 + seconds * 1000000000ull;
 	run_until(&r, half_ns);
-	unsigned long long started_at_half = r.started;
+	r.started_at_half = r.started;
 	bool stopped = stop_all(&r);
 	double half_s = (double)(now_ns() - t0) / 1e9;
 	if (!r.server_gone) {
@@ -852,20 +874,25 @@ int main(int argc, char *argv[]) {
 	c = &checks[n++];
 	c->name = "0 clients and 0 objects left";
 	c->pass = half.alive && end.alive && half.idle && end.idle;
-	snprintf(c->detail, sizeof c->detail, "half time: %ld clients, %ld objects after %.2f s; "
-		"end: %ld clients, %ld objects after %.2f s (deadline %d s)", half.clients,
-		half.objects, half.idle_after_s, end.clients, end.objects, end.idle_after_s,
-		IDLE_TIMEOUT_MS / 1000);
+	char at_half[128], at_end[128];
+	describe_leftovers(&half, at_half, sizeof at_half);
+	describe_leftovers(&end, at_end, sizeof at_end);
+	snprintf(c->detail, sizeof c->detail, "half time: %s; end: %s (deadline %d s)", at_half,
+		at_end, IDLE_TIMEOUT_MS / 1000);
 
 	c = &checks[n++];
 	c->name = "server fds back to baseline";
 	c->pass = end.alive && half.fds == start.fds && end.fds == start.fds && start.fds > 0;
-	snprintf(c->detail, sizeof c->detail, "%d at start, %d at half time, %d at end "
-		"(each with one probe connected, less its fd)", start.fds, half.fds, end.fds);
+	if (half.alive && end.alive) {
+		snprintf(c->detail, sizeof c->detail, "%d at start, %d at half time, %d at end "
+			"(each with one probe connected, less its fd)", start.fds, half.fds, end.fds);
+	} else {
+		snprintf(c->detail, sizeof c->detail, "not measured: %s", NO_ANSWER);
+	}
 
 	c = &checks[n++];
 	long tolerance = rss_tolerance_kib(r.clients);
-	unsigned long long second_half = r.started - started_at_half;
+	unsigned long long second_half = r.started - r.started_at_half;
 	long growth = end.rss_kib - half.rss_kib;
 	const char *sanitizer = sanitizer_in(start.pid);
 	c->name = "no RSS growth";
@@ -876,7 +903,9 @@ int main(int argc, char *argv[]) {
 		"under %llu bytes a client would pass", MIB(half.rss_kib), MIB(end.rss_kib),
 		MIB(growth), MIB(tolerance), RSS_TOLERANCE_WHY, second_half,
 		(unsigned long long)tolerance * 1024 / (second_half ? second_half : 1));
-	if (sanitizer != NULL && len > 0 && (size_t)len < sizeof c->detail) {
+	if (!half.alive || !end.alive) {
+		snprintf(c->detail, sizeof c->detail, "not measured: %s", NO_ANSWER);
+	} else if (sanitizer != NULL && len > 0 && (size_t)len < sizeof c->detail) {
 		snprintf(c->detail + len, sizeof c->detail - (size_t)len, "; not judged: %s, "
 			"whose quarantine holds freed memory", sanitizer);
 	}

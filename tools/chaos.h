@@ -102,6 +102,7 @@ struct chaos_stats {
 	chaos_counter bad_answers;           // an event the protocol does not allow
 	chaos_counter cut_off_limit;         // limit_exceeded received
 	chaos_counter cut_off_hangup;        // hung up on without an error event
+	chaos_counter refused_at_connect;    // no welcome: the clients limit
 	chaos_counter stalls;                // pauses in reading events, survived or not
 	chaos_counter flood_bytes;           // bytes written by clients that never read
 	chaos_counter fds_in_flight;         // fds sent by clients dying with them
