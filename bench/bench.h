@@ -18,12 +18,13 @@
 struct bench {
 	bool quick;
 	const char *server_path;  // the tessera binary to start
+	const char *only;         // --only NAME, or NULL
 	int runs;                 // runs per runner
 	// Filled by a run: one sample per metric it measures.
 	struct sample {
 		const char *metric;
 		double value;
-	} samples[16];
+	} samples[64];
 	size_t nsamples;
 };
 
@@ -100,5 +101,6 @@ void run_frames(struct bench *b);
 void run_memory(struct bench *b);
 void run_clients(struct bench *b);
 void run_idle(struct bench *b);
+void run_fairness(struct bench *b);
 
 #endif

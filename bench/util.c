@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -59,6 +60,8 @@ void bench_server_start(struct bench *b, struct bench_server *server, const char
 		bench_fail("fork: %s", strerror(errno));
 	}
 	if (server->pid == 0) {
+		// A harness that dies (bench_fail exits, a crash) takes its server with it.
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		int fd = open(server->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 		if (fd >= 0) {
 			dup2(fd, STDERR_FILENO);
