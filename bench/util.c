@@ -67,8 +67,11 @@ void bench_server_start(struct bench *b, struct bench_server *server, const char
 			dup2(fd, STDERR_FILENO);
 			dup2(fd, STDOUT_FILENO);
 		}
+		// The scenarios hold up to 100,000 objects in one client and connect 1,000
+		// clients: past the defaults, which suit a Raspberry Pi.
 		execl(b->server_path, "tessera", "--headless", "--size", size, "--socket",
-			server->socket, "--refresh", refresh, (char *)NULL);
+			server->socket, "--refresh", refresh, "--limit", "objects=1M",
+			"--limit", "client_bytes=256M", "--limit", "clients=2048", (char *)NULL);
 		fprintf(stderr, "cannot run %s: %s\n", b->server_path, strerror(errno));
 		_exit(127);
 	}

@@ -26,6 +26,7 @@ enum entry_kind {
 struct info_query {
 	struct ts_server_info *info;
 	size_t cap;         // entries allocated in info->list
+	size_t limit_cap;   // entries allocated in info->limits
 	bool done;
 };
 
@@ -124,6 +125,7 @@ void id_release(struct ts_display *display, uint32_t id);
 
 /* Event handlers that live with the requests they answer (introspect.c). */
 int introspect_handle_client_info(struct ts_display *display, const union ts_arg *args);
+int introspect_handle_limit(struct ts_display *display, const union ts_arg *args);
 int introspect_handle_info_done(struct ts_display *display, const union ts_arg *args);
 int introspect_handle_screenshot_done(struct ts_display *display, const union ts_arg *args);
 

@@ -194,6 +194,7 @@ static const event_handler handlers[TS_EV_COUNT_] = {
 	[TS_EV_delete_id] = handle_delete_id,
 	[TS_EV_client_info] = introspect_handle_client_info,
 	[TS_EV_info_done] = introspect_handle_info_done,
+	[TS_EV_limit] = introspect_handle_limit,
 	[TS_EV_screenshot_done] = introspect_handle_screenshot_done,
 };
 

@@ -30,7 +30,7 @@ int introspect_handle_client_info(struct ts_display *display, const union ts_arg
 		info->list = list;
 		query->cap = cap;
 	}
-	char *name = strdup(args[4].s);
+	char *name = strdup(args[5].s);
 	if (name == NULL) {
 		return display_fail(display, ENOMEM, NULL);
 	}
@@ -38,8 +38,34 @@ int introspect_handle_client_info(struct ts_display *display, const union ts_arg
 		.id = args[1].u,
 		.pid = args[2].u,
 		.objects = args[3].u,
+		.bytes = args[4].u,
 		.name = name,
 	};
+	return 0;
+}
+
+int introspect_handle_limit(struct ts_display *display, const union ts_arg *args) {
+	struct entry *entry = id_lookup(display, args[0].u, ENTRY_INFO);
+	if (entry == NULL) {
+		return display_fail(display, EPROTO, "the server sent limit for #%u, "
+			"which is not an info query", args[0].u);
+	}
+	struct info_query *query = entry->info;
+	struct ts_server_info *info = query->info;
+	if (info->limit_count == query->limit_cap) {
+		size_t cap = query->limit_cap ? query->limit_cap * 2 : 8;
+		struct ts_limit *limits = realloc(info->limits, cap * sizeof *limits);
+		if (limits == NULL) {
+			return display_fail(display, ENOMEM, NULL);
+		}
+		info->limits = limits;
+		query->limit_cap = cap;
+	}
+	char *name = strdup(args[1].s);
+	if (name == NULL) {
+		return display_fail(display, ENOMEM, NULL);
+	}
+	info->limits[info->limit_count++] = (struct ts_limit){ .name = name, .value = args[2].u };
 	return 0;
 }
 
@@ -146,6 +172,10 @@ void ts_server_info_finish(struct ts_server_info *info) {
 		free(info->list[i].name);
 	}
 	free(info->list);
+	for (size_t i = 0; i < info->limit_count; i++) {
+		free(info->limits[i].name);
+	}
+	free(info->limits);
 	memset(info, 0, sizeof *info);
 }
 

@@ -18,6 +18,7 @@ void ts_connection_init(struct ts_connection *conn, int fd, size_t in_limit, siz
 	conn->fd = fd;
 	conn->in.limit = in_limit < TS_MAX_MESSAGE ? TS_MAX_MESSAGE : in_limit;
 	conn->out.limit = out_limit < TS_MAX_MESSAGE ? TS_MAX_MESSAGE : out_limit;
+	conn->max_fds_in = TS_CONNECTION_MAX_FDS;
 	int flags = fcntl(fd, F_GETFL);
 	if (flags >= 0) {
 		fcntl(fd, F_SETFL, flags | O_NONBLOCK);
@@ -159,7 +160,7 @@ static int connection_read(struct ts_connection *conn, int flags) {
 		for (size_t i = 0; i < count; i++) {
 			int fd;
 			memcpy(&fd, data + i * sizeof fd, sizeof fd);
-			if (conn->nfds_in < TS_CONNECTION_MAX_FDS) {
+			if (conn->nfds_in < conn->max_fds_in && conn->nfds_in < TS_CONNECTION_MAX_FDS) {
 				conn->fds_in[conn->nfds_in++] = fd;
 			} else {
 				close(fd);

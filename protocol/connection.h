@@ -29,13 +29,15 @@ struct ts_connection {
 	struct ts_buffer in, out;
 	int fds_in[TS_CONNECTION_MAX_FDS];
 	unsigned nfds_in;
+	unsigned max_fds_in;  // fds queued before TS_IO_TOO_MANY_FDS (TS_CONNECTION_MAX_FDS at most)
 	int fds_out[TS_CONNECTION_MAX_FDS];
 	unsigned nfds_out;
 };
 
 /**
  * Takes ownership of socket @fd (set non-blocking here). @in_limit and @out_limit bound
- * the buffers; in_limit must be at least TS_MAX_MESSAGE. No memory is allocated yet.
+ * the buffers; in_limit must be at least TS_MAX_MESSAGE. At most TS_CONNECTION_MAX_FDS
+ * received fds may wait (lower it with max_fds_in). No memory is allocated yet.
  */
 void ts_connection_init(struct ts_connection *conn, int fd, size_t in_limit, size_t out_limit);
 

@@ -41,9 +41,10 @@
 	X(1, error, "uus", "id code message") \
 	X(2, done, "ou", "callback data") \
 	X(3, delete_id, "u", "id") \
-	X(4, client_info, "ouuus", "callback client_id pid objects name") \
+	X(4, client_info, "ouuuus", "callback client_id pid objects bytes name") \
 	X(5, info_done, "ouuu", "callback clients objects last_cleanup_us") \
-	X(6, screenshot_done, "ouuuh", "callback width height stride pixels")
+	X(6, screenshot_done, "ouuuh", "callback width height stride pixels") \
+	X(7, limit, "osu", "callback name value")
 
 /* Error codes carried by the error event. */
 #define TS_ERRORS(X) \
@@ -59,7 +60,8 @@
 	X(9, bad_fds) \
 	X(10, no_memory) \
 	X(11, limit_exceeded) \
-	X(12, internal)
+	X(12, internal) \
+	X(13, access_denied)
 
 enum ts_request_opcode {
 #define TS_X_(op, name, sig, fields) TS_REQ_##name = op,

@@ -16,7 +16,7 @@
 
 static void handle_io(void *data, int fd, short revents);
 
-struct client *client_create(struct server *server, int fd) {
+struct client *client_create(struct server *server, int fd, pid_t pid, uid_t uid) {
 	struct client *client = calloc(1, sizeof *client);
 	if (client == NULL) {
 		log_error("out of memory accepting a client");
@@ -24,14 +24,11 @@ struct client *client_create(struct server *server, int fd) {
 		return NULL;
 	}
 	client->server = server;
-	ts_connection_init(&client->conn, fd, server->options.max_in_bytes,
-		server->options.max_out_bytes);
-	struct ucred cred;
-	socklen_t len = sizeof cred;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
-		client->pid = cred.pid;
-		client->uid = cred.uid;
-	}
+	const struct server_limits *limits = &server->options.limits;
+	ts_connection_init(&client->conn, fd, SERVER_IN_BYTES, limits->out_bytes);
+	client->conn.max_fds_in = limits->fds;
+	client->pid = pid;
+	client->uid = uid;
 	client->source = loop_add_fd(server->loop, fd, POLLIN, handle_io, client);
 	if (client->source == NULL) {
 		log_error("out of memory accepting a client");
@@ -40,14 +37,53 @@ struct client *client_create(struct server *server, int fd) {
 		return NULL;
 	}
 	client->id = ++server->next_client_id;
+	client->connected_ns = loop_now_ns();
 	objmap_init(&client->objects, sizeof(struct rect));
 	list_init(&client->dead_link);
 	list_init(&client->flush_link);
 	list_init(&client->frame_link);
+	list_init(&client->backlog_link);
+	// Accept order is deadline order: the hello deadline is the same for everyone.
+	list_append(&server->hello_clients, &client->hello_link);
 	list_append(&server->clients, &client->link);
 	server->client_count++;
 	log_debug("client %u connected (pid %d)", client->id, (int)client->pid);
 	return client;
+}
+
+size_t client_memory(const struct client *client) {
+	return sizeof *client + client->objects.bytes +
+		client->conn.in.cap + client->conn.out.cap +
+		(client->name != NULL ? strlen(client->name) + 1 : 0) +
+		(size_t)client->pending_cap * sizeof *client->pending +
+		((size_t)client->new_rects.cap + client->frame_pending.cap + client->frame_due.cap) *
+			sizeof(uint32_t);
+}
+
+bool client_charge(struct client *client, size_t more) {
+	uint32_t limit = client->server->options.limits.client_bytes;
+	size_t held = client_memory(client);
+	if (held <= limit && more <= limit - held) {
+		return true;
+	}
+	client_post_error(client, 0, TS_ERR_limit_exceeded,
+		"limit client_bytes=%u exceeded: the client holds %zu bytes and needs %zu more",
+		limit, held, more);
+	return false;
+}
+
+bool client_push_id(struct client *client, struct id_array *array, uint32_t id) {
+	if (array->len == array->cap) {
+		size_t more = (array->cap ? array->cap : 16) * sizeof *array->ids;
+		if (!client_charge(client, more)) {
+			return false;
+		}
+	}
+	if (!id_array_push(array, id)) {
+		client_post_error(client, id, TS_ERR_no_memory, "out of memory");
+		return false;
+	}
+	return true;
 }
 
 // The slot size is what each rect costs; keep it from growing by accident.
@@ -132,6 +168,8 @@ void client_destroy(struct client *client) {
 	list_remove(&client->link);
 	list_remove(&client->dead_link);
 	list_remove(&client->flush_link);
+	list_remove(&client->hello_link);
+	list_remove(&client->backlog_link);
 	server->client_count--;
 	uint64_t took = loop_now_ns() - start;
 	// Tools that only ask questions own nothing: they must not hide the figure of the
@@ -151,7 +189,7 @@ void client_kill(struct client *client, const char *reason) {
 	}
 	client->dying = true;
 	// Parked: the loop no longer wakes for it; it is freed after this round.
-	loop_source_set_events(client->source, 0);
+	client_update_events(client);
 	list_append(&client->server->dead_clients, &client->dead_link);
 	log_debug("client %u going away: %s", client->id, reason);
 }
@@ -209,23 +247,26 @@ void client_post_error(struct client *client, uint32_t object_id, uint32_t code,
 	client_kill(client, "protocol error");
 }
 
+void client_update_events(struct client *client) {
+	short events = 0;
+	if (!client->dying) {
+		events = (client->backlogged ? 0 : POLLIN) | (client->write_blocked ? POLLOUT : 0);
+	}
+	if (loop_source_get_events(client->source) != events) {
+		loop_source_set_events(client->source, events);
+	}
+}
+
 bool client_flush(struct client *client) {
 	int rc = ts_connection_flush(&client->conn);
-	if (rc == TS_IO_AGAIN) {
-		// Keep the bytes; the loop tells us when the socket drains.
-		if (!client->dying) {
-			loop_source_set_events(client->source, POLLIN | POLLOUT);
-		}
-		return true;
-	}
+	bool blocked = rc == TS_IO_AGAIN;
 	list_remove(&client->flush_link);
-	if (rc != TS_IO_OK) {
-		return false;
+	// A full socket keeps the bytes; POLLOUT tells us when it drains.
+	if (blocked != client->write_blocked) {
+		client->write_blocked = blocked;
+		client_update_events(client);
 	}
-	if (!client->dying) {
-		loop_source_set_events(client->source, POLLIN);
-	}
-	return true;
+	return rc == TS_IO_OK || rc == TS_IO_AGAIN;
 }
 
 static void handle_io(void *data, int fd, short revents) {
@@ -236,33 +277,40 @@ static void handle_io(void *data, int fd, short revents) {
 			return;
 		}
 	}
-	if (revents & (POLLIN | POLLHUP | POLLERR)) {
-		int rc = ts_connection_read(&client->conn);
-		// Handle what did arrive, even alongside a hang-up: the last requests before
-		// a clean exit still count.
-		if (ts_connection_pending_input(&client->conn) > 0) {
-			client_dispatch(client);
-		}
-		if (client->dying) {
-			return;
-		}
-		switch (rc) {
-		case TS_IO_OK:
-		case TS_IO_AGAIN:
-			if ((revents & (POLLHUP | POLLERR)) && rc == TS_IO_AGAIN) {
-				client_kill(client, "hung up");
-			}
-			break;
-		case TS_IO_EOF:
+	// A backlogged client is not read (a hang-up included) until the server has
+	// handled what it already sent; the loop gives it a slice every round.
+	if (client->backlogged || !(revents & (POLLIN | POLLHUP | POLLERR))) {
+		return;
+	}
+	int rc = ts_connection_read(&client->conn);
+	// Handle what did arrive, even alongside a hang-up: the last requests before a
+	// clean exit still count.
+	if (ts_connection_pending_input(&client->conn) > 0 || client->conn.nfds_in > 0) {
+		client_dispatch(client);
+	}
+	if (client->dying) {
+		return;
+	}
+	switch (rc) {
+	case TS_IO_OK:
+	case TS_IO_AGAIN:
+		if ((revents & (POLLHUP | POLLERR)) && rc == TS_IO_AGAIN && !client->backlogged) {
 			client_kill(client, "hung up");
-			break;
-		case TS_IO_TOO_MANY_FDS:
-			client_post_error(client, 0, TS_ERR_bad_fds,
-				"more than %d file descriptors queued", TS_CONNECTION_MAX_FDS);
-			break;
-		default:
-			client_kill(client, strerror(errno));
-			break;
 		}
+		break;
+	case TS_IO_EOF:
+		// Requests left over are handled first; the hang-up is seen again after.
+		if (!client->backlogged) {
+			client_kill(client, "hung up");
+		}
+		break;
+	case TS_IO_TOO_MANY_FDS:
+		client_post_error(client, 0, TS_ERR_limit_exceeded,
+			"limit fds=%u exceeded: more file descriptors in flight than that",
+			client->conn.max_fds_in);
+		break;
+	default:
+		client_kill(client, strerror(errno));
+		break;
 	}
 }

@@ -56,12 +56,17 @@ struct client {
 	struct list dead_link;            // server.dead_clients while dying
 	struct list flush_link;           // server.flush_clients while output is queued
 	struct list frame_link;           // server.frame_clients while frame_due is not empty
+	struct list hello_link;           // server.hello_clients until hello
+	struct list backlog_link;         // server.backlog_clients while backlogged
+	uint64_t connected_ns;            // loop_now_ns() at accept
 	uint32_t id;
 	pid_t pid;
 	uid_t uid;
 	char *name;
 	bool welcomed;                    // hello done
 	bool dying;                       // no more dispatch; destroyed after this round
+	bool backlogged;                  // used its slice with requests left: not read meanwhile
+	bool write_blocked;               // the socket is full: waiting for POLLOUT
 	uint16_t scene_owner;             // the scene's name for us; 0 until a first commit
 	// Every object, stored by id (struct rect slots): freed all at once.
 	struct objmap objects;
@@ -73,8 +78,11 @@ struct client {
 	struct id_array frame_due;        // committed frame callbacks: done at the next frame
 };
 
-/** Takes ownership of the accepted socket @fd. Returns NULL (fd closed) on failure. */
-struct client *client_create(struct server *server, int fd);
+/**
+ * Takes ownership of the accepted socket @fd, whose peer is @pid / @uid.
+ * Returns NULL (fd closed) on failure.
+ */
+struct client *client_create(struct server *server, int fd, pid_t pid, uid_t uid);
 
 /**
  * The one destroy path: frees every object the client owns, takes them out of the
@@ -100,8 +108,30 @@ void client_send(struct client *client, uint16_t opcode, const union ts_arg *arg
 /** Writes queued output. Returns false when the client must go. */
 bool client_flush(struct client *client);
 
-/** Request handling, in requests.c: decodes and dispatches what the client sent. */
+/**
+ * Request handling, in requests.c: decodes and dispatches what the client sent, at
+ * most its slice (the requests limit; a screenshot ends a slice). A client with
+ * requests left over is backlogged: not read until a later round has handled them.
+ */
 void client_dispatch(struct client *client);
+
+/** Sets the events the loop watches for the client from its state. */
+void client_update_events(struct client *client);
+
+/**
+ * Server memory the client holds: its objects, pending state, name and connection
+ * buffers. What the client_bytes limit bounds.
+ */
+size_t client_memory(const struct client *client);
+
+/**
+ * Checks that the client may hold @more bytes on top of what it holds. Returns false
+ * after posting limit_exceeded when it may not.
+ */
+bool client_charge(struct client *client, size_t more);
+
+/** Appends @id to one of the client's id arrays, within client_bytes. */
+bool client_push_id(struct client *client, struct id_array *array, uint32_t id);
 
 /**
  * Destroys the rect at @id: out of the scene and of the pending lists, its slot freed.

@@ -9,6 +9,7 @@
 
 #include "backend.h"
 #include "leakcheck.h"
+#include "limits.h"
 #include "log.h"
 #include "loop.h"
 #include "render.h"
@@ -17,7 +18,7 @@
 static void usage(FILE *out) {
 	fprintf(out,
 		"usage: tessera [--headless] [--size WxH] [--socket PATH] [--fullscreen]\n"
-		"               [--refresh HZ] [-v]\n"
+		"               [--refresh HZ] [--limit NAME=VALUE]... [--allow-uid UID]... [-v]\n"
 		"\n"
 		"  --headless     render offscreen with EGL (no display needed)\n"
 		"  --size WxH     output size in pixels (default 1280x720)\n"
@@ -26,8 +27,16 @@ static void usage(FILE *out) {
 		"  --fullscreen   window backend: take the whole primary monitor\n"
 		"  --refresh HZ   draw at most HZ frames a second (default 60); 0 draws as\n"
 		"                 soon as something changed (for benchmarks)\n"
+		"  --limit NAME=VALUE\n"
+		"                 set one of the limits below (VALUE may end in K, M or G)\n"
+		"  --allow-uid UID\n"
+		"                 let clients of user UID connect too (by default only our\n"
+		"                 own user may; the socket is then made world-connectable)\n"
 		"  -v, --verbose  log debug messages and trace every protocol message\n"
-		"  -h, --help     show this help\n");
+		"  -h, --help     show this help\n"
+		"\n"
+		"limits (NAME, default, meaning; protocol/PROTOCOL.md says which are fatal):\n");
+	limits_print_help(out);
 }
 
 static bool parse_size(const char *text, int *width, int *height) {
@@ -51,16 +60,16 @@ int main(int argc, char *argv[]) {
 	int width = 1280, height = 720;
 	struct server_options opts = {
 		.refresh_mhz = 60000,
-		.max_objects = 1u << 20,
-		.max_out_bytes = 1u << 20,
-		.max_in_bytes = 64u << 10,
 	};
+	limits_init(&opts.limits);
 	static const struct option long_options[] = {
 		{ "headless", no_argument, NULL, 'H' },
 		{ "size", required_argument, NULL, 's' },
 		{ "socket", required_argument, NULL, 'S' },
 		{ "fullscreen", no_argument, NULL, 'f' },
 		{ "refresh", required_argument, NULL, 'r' },
+		{ "limit", required_argument, NULL, 'l' },
+		{ "allow-uid", required_argument, NULL, 'u' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -92,6 +101,28 @@ int main(int argc, char *argv[]) {
 				return 2;
 			}
 			opts.refresh_mhz = (int)(hz * 1000 + 0.5);
+			break;
+		}
+		case 'l': {
+			char err[200];
+			if (!limits_parse(&opts.limits, optarg, err, sizeof err)) {
+				fprintf(stderr, "tessera: bad --limit: %s\n", err);
+				return 2;
+			}
+			break;
+		}
+		case 'u': {
+			char *end;
+			unsigned long uid = strtoul(optarg, &end, 10);
+			if (end == optarg || *end != '\0' || optarg[0] == '-' || uid >= UINT32_MAX) {
+				fprintf(stderr, "tessera: bad --allow-uid '%s': expected a user id\n", optarg);
+				return 2;
+			}
+			if (opts.allow_uid_count == SERVER_MAX_ALLOW_UIDS) {
+				fprintf(stderr, "tessera: at most %d --allow-uid\n", SERVER_MAX_ALLOW_UIDS);
+				return 2;
+			}
+			opts.allow_uids[opts.allow_uid_count++] = (uid_t)uid;
 			break;
 		}
 		case 'v':

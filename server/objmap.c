@@ -32,6 +32,7 @@ void objmap_finish(struct objmap *map) {
 	}
 	map->used = 0;
 	map->count = 0;
+	map->bytes = 0;
 }
 
 // Where @id's type byte is, with the address of its slot in *@slot. The id must be in
@@ -65,6 +66,7 @@ int objmap_insert(struct objmap *map, uint32_t id, uint8_t type, void **slot) {
 				return -TS_ERR_no_memory;
 			}
 			POISON(*chunk + slots, slots * map->slot_size);
+			map->bytes += slots * (1 + (size_t)map->slot_size);
 		}
 		map->used = id;
 	} else if ((*chunk)[off] != OBJMAP_FREE) {

@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tessera-protocol.h"
+
 #define OBJMAP_FREE 0         // the type of a free slot
 #define OBJMAP_FIRST_SHIFT 3  // chunk 0 holds 1 << 3 = 8 slots, chunk k 8 << k
 #define OBJMAP_CHUNKS 22      // 8 * (2^22 - 1) slots: more than TS_MAX_ID
@@ -26,6 +28,7 @@ struct objmap {
 	uint32_t slot_size;   // bytes; a multiple of 8
 	uint32_t used;        // highest id used so far
 	uint32_t count;       // live objects
+	size_t bytes;         // allocated for chunks
 };
 
 /** An empty table whose slots are @slot_size bytes (a multiple of 8, at most 4096). */
@@ -63,6 +66,22 @@ static inline void *objmap_lookup(const struct objmap *map, uint32_t id, uint8_t
 		return NULL;
 	}
 	return chunk + (1u << top) + (size_t)off * map->slot_size;
+}
+
+/**
+ * The bytes objmap_insert(@id) would allocate: a new chunk's size when @id is the
+ * first of a chunk not yet allocated, else 0. (For memory limits: checked before.)
+ */
+static inline size_t objmap_insert_cost(const struct objmap *map, uint32_t id) {
+	if (id != map->used + 1 || id == 0 || id > TS_MAX_ID) {
+		return 0;
+	}
+	uint32_t pos = id - 1 + (1u << OBJMAP_FIRST_SHIFT);
+	unsigned top = 31u - (unsigned)__builtin_clz(pos);
+	if (map->chunks[top - OBJMAP_FIRST_SHIFT] != NULL) {
+		return 0;
+	}
+	return ((size_t)1 << top) * (1 + (size_t)map->slot_size);
 }
 
 /** Frees the slot of @id (its contents are lost). Returns 0 if it was already free. */

@@ -34,7 +34,13 @@ static const request_func handlers[TS_REQ_COUNT_] = {
 
 void client_dispatch(struct client *client) {
 	struct server *server = client->server;
+	uint32_t budget = server->options.limits.requests;
+	bool slice_over = false;
 	while (!client->dying) {
+		if (budget == 0) {
+			slice_over = true;
+			break;
+		}
 		struct ts_header hdr;
 		union ts_arg args[TS_MAX_ARGS];
 		const char *why = "";
@@ -57,6 +63,32 @@ void client_dispatch(struct client *client) {
 			handlers[hdr.opcode](client, args);
 		}
 		ts_connection_consume(&client->conn, hdr.size);
+		budget--;
+		// A screenshot reads back a whole frame: it is a slice on its own.
+		if (hdr.opcode == TS_REQ_screenshot) {
+			budget = 0;
+		}
+	}
+	if (client->dying) {
+		return;
+	}
+	// Fds travel with the first byte of their message: once every byte that came has
+	// been handled, fds still waiting belong to no message and never will.
+	if (!slice_over && client->conn.nfds_in > 0 &&
+			ts_connection_pending_input(&client->conn) == 0) {
+		client_post_error(client, 0, TS_ERR_bad_fds,
+			"%u file descriptors came with no message that takes them",
+			client->conn.nfds_in);
+		return;
+	}
+	if (slice_over != client->backlogged) {
+		client->backlogged = slice_over;
+		if (slice_over) {
+			list_append(&server->backlog_clients, &client->backlog_link);
+		} else {
+			list_remove(&client->backlog_link);
+		}
+		client_update_events(client);
 	}
 }
 
@@ -86,10 +118,15 @@ static void *insert(struct client *client, uint32_t id, enum object_type type) {
 	// Ids are dense, so an honest client never needs one above the object limit; the
 	// bound also caps the id table for callback ids, which are used and freed without
 	// ever counting as live objects.
-	size_t max = client->server->options.max_objects;
+	uint32_t max = client->server->options.limits.objects;
 	if (client->objects.count >= max || id > max) {
 		client_post_error(client, id, TS_ERR_limit_exceeded,
-			"object limit of %zu reached (ids go up to %zu)", max, max);
+			"limit objects=%u exceeded: the client holds %u objects and asked for id %u",
+			max, client->objects.count, id);
+		return NULL;
+	}
+	size_t cost = objmap_insert_cost(&client->objects, id);
+	if (cost > 0 && !client_charge(client, cost)) {
 		return NULL;
 	}
 	void *slot;
@@ -138,6 +175,7 @@ static void handle_hello(struct client *client, const union ts_arg *args) {
 		return;
 	}
 	client->welcomed = true;
+	list_remove(&client->hello_link);
 	uint32_t agreed = version < TS_PROTOCOL_VERSION ? version : TS_PROTOCOL_VERSION;
 	struct backend *backend = client->server->backend;
 	client_send(client, TS_EV_welcome, (union ts_arg[]){
@@ -234,8 +272,7 @@ static void handle_commit(struct client *client, const union ts_arg *args) {
 		client->frame_pending = swap;
 	} else {
 		for (uint32_t i = 0; i < client->frame_pending.len; i++) {
-			if (!id_array_push(due, client->frame_pending.ids[i])) {
-				client_post_error(client, 0, TS_ERR_no_memory, "out of memory");
+			if (!client_push_id(client, due, client->frame_pending.ids[i])) {
 				return;
 			}
 		}
@@ -251,9 +288,8 @@ static void handle_frame(struct client *client, const union ts_arg *args) {
 	if (insert(client, id, OBJECT_CALLBACK) == NULL) {
 		return;
 	}
-	if (!id_array_push(&client->frame_pending, id)) {
+	if (!client_push_id(client, &client->frame_pending, id)) {
 		forget(client, id);
-		client_post_error(client, id, TS_ERR_no_memory, "out of memory");
 	}
 }
 
@@ -286,9 +322,8 @@ static void handle_rect_create(struct client *client, const union ts_arg *args) 
 			client->new_rects_gone >= fresh->len / 2) {
 		compact_new_rects(client);
 	}
-	if (!id_array_push(fresh, id)) {
+	if (!client_push_id(client, fresh, id)) {
 		forget(client, id);
-		client_post_error(client, id, TS_ERR_no_memory, "out of memory");
 		return;
 	}
 	rect->node.state = (struct scene_rect_state){ .rgba = 0xffffffffu, .visible = true };
@@ -302,6 +337,9 @@ static struct scene_rect_state * __attribute__((noinline)) new_pending(
 		struct client *client, uint32_t id, struct rect *rect) {
 	if (client->pending_len == client->pending_cap) {
 		uint32_t cap = client->pending_cap ? client->pending_cap * 2 : 16;
+		if (!client_charge(client, (size_t)(cap - client->pending_cap) * sizeof *client->pending)) {
+			return NULL;
+		}
 		struct pending_rect *pending = realloc(client->pending, (size_t)cap * sizeof *pending);
 		if (pending == NULL) {
 			client_post_error(client, id, TS_ERR_no_memory, "out of memory");
@@ -395,9 +433,15 @@ static void handle_info_query(struct client *client, const union ts_arg *args) {
 		}
 		clients++;
 		objects += other->objects.count;
+		size_t bytes = client_memory(other);
 		client_send(client, TS_EV_client_info, (union ts_arg[]){
 			{ .u = cb }, { .u = other->id }, { .u = (uint32_t)other->pid },
-			{ .u = other->objects.count }, { .s = other->name ? other->name : "" } });
+			{ .u = other->objects.count }, { .u = bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)bytes },
+			{ .s = other->name ? other->name : "" } });
+	}
+	for (size_t i = 0; i < limits_count(); i++) {
+		client_send(client, TS_EV_limit, (union ts_arg[]){ { .u = cb },
+			{ .s = limits_name(i) }, { .u = limits_value(&server->options.limits, i) } });
 	}
 	client_send(client, TS_EV_info_done, (union ts_arg[]){
 		{ .u = cb }, { .u = clients }, { .u = objects }, { .u = server->last_cleanup_us } });

@@ -45,12 +45,74 @@ static void handle_signal(int signo) {
 	stop_signal = signo;
 }
 
+// Refusals can come by the thousand (a connect storm past the clients limit): the log
+// gets one line a second at most, with a count.
+static void log_refusal(struct server *server, const char *text) {
+	server->refused++;
+	uint64_t now = loop_now_ns();
+	if (server->refused_logged_ns == 0 || now - server->refused_logged_ns >= 1000000000u) {
+		log_info("refused a connection: %s (%llu refused so far)", text,
+			(unsigned long long)server->refused);
+		server->refused_logged_ns = now;
+	}
+}
+
+// Tells a connection why it is not welcome, with the error event a client would get,
+// and closes it. The socket is new and empty: the event fits, or the peer is gone.
+static void refuse(struct server *server, int fd, uint32_t code, const char *text) {
+	log_refusal(server, text);
+	union ts_arg args[] = { { .u = 0 }, { .u = code }, { .s = text } };
+	uint8_t buf[TS_MAX_MESSAGE];
+	size_t size = ts_encoded_size(&ts_event_interface, TS_EV_error, args);
+	if (size > 0 && size <= sizeof buf) {
+		ts_encode(buf, size, &ts_event_interface, TS_EV_error, args);
+		(void)!send(fd, buf, size, MSG_DONTWAIT | MSG_NOSIGNAL);
+	}
+	close(fd);
+}
+
+static bool uid_allowed(const struct server *server, uid_t uid) {
+	if (uid == geteuid()) {
+		return true;
+	}
+	for (size_t i = 0; i < server->options.allow_uid_count; i++) {
+		if (server->options.allow_uids[i] == uid) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static void admit(struct server *server, int fd) {
+	struct ucred cred;
+	socklen_t len = sizeof cred;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+		log_error("cannot tell who connected (SO_PEERCRED: %s); refusing", strerror(errno));
+		close(fd);
+		return;
+	}
+	char text[160];
+	if (!uid_allowed(server, cred.uid)) {
+		snprintf(text, sizeof text, "user %u may not connect to this server "
+			"(tessera --allow-uid %u lets it)", (unsigned)cred.uid, (unsigned)cred.uid);
+		refuse(server, fd, TS_ERR_access_denied, text);
+		return;
+	}
+	uint32_t max = server->options.limits.clients;
+	if (server->client_count >= max) {
+		snprintf(text, sizeof text, "limit clients=%u reached: the server is full", max);
+		refuse(server, fd, TS_ERR_limit_exceeded, text);
+		return;
+	}
+	client_create(server, fd, cred.pid, cred.uid);
+}
+
 static void handle_accept(void *data, int fd, short revents) {
 	struct server *server = data;
 	for (int i = 0; i < ACCEPTS_PER_ROUND; i++) {
 		int client_fd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (client_fd >= 0) {
-			client_create(server, client_fd);
+			admit(server, client_fd);
 			continue;
 		}
 		if (errno == EINTR || errno == ECONNABORTED) {
@@ -119,8 +181,44 @@ static bool setup_signals(struct server *server) {
 	return true;
 }
 
+// The socket's folder must be one only we (or root) control: a folder that others may
+// write to without the sticky bit (/tmp has it) would let them replace our socket.
+static bool check_socket_dir(const char *socket_path) {
+	char *dir = strdup(socket_path);
+	if (dir == NULL) {
+		log_error("out of memory");
+		return false;
+	}
+	char *slash = strrchr(dir, '/');
+	if (slash == NULL) {
+		strcpy(dir, ".");
+	} else if (slash == dir) {
+		dir[1] = '\0';
+	} else {
+		*slash = '\0';
+	}
+	struct stat st;
+	bool ok = false;
+	if (stat(dir, &st) < 0) {
+		log_error("cannot use the socket's folder %s: %s", dir, strerror(errno));
+	} else if (!S_ISDIR(st.st_mode)) {
+		log_error("%s is not a folder", dir);
+	} else if (st.st_uid != geteuid() && st.st_uid != 0) {
+		log_error("the socket's folder %s belongs to user %u, not to us (%u): refusing to "
+			"listen there", dir, (unsigned)st.st_uid, (unsigned)geteuid());
+	} else if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)) {
+		log_error("the socket's folder %s may be written by other users and is not "
+			"sticky: refusing to listen there", dir);
+	} else {
+		ok = true;
+	}
+	free(dir);
+	return ok;
+}
+
 // Takes the lock that says a live server owns the socket path; a socket left by a
-// server that died is then safe to replace.
+// server that died is then safe to replace. Paths that belong to another user are
+// never touched.
 static bool take_socket(struct server *server) {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	if (strlen(server->socket_path) >= sizeof addr.sun_path) {
@@ -129,24 +227,37 @@ static bool take_socket(struct server *server) {
 		return false;
 	}
 	strcpy(addr.sun_path, server->socket_path);
+	if (!check_socket_dir(server->socket_path)) {
+		return false;
+	}
 	if (asprintf(&server->lock_path, "%s.lock", server->socket_path) < 0) {
 		server->lock_path = NULL;
 		log_error("out of memory");
 		return false;
 	}
-	server->lock_fd = open(server->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	server->lock_fd = open(server->lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+		0600);
 	if (server->lock_fd < 0) {
 		log_error("cannot open lock file %s: %s", server->lock_path, strerror(errno));
 		goto error_lock_path;
+	}
+	struct stat st;
+	if (fstat(server->lock_fd, &st) < 0 || st.st_uid != geteuid() || !S_ISREG(st.st_mode)) {
+		log_error("lock file %s is not a file of ours: refusing to use it", server->lock_path);
+		goto error_lock_fd;
 	}
 	if (flock(server->lock_fd, LOCK_EX | LOCK_NB) < 0) {
 		log_error("another tessera is already running on %s", server->socket_path);
 		goto error_lock_fd;
 	}
-	struct stat st;
 	if (lstat(server->socket_path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
 			log_error("%s exists and is not a socket; not replacing it", server->socket_path);
+			goto error_lock_fd;
+		}
+		if (st.st_uid != geteuid()) {
+			log_error("%s belongs to user %u, not to us (%u); not replacing it",
+				server->socket_path, (unsigned)st.st_uid, (unsigned)geteuid());
 			goto error_lock_fd;
 		}
 		log_info("replacing stale socket %s", server->socket_path);
@@ -157,9 +268,20 @@ static bool take_socket(struct server *server) {
 		log_error("socket: %s", strerror(errno));
 		goto error_lock_fd;
 	}
-	if (bind(server->listen_fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
-		log_error("cannot bind %s: %s", server->socket_path, strerror(errno));
+	// The socket is born 0600 (bind honours the umask; we have one thread here), so
+	// there is no moment when others could connect. Users let in with --allow-uid
+	// need it open; SO_PEERCRED then keeps everyone else out.
+	mode_t old_umask = umask(0177);
+	int bound = bind(server->listen_fd, (struct sockaddr *)&addr, sizeof addr);
+	int bind_errno = errno;
+	umask(old_umask);
+	if (bound < 0) {
+		log_error("cannot bind %s: %s", server->socket_path, strerror(bind_errno));
 		goto error_listen_fd;
+	}
+	if (server->options.allow_uid_count > 0 && chmod(server->socket_path, 0666) < 0) {
+		log_error("cannot open %s to other users: %s", server->socket_path, strerror(errno));
+		goto error_unlink;
 	}
 	if (listen(server->listen_fd, SOMAXCONN) < 0) {
 		log_error("listen: %s", strerror(errno));
@@ -196,6 +318,8 @@ bool server_init(struct server *server, struct loop *loop, const struct server_o
 	list_init(&server->dead_clients);
 	list_init(&server->flush_clients);
 	list_init(&server->frame_clients);
+	list_init(&server->hello_clients);
+	list_init(&server->backlog_clients);
 	// 0: no limit, a frame as soon as something changed (benchmarks).
 	server->frame_interval_ns = opts->refresh_mhz > 0
 		? 1000000000000ull / (uint64_t)opts->refresh_mhz : 0;
@@ -291,13 +415,68 @@ static void after_round(struct server *server) {
 	}
 }
 
+static uint64_t hello_timeout_ns(const struct server *server) {
+	return (uint64_t)server->options.limits.hello_timeout_ms * 1000000u;
+}
+
+// Connections that did not say hello in time go: silence, or half a header, holds a
+// connection slot for no longer than that.
+static void expire_hellos(struct server *server, uint64_t now) {
+	uint64_t timeout = hello_timeout_ns(server);
+	while (!list_empty(&server->hello_clients)) {
+		struct client *client =
+			list_entry(server->hello_clients.next, struct client, hello_link);
+		if (client->connected_ns + timeout > now) {
+			break;
+		}
+		list_remove(&client->hello_link);
+		client_post_error(client, 0, TS_ERR_limit_exceeded,
+			"limit hello_timeout_ms=%u exceeded: no hello in that time",
+			server->options.limits.hello_timeout_ms);
+	}
+}
+
+// Every backlogged client gets one more slice, in turn. Those that use it up again go
+// to the back of the list for the next round.
+static void serve_backlog(struct server *server) {
+	if (list_empty(&server->backlog_clients)) {
+		return;
+	}
+	// Take the whole list: clients backlogged again during this pass join the new one.
+	struct list turn;
+	turn.next = server->backlog_clients.next;
+	turn.prev = server->backlog_clients.prev;
+	turn.next->prev = &turn;
+	turn.prev->next = &turn;
+	list_init(&server->backlog_clients);
+	while (!list_empty(&turn)) {
+		struct client *client = list_entry(turn.next, struct client, backlog_link);
+		list_remove(&client->backlog_link);
+		client->backlogged = false;
+		client_dispatch(client);
+		// Drained: read it again. Still backlogged: it went back on the server's list.
+		client_update_events(client);
+	}
+}
+
 static int poll_timeout(struct server *server, uint64_t now) {
+	if (!list_empty(&server->backlog_clients)) {
+		return 0;
+	}
 	uint64_t deadline = UINT64_MAX;
 	if (frame_wanted(server)) {
 		deadline = server->last_frame_ns + server->frame_interval_ns;
 	}
 	if (server->accept_resume_ns != 0 && server->accept_resume_ns < deadline) {
 		deadline = server->accept_resume_ns;
+	}
+	if (!list_empty(&server->hello_clients)) {
+		struct client *oldest =
+			list_entry(server->hello_clients.next, struct client, hello_link);
+		uint64_t expiry = oldest->connected_ns + hello_timeout_ns(server);
+		if (expiry < deadline) {
+			deadline = expiry;
+		}
 	}
 	if (server->poll_backend && now + server->frame_interval_ns < deadline) {
 		deadline = now + server->frame_interval_ns;
@@ -324,6 +503,7 @@ bool server_iterate(struct server *server) {
 		server->accept_resume_ns = 0;
 		loop_source_set_events(server->listen_source, POLLIN);
 	}
+	expire_hellos(server, now);
 	if (frame_wanted(server) && now >= server->last_frame_ns + server->frame_interval_ns) {
 		draw_frame(server, now);
 	}
@@ -348,6 +528,7 @@ bool server_iterate(struct server *server) {
 		log_info("signal %d received: shutting down", (int)stop_signal);
 		server->running = false;
 	}
+	serve_backlog(server);
 	after_round(server);
 	return true;
 }

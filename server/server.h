@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "limits.h"
 #include "list.h"
 #include "scene.h"
 
@@ -19,12 +20,15 @@ struct loop;
 struct loop_source;
 struct renderer;
 
+#define SERVER_MAX_ALLOW_UIDS 16
+#define SERVER_IN_BYTES (64u << 10) // per client: request bytes read but not handled yet
+
 struct server_options {
 	const char *socket_path;  // NULL: $TESSERA_SOCKET, else $XDG_RUNTIME_DIR/tessera-0
 	int refresh_mhz;          // frame rate limit in millihertz; 0: none
-	size_t max_objects;       // per client
-	size_t max_out_bytes;     // per client: queued events before disconnection
-	size_t max_in_bytes;      // per client: unparsed request bytes
+	struct server_limits limits;
+	uid_t allow_uids[SERVER_MAX_ALLOW_UIDS]; // users besides our own who may connect
+	size_t allow_uid_count;
 	bool trace;               // print every message (-v or TESSERA_DEBUG=1)
 };
 
@@ -52,6 +56,10 @@ struct server {
 	struct list dead_clients;      // client.dead_link: destroyed after the loop round
 	struct list flush_clients;     // client.flush_link: have queued output
 	struct list frame_clients;     // client.frame_link: have frame callbacks due
+	struct list hello_clients;     // client.hello_link: no hello yet, oldest first
+	struct list backlog_clients;   // client.backlog_link: requests left after their slice
+	uint64_t refused;              // connections refused (limit, user)
+	uint64_t refused_logged_ns;    // when the last refusal was logged
 	uint32_t last_cleanup_us;      // freeing the last client that owned objects
 
 	uint64_t last_frame_ns;

@@ -657,11 +657,11 @@ static void test_format(void **state) {
 	a[0].u = 3; a[1].u = 640; a[2].u = 480; a[3].u = 2560; a[4].h = 7;
 	check_format(ev, TS_EV_screenshot_done, a,
 		"screenshot_done(callback=#3, width=640, height=480, stride=2560, pixels=fd 7)");
-	a[0].u = 2; a[1].u = 1; a[2].u = 4242; a[3].u = 17; a[4].s = "term";
-	check_format(ev, TS_EV_client_info, a,
-		"client_info(callback=#2, client_id=1, pid=4242, objects=17, name=\"term\")");
+	a[0].u = 2; a[1].u = 1; a[2].u = 4242; a[3].u = 17; a[4].u = 4096; a[5].s = "term";
+	check_format(ev, TS_EV_client_info, a, "client_info(callback=#2, client_id=1, "
+		"pid=4242, objects=17, bytes=4096, name=\"term\")");
 	check_format(rq, 200, a, "unknown(opcode=200)");
-	check_format(ev, TS_EV_COUNT_, a, "unknown(opcode=7)");
+	check_format(ev, TS_EV_COUNT_, a, "unknown(opcode=8)");
 
 	// A long string truncates without overflowing.
 	static char big[TS_MAX_STRING];

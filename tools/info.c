@@ -85,9 +85,15 @@ static void print_json(const struct ts_server_info *info) {
 		const struct ts_client_info *c = &info->list[i];
 		printf("%s{\"id\": %u, \"pid\": %u, \"name\": ", i ? ", " : "", c->id, c->pid);
 		print_json_string(c->name);
-		printf(", \"objects\": %u}", c->objects);
+		printf(", \"objects\": %u, \"bytes\": %u}", c->objects, c->bytes);
 	}
-	printf("]}\n");
+	printf("], \"limits\": {");
+	for (size_t i = 0; i < info->limit_count; i++) {
+		printf("%s", i ? ", " : "");
+		print_json_string(info->limits[i].name);
+		printf(": %u", info->limits[i].value);
+	}
+	printf("}}\n");
 }
 
 // Names go to a terminal: control characters must not reach it.
@@ -98,16 +104,23 @@ static void print_name(const char *s) {
 }
 
 static void print_table(const struct ts_server_info *info) {
-	printf("%8s %8s %8s  %s\n", "ID", "PID", "OBJECTS", "NAME");
+	printf("%8s %8s %8s %10s  %s\n", "ID", "PID", "OBJECTS", "BYTES", "NAME");
 	for (size_t i = 0; i < info->count; i++) {
 		const struct ts_client_info *c = &info->list[i];
-		printf("%8u %8u %8u  ", c->id, c->pid, c->objects);
+		printf("%8u %8u %8u %10u  ", c->id, c->pid, c->objects, c->bytes);
 		print_name(c->name);
 		putchar('\n');
 	}
 	printf("total: %u client%s, %u object%s; last cleanup took %u us\n",
 		info->clients, info->clients == 1 ? "" : "s",
 		info->objects, info->objects == 1 ? "" : "s", info->last_cleanup_us);
+	printf("limits:");
+	for (size_t i = 0; i < info->limit_count; i++) {
+		printf(" ");
+		print_name(info->limits[i].name);
+		printf("=%u", info->limits[i].value);
+	}
+	printf("\n");
 }
 
 int main(int argc, char *argv[]) {

@@ -147,7 +147,14 @@ struct ts_client_info {
 	uint32_t id;
 	uint32_t pid;      // from SO_PEERCRED
 	uint32_t objects;  // objects the client owns
+	uint32_t bytes;    // server memory the client holds (what the client_bytes limit counts)
 	char *name;        // from its hello
+};
+
+/** One of the server's limits (see PROTOCOL.md), as configured. */
+struct ts_limit {
+	char *name;
+	uint32_t value;
 };
 
 /** The server's introspection answer; the querying client is left out. */
@@ -156,6 +163,8 @@ struct ts_server_info {
 	uint32_t last_cleanup_us; // time the last client destruction took, in the server
 	size_t count;             // entries in list
 	struct ts_client_info *list;
+	size_t limit_count;       // entries in limits
+	struct ts_limit *limits;
 };
 
 /** Asks the server for its clients and waits for the answer. Returns 0 or -1. */
