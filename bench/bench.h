@@ -50,6 +50,9 @@ struct bench_server {
  * draws as soon as something changed, for the scenarios that time frames.
  */
 void bench_server_start(struct bench *b, struct bench_server *server, const char *refresh);
+/** The same with one more `--limit NAME=VALUE` (@limit), or none when it is NULL. */
+void bench_server_start_limit(struct bench *b, struct bench_server *server,
+	const char *refresh, const char *limit);
 #define BENCH_PACED "60"
 #define BENCH_UNPACED "0"
 /** SIGTERM, wait, remove the folder. */

@@ -46,6 +46,11 @@ static void sleep_ms(int ms) {
 }
 
 void bench_server_start(struct bench *b, struct bench_server *server, const char *refresh) {
+	bench_server_start_limit(b, server, refresh, NULL);
+}
+
+void bench_server_start_limit(struct bench *b, struct bench_server *server,
+		const char *refresh, const char *limit) {
 	memset(server, 0, sizeof *server);
 	strcpy(server->dir, "/tmp/tessera-bench-XXXXXX");
 	if (mkdtemp(server->dir) == NULL) {
@@ -69,9 +74,11 @@ void bench_server_start(struct bench *b, struct bench_server *server, const char
 		}
 		// The scenarios hold up to 100,000 objects in one client and connect 1,000
 		// clients: past the defaults, which suit a Raspberry Pi.
-		execl(b->server_path, "tessera", "--headless", "--size", size, "--socket",
-			server->socket, "--refresh", refresh, "--limit", "objects=1M",
-			"--limit", "client_bytes=256M", "--limit", "clients=2048", (char *)NULL);
+		char *argv[] = { "tessera", "--headless", "--size", size, "--socket", server->socket,
+			"--refresh", (char *)refresh, "--limit", "objects=1M",
+			"--limit", "client_bytes=256M", "--limit", "clients=2048",
+			limit ? "--limit" : NULL, (char *)limit, NULL };
+		execv(b->server_path, argv);
 		fprintf(stderr, "cannot run %s: %s\n", b->server_path, strerror(errno));
 		_exit(127);
 	}
