@@ -33,6 +33,9 @@ struct info_query {
 /** What a screenshot waits for; lives on the waiting caller's stack. */
 struct shot_query {
 	struct ts_image *image;
+	int fd;             // our copy of the memfd the server writes the pixels into
+	size_t size;        // its size
+	int width, height;  // the output's size when asked
 	bool done;
 };
 

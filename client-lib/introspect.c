@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 /*
  * Introspection and screenshots: requests answered by events that a waiting call
  * collects. The collecting state lives on the waiting caller's stack; the id entry
@@ -7,11 +8,13 @@
 #include "client-private.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int introspect_handle_client_info(struct ts_display *display, const union ts_arg *args) {
 	struct entry *entry = id_lookup(display, args[0].u, ENTRY_INFO);
@@ -86,7 +89,6 @@ int introspect_handle_info_done(struct ts_display *display, const union ts_arg *
 
 int introspect_handle_screenshot_done(struct ts_display *display, const union ts_arg *args) {
 	uint32_t id = args[0].u, width = args[1].u, height = args[2].u, stride = args[3].u;
-	int fd = args[4].h; // closed by the dispatcher after we return
 	struct entry *entry = id_lookup(display, id, ENTRY_SCREENSHOT);
 	if (entry == NULL) {
 		return display_fail(display, EPROTO, "the server sent screenshot_done for #%u, "
@@ -96,23 +98,19 @@ int introspect_handle_screenshot_done(struct ts_display *display, const union ts
 	id_release(display, id);
 
 	if (width == 0 || height == 0 || width > INT_MAX / 4 || height > INT_MAX ||
-			stride < width * 4 || stride > SIZE_MAX / height) {
+			stride < width * 4 || stride > SIZE_MAX / height ||
+			(size_t)stride * height > query->size) {
 		return display_fail(display, EPROTO, "the server sent a screenshot of %ux%u "
-			"with stride %u", width, height, stride);
+			"with stride %u, which does not fit the %zu bytes given for it",
+			width, height, stride, query->size);
 	}
 	size_t size = (size_t)stride * height;
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < 0 ||
-			(unsigned long long)st.st_size < size) {
-		return display_fail(display, EPROTO, "the screenshot's shared memory is smaller "
-			"than its %zu bytes of pixels", size);
-	}
-	void *map = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+	void *map = mmap(NULL, size, PROT_READ, MAP_SHARED, query->fd, 0);
 	if (map == MAP_FAILED) {
 		return display_fail(display, errno, NULL);
 	}
-	// A private copy: the caller owns plain malloc'd memory, and the server's memfd
-	// goes away now rather than whenever the image is finished.
+	// A private copy: the caller owns plain malloc'd memory, and the memfd goes away
+	// now rather than whenever the image is finished.
 	uint8_t *pixels = malloc(size);
 	if (pixels == NULL) {
 		munmap(map, size);
@@ -130,14 +128,21 @@ int introspect_handle_screenshot_done(struct ts_display *display, const union ts
 	return 0;
 }
 
-// Sends @opcode with a new id of @kind, then waits until *@done.
+// Sends @opcode with a new id of @kind (and @fd, for a message that takes one: the
+// connection owns it from here), then waits until *@done.
 static int query(struct ts_display *display, uint16_t opcode, enum entry_kind kind,
-		void *state, const bool *done) {
+		void *state, const bool *done, int fd) {
 	if (display_check(display) < 0) {
+		if (fd >= 0) {
+			close(fd);
+		}
 		return -1;
 	}
 	uint32_t id = id_new(display, kind);
 	if (id == 0) {
+		if (fd >= 0) {
+			close(fd);
+		}
 		return -1;
 	}
 	if (kind == ENTRY_INFO) {
@@ -145,8 +150,8 @@ static int query(struct ts_display *display, uint16_t opcode, enum entry_kind ki
 	} else {
 		display->entries[id].shot = state;
 	}
-	union ts_arg arg = { .u = id };
-	if (display_queue(display, opcode, &arg) < 0) {
+	union ts_arg args[2] = { { .u = id }, { .h = fd } };
+	if (display_queue(display, opcode, args) < 0) {
 		return -1;
 	}
 	return display_wait(display, done);
@@ -155,7 +160,7 @@ static int query(struct ts_display *display, uint16_t opcode, enum entry_kind ki
 int ts_display_query_info(struct ts_display *display, struct ts_server_info *info) {
 	memset(info, 0, sizeof *info);
 	struct info_query state = { .info = info };
-	if (query(display, TS_REQ_info_query, ENTRY_INFO, &state, &state.done) < 0) {
+	if (query(display, TS_REQ_info_query, ENTRY_INFO, &state, &state.done, -1) < 0) {
 		int err = errno;
 		ts_server_info_finish(info);
 		errno = err;
@@ -179,10 +184,46 @@ void ts_server_info_finish(struct ts_server_info *info) {
 	memset(info, 0, sizeof *info);
 }
 
+// The memory the server writes a screenshot into: ours, so that what a screenshot
+// costs is the asking client's. Sealed against shrinking, as the server requires: it
+// must not fault writing into it. Returns the fd, or -1 with errno set.
+static int shot_memory(size_t size) {
+	int fd = memfd_create("tessera-screenshot", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0) {
+		return -1;
+	}
+	if (ftruncate(fd, (off_t)size) < 0 ||
+			fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
+		int err = errno;
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	return fd;
+}
+
 int ts_display_screenshot(struct ts_display *display, struct ts_image *image) {
 	memset(image, 0, sizeof *image);
-	struct shot_query state = { .image = image };
-	return query(display, TS_REQ_screenshot, ENTRY_SCREENSHOT, &state, &state.done);
+	if (display_check(display) < 0) {
+		return -1;
+	}
+	struct shot_query state = { .image = image, .fd = -1 };
+	ts_display_get_size(display, &state.width, &state.height);
+	state.size = (size_t)state.width * 4 * (size_t)state.height;
+	state.fd = shot_memory(state.size);
+	if (state.fd < 0) {
+		return display_fail(display, errno, NULL);
+	}
+	// One copy goes to the server with the request; we read the pixels from the other.
+	int sent = fcntl(state.fd, F_DUPFD_CLOEXEC, 0);
+	if (sent < 0) {
+		int err = errno;
+		close(state.fd);
+		return display_fail(display, err, NULL);
+	}
+	int rc = query(display, TS_REQ_screenshot, ENTRY_SCREENSHOT, &state, &state.done, sent);
+	close(state.fd);
+	return rc;
 }
 
 void ts_image_finish(struct ts_image *image) {

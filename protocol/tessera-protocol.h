@@ -33,7 +33,7 @@
 	X(9, rect_set_z, "oi", "id z") \
 	X(10, rect_set_visible, "ou", "id visible") \
 	X(11, info_query, "n", "callback") \
-	X(12, screenshot, "n", "callback")
+	X(12, screenshot, "nh", "callback pixels")
 
 /* Events: server to client. */
 #define TS_EVENTS(X) \
@@ -43,7 +43,7 @@
 	X(3, delete_id, "u", "id") \
 	X(4, client_info, "ouuuus", "callback client_id pid objects bytes name") \
 	X(5, info_done, "ouuu", "callback clients objects last_cleanup_us") \
-	X(6, screenshot_done, "ouuuh", "callback width height stride pixels") \
+	X(6, screenshot_done, "ouuu", "callback width height stride") \
 	X(7, limit, "osu", "callback name value")
 
 /* Error codes carried by the error event. */

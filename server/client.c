@@ -53,7 +53,6 @@ struct client *client_create(struct server *server, int fd, pid_t pid, uid_t uid
 
 size_t client_memory(const struct client *client) {
 	return sizeof *client + client->objects.bytes +
-		client->conn.in.cap + client->conn.out.cap +
 		(client->name != NULL ? strlen(client->name) + 1 : 0) +
 		(size_t)client->pending_cap * sizeof *client->pending +
 		((size_t)client->new_rects.cap + client->frame_pending.cap + client->frame_due.cap) *

@@ -110,7 +110,7 @@ bool client_flush(struct client *client);
 
 /**
  * Request handling, in requests.c: decodes and dispatches what the client sent, at
- * most its slice (the requests limit; a screenshot ends a slice). A client with
+ * most its slice (the requests limit; a screenshot or info_query ends it). A client with
  * requests left over is backlogged: not read until a later round has handled them.
  */
 void client_dispatch(struct client *client);
@@ -118,9 +118,13 @@ void client_dispatch(struct client *client);
 /** Sets the events the loop watches for the client from its state. */
 void client_update_events(struct client *client);
 
+/** The size of a screenshot's pixels: width * 4 * height of the output. */
+size_t screenshot_bytes(const struct client *client);
+
 /**
- * Server memory the client holds: its objects, pending state, name and connection
- * buffers. What the client_bytes limit bounds.
+ * Server memory the client holds: its objects, pending state and name. What the
+ * client_bytes limit bounds. (The connection's buffers have limits of their own:
+ * SERVER_IN_BYTES and out_bytes.)
  */
 size_t client_memory(const struct client *client);
 

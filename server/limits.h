@@ -18,9 +18,9 @@
 	X(clients, 256, 1, 65535, \
 		"clients connected at once; past it a new connection is refused") \
 	X(objects, 65536, 1, 1u << 24, \
-		"objects per client (new ids may not go above it either)") \
+		"objects per client: rects, and frame callbacks not yet answered") \
 	X(client_bytes, 16u << 20, 64u << 10, 1u << 31, \
-		"bytes of server memory per client: objects, pending state, buffers") \
+		"bytes of server memory per client: objects and pending state") \
 	X(out_bytes, 1u << 20, 4096, 1u << 30, \
 		"bytes of events queued for a client that is not reading them") \
 	X(fds, 28, 1, 28, \

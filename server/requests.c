@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "backend.h"
@@ -31,6 +32,16 @@ static const request_func handlers[TS_REQ_COUNT_] = {
 	TS_REQUESTS(TS_X_)
 #undef TS_X_
 };
+
+// Closes the fds a decoded message carried, for a message that is not handled.
+static void close_fd_args(uint16_t opcode, const union ts_arg *args) {
+	const char *sig = ts_requests[opcode].signature;
+	for (unsigned i = 0; sig[i]; i++) {
+		if (sig[i] == 'h') {
+			close(args[i].h);
+		}
+	}
+}
 
 void client_dispatch(struct client *client) {
 	struct server *server = client->server;
@@ -59,13 +70,16 @@ void client_dispatch(struct client *client) {
 		}
 		if (!client->welcomed && hdr.opcode != TS_REQ_hello) {
 			client_post_error(client, 0, TS_ERR_not_ready, "the first request must be hello");
+			close_fd_args(hdr.opcode, args);
 		} else {
+			// The handler owns the message's fds from here.
 			handlers[hdr.opcode](client, args);
 		}
 		ts_connection_consume(&client->conn, hdr.size);
 		budget--;
-		// A screenshot reads back a whole frame: it is a slice on its own.
-		if (hdr.opcode == TS_REQ_screenshot) {
+		// A screenshot reads back a whole frame, and info_query answers with an event
+		// per client: each is a slice on its own.
+		if (hdr.opcode == TS_REQ_screenshot || hdr.opcode == TS_REQ_info_query) {
 			budget = 0;
 		}
 	}
@@ -113,18 +127,18 @@ static inline struct rect *lookup_rect(struct client *client, uint32_t id) {
 	return rect;
 }
 
-// Takes the slot of a new object; NULL after posting an error.
-static void *insert(struct client *client, uint32_t id, enum object_type type) {
-	// Ids are dense, so an honest client never needs one above the object limit; the
-	// bound also caps the id table for callback ids, which are used and freed without
-	// ever counting as live objects.
+// Takes the slot of a new object; NULL after posting an error. A @transient id (a
+// callback answered at once) is never a live object: only the id rules apply to it.
+static void *insert(struct client *client, uint32_t id, enum object_type type,
+		bool transient) {
 	uint32_t max = client->server->options.limits.objects;
-	if (client->objects.count >= max || id > max) {
+	if (!transient && client->objects.count >= max) {
 		client_post_error(client, id, TS_ERR_limit_exceeded,
-			"limit objects=%u exceeded: the client holds %u objects and asked for id %u",
-			max, client->objects.count, id);
+			"limit objects=%u exceeded: the client holds that many already", max);
 		return NULL;
 	}
+	// Ids are dense, but transient ids can push the highest one up without making
+	// objects: what that grows the table by is charged like any other memory.
 	size_t cost = objmap_insert_cost(&client->objects, id);
 	if (cost > 0 && !client_charge(client, cost)) {
 		return NULL;
@@ -150,7 +164,7 @@ static void forget(struct client *client, uint32_t id) {
 // Callback ids answered at once still obey the id rules, so that the client's and the
 // server's view of which ids are in use never differ.
 static bool check_new_callback_id(struct client *client, uint32_t id) {
-	if (insert(client, id, OBJECT_CALLBACK) == NULL) {
+	if (insert(client, id, OBJECT_CALLBACK, true) == NULL) {
 		return false;
 	}
 	forget(client, id);
@@ -285,7 +299,7 @@ static void handle_commit(struct client *client, const union ts_arg *args) {
 
 static void handle_frame(struct client *client, const union ts_arg *args) {
 	uint32_t id = args[0].u;
-	if (insert(client, id, OBJECT_CALLBACK) == NULL) {
+	if (insert(client, id, OBJECT_CALLBACK, false) == NULL) {
 		return;
 	}
 	if (!client_push_id(client, &client->frame_pending, id)) {
@@ -312,7 +326,7 @@ static void compact_new_rects(struct client *client) {
 
 static void handle_rect_create(struct client *client, const union ts_arg *args) {
 	uint32_t id = args[0].u;
-	struct rect *rect = insert(client, id, OBJECT_RECT);
+	struct rect *rect = insert(client, id, OBJECT_RECT, false);
 	if (rect == NULL) {
 		return;
 	}
@@ -447,52 +461,58 @@ static void handle_info_query(struct client *client, const union ts_arg *args) {
 		{ .u = cb }, { .u = clients }, { .u = objects }, { .u = server->last_cleanup_us } });
 }
 
+size_t screenshot_bytes(const struct client *client) {
+	const struct backend *backend = client->server->backend;
+	return (size_t)backend->width * 4 * (size_t)backend->height;
+}
+
+// The client's memory for a screenshot must take @size bytes of writes without ever
+// faulting: a memfd sealed against shrinking, at least that large, writable. Returns
+// the mapping, or MAP_FAILED after posting an error.
+static uint8_t *map_client_pixels(struct client *client, uint32_t cb, int fd, size_t size) {
+	int seals = fcntl(fd, F_GET_SEALS);
+	if (seals < 0 || !(seals & F_SEAL_SHRINK)) {
+		client_post_error(client, cb, TS_ERR_invalid_value, "screenshot memory must be a "
+			"memfd sealed against shrinking (F_SEAL_SHRINK)");
+		return MAP_FAILED;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0 || st.st_size < 0 || (unsigned long long)st.st_size < size) {
+		client_post_error(client, cb, TS_ERR_invalid_value, "screenshot memory is %lld "
+			"bytes; the output needs %zu", (long long)st.st_size, size);
+		return MAP_FAILED;
+	}
+	uint8_t *pixels = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (pixels == MAP_FAILED) {
+		client_post_error(client, cb, TS_ERR_invalid_value, "cannot map the screenshot "
+			"memory for writing: %s", strerror(errno));
+	}
+	return pixels;
+}
+
 static void handle_screenshot(struct client *client, const union ts_arg *args) {
 	uint32_t cb = args[0].u;
+	int fd = args[1].h; // ours: closed on every path
 	if (!check_new_callback_id(client, cb)) {
-		return;
-	}
-	// Each answer carries an fd; the connection queues a bounded number. Send what
-	// waits first, so only a client that truly does not read runs into the bound.
-	if (client->conn.nfds_out >= TS_CONNECTION_MAX_FDS) {
-		if (!client_flush(client)) {
-			client_kill(client, "write failed");
-			return;
-		}
-		if (client->conn.nfds_out >= TS_CONNECTION_MAX_FDS) {
-			client_post_error(client, cb, TS_ERR_limit_exceeded,
-				"more than %d screenshots waiting to be read", TS_CONNECTION_MAX_FDS);
-			return;
-		}
-	}
-	struct backend *backend = client->server->backend;
-	size_t stride = (size_t)backend->width * 4;
-	size_t size = stride * (size_t)backend->height;
-	int fd = memfd_create("tessera-screenshot", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (fd < 0) {
-		client_post_error(client, cb, TS_ERR_internal, "memfd_create: %s", strerror(errno));
-		return;
-	}
-	uint8_t *pixels = MAP_FAILED;
-	if (ftruncate(fd, (off_t)size) == 0) {
-		pixels = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	}
-	if (pixels == MAP_FAILED) {
-		client_post_error(client, cb, TS_ERR_internal, "cannot map %zu bytes: %s", size,
-			strerror(errno));
 		close(fd);
+		return;
+	}
+	// The pixels go into the client's own memory: a screenshot the client does not
+	// read costs the server nothing.
+	size_t size = screenshot_bytes(client);
+	uint8_t *pixels = map_client_pixels(client, cb, fd, size);
+	close(fd);
+	if (pixels == MAP_FAILED) {
 		return;
 	}
 	bool ok = server_capture(client->server, pixels);
 	munmap(pixels, size);
 	if (!ok) {
 		client_post_error(client, cb, TS_ERR_internal, "the renderer failed to read back");
-		close(fd);
 		return;
 	}
-	// The receiver only reads: seal the size so it cannot shrink it under a mapping.
-	fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+	struct backend *backend = client->server->backend;
 	client_send(client, TS_EV_screenshot_done, (union ts_arg[]){
 		{ .u = cb }, { .u = (uint32_t)backend->width }, { .u = (uint32_t)backend->height },
-		{ .u = (uint32_t)stride }, { .h = fd } });
+		{ .u = (uint32_t)backend->width * 4 } });
 }

@@ -294,10 +294,10 @@ static uint32_t queue_until_full(struct ts_connection *a, uint32_t *serial) {
 
 // Flushes @a and reads @b until @b has a whole message (which the caller consumes).
 static void pump_next(struct ts_connection *a, struct ts_connection *b,
-		struct ts_header *hdr, union ts_arg *out) {
+		const struct ts_interface *iface, struct ts_header *hdr, union ts_arg *out) {
 	const char *why = NULL;
 	int rc;
-	for (unsigned rounds = 0; (rc = ts_connection_next(b, &ts_event_interface, hdr, out,
+	for (unsigned rounds = 0; (rc = ts_connection_next(b, iface, hdr, out,
 			&why)) != 1; rounds++) {
 		assert_int_equal(rc, 0);
 		assert_true(rounds < 100000);
@@ -338,8 +338,8 @@ static void test_out_limit_and_backpressure(void **state) {
 
 	// A failed queue still takes ownership of the fds: they are closed.
 	int fd = make_memfd("x");
-	union ts_arg shot[TS_MAX_ARGS] = { { .u = 1 }, { .u = 1 }, { .u = 1 }, { .u = 4 }, { .h = fd } };
-	assert_int_equal(ts_connection_queue(&a, &ts_event_interface, TS_EV_screenshot_done, shot), -1);
+	union ts_arg shot[TS_MAX_ARGS] = { { .u = 1 }, { .h = fd } };
+	assert_int_equal(ts_connection_queue(&a, &ts_request_interface, TS_REQ_screenshot, shot), -1);
 	assert_false(fd_is_open(fd));
 	assert_int_equal(a.nfds_out, 0);
 
@@ -347,7 +347,7 @@ static void test_out_limit_and_backpressure(void **state) {
 	for (uint32_t got = 0; got < queued; got++) {
 		struct ts_header hdr;
 		union ts_arg out[TS_MAX_ARGS];
-		pump_next(&a, &b, &hdr, out);
+		pump_next(&a, &b, &ts_event_interface, &hdr, out);
 		assert_int_equal(hdr.opcode, TS_EV_done);
 		assert_int_equal(out[1].u, got);
 		ts_connection_consume(&b, hdr.size);
@@ -377,15 +377,16 @@ static void test_fd_survives_backpressure(void **state) {
 		assert_true(++rounds < 10000);
 		for (int i = 0; i < 256; i++) {
 			args[1].u = queued++;
-			assert_int_equal(ts_connection_queue(&a, &ts_event_interface, TS_EV_done, args), 0);
+			assert_int_equal(ts_connection_queue(&a, &ts_request_interface,
+				TS_REQ_rect_set_color, args), 0);
 		}
 	} while (ts_connection_flush(&a) == TS_IO_OK);
 
 	int fd = make_memfd("late");
 	struct stat st;
 	assert_int_equal(fstat(fd, &st), 0);
-	union ts_arg shot[TS_MAX_ARGS] = { { .u = 2 }, { .u = 1 }, { .u = 1 }, { .u = 4 }, { .h = fd } };
-	assert_int_equal(ts_connection_queue(&a, &ts_event_interface, TS_EV_screenshot_done, shot), 0);
+	union ts_arg shot[TS_MAX_ARGS] = { { .u = 2 }, { .h = fd } };
+	assert_int_equal(ts_connection_queue(&a, &ts_request_interface, TS_REQ_screenshot, shot), 0);
 	assert_int_equal(ts_connection_flush(&a), TS_IO_AGAIN);
 	assert_int_equal(a.nfds_out, 1);
 	assert_true(fd_is_open(fd));
@@ -393,22 +394,22 @@ static void test_fd_survives_backpressure(void **state) {
 	struct ts_header hdr;
 	union ts_arg out[TS_MAX_ARGS];
 	for (uint32_t got = 0; got < queued; got++) {
-		pump_next(&a, &b, &hdr, out);
-		assert_int_equal(hdr.opcode, TS_EV_done);
+		pump_next(&a, &b, &ts_request_interface, &hdr, out);
+		assert_int_equal(hdr.opcode, TS_REQ_rect_set_color);
 		assert_int_equal(out[1].u, got);
 		ts_connection_consume(&b, hdr.size);
 	}
-	pump_next(&a, &b, &hdr, out);
-	assert_int_equal(hdr.opcode, TS_EV_screenshot_done);
+	pump_next(&a, &b, &ts_request_interface, &hdr, out);
+	assert_int_equal(hdr.opcode, TS_REQ_screenshot);
 	assert_int_equal(out[0].u, 2);
 	ts_connection_consume(&b, hdr.size);
 	// The sender's copy is closed (the received one may reuse its number).
 	assert_int_equal(a.nfds_out, 0);
 	assert_int_equal(count_fds(), base + 2 + 1);
 	struct stat rs;
-	assert_int_equal(fstat(out[4].h, &rs), 0);
+	assert_int_equal(fstat(out[1].h, &rs), 0);
 	assert_int_equal(rs.st_ino, st.st_ino);
-	close(out[4].h);
+	close(out[1].h);
 	ts_connection_finish(&a);
 	ts_connection_finish(&b);
 	assert_int_equal(count_fds(), base);
@@ -429,14 +430,13 @@ static void test_fd_passing(void **state) {
 	assert_int_equal(fstat(fd2, &st2), 0);
 	assert_true(st1.st_ino != st2.st_ino);
 
-	union ts_arg shot[TS_MAX_ARGS] = { { .u = 3 }, { .u = 640 }, { .u = 480 }, { .u = 2560 },
-		{ .h = fd1 } };
-	assert_int_equal(ts_connection_queue(&a, &ts_event_interface, TS_EV_screenshot_done, shot), 0);
+	union ts_arg shot[TS_MAX_ARGS] = { { .u = 3 }, { .h = fd1 } };
+	assert_int_equal(ts_connection_queue(&a, &ts_request_interface, TS_REQ_screenshot, shot), 0);
 	union ts_arg done[TS_MAX_ARGS] = { { .u = 4 }, { .u = 5 } };
-	assert_int_equal(ts_connection_queue(&a, &ts_event_interface, TS_EV_done, done), 0);
+	assert_int_equal(ts_connection_queue(&a, &ts_request_interface, TS_REQ_rect_set_color, done), 0);
 	shot[0].u = 6;
-	shot[4].h = fd2;
-	assert_int_equal(ts_connection_queue(&a, &ts_event_interface, TS_EV_screenshot_done, shot), 0);
+	shot[1].h = fd2;
+	assert_int_equal(ts_connection_queue(&a, &ts_request_interface, TS_REQ_screenshot, shot), 0);
 	assert_int_equal(a.nfds_out, 2);
 	assert_int_equal(ts_connection_flush(&a), TS_IO_OK);
 	// The sender's copies went with the message.
@@ -446,21 +446,20 @@ static void test_fd_passing(void **state) {
 
 	struct ts_header hdr;
 	union ts_arg out[TS_MAX_ARGS];
-	assert_int_equal(receive(&b, &ts_event_interface, &hdr, out), 1);
-	assert_int_equal(hdr.opcode, TS_EV_screenshot_done);
+	assert_int_equal(receive(&b, &ts_request_interface, &hdr, out), 1);
+	assert_int_equal(hdr.opcode, TS_REQ_screenshot);
 	assert_int_equal(hdr.nfds, 1);
 	assert_int_equal(out[0].u, 3);
-	assert_int_equal(out[3].u, 2560);
-	int r1 = out[4].h;
+	int r1 = out[1].h;
 	ts_connection_consume(&b, hdr.size);
 	assert_int_equal(b.nfds_in, 1);
-	assert_int_equal(receive(&b, &ts_event_interface, &hdr, out), 1);
-	assert_int_equal(hdr.opcode, TS_EV_done);
+	assert_int_equal(receive(&b, &ts_request_interface, &hdr, out), 1);
+	assert_int_equal(hdr.opcode, TS_REQ_rect_set_color);
 	ts_connection_consume(&b, hdr.size);
-	assert_int_equal(receive(&b, &ts_event_interface, &hdr, out), 1);
-	assert_int_equal(hdr.opcode, TS_EV_screenshot_done);
+	assert_int_equal(receive(&b, &ts_request_interface, &hdr, out), 1);
+	assert_int_equal(hdr.opcode, TS_REQ_screenshot);
 	assert_int_equal(out[0].u, 6);
-	int r2 = out[4].h;
+	int r2 = out[1].h;
 	ts_connection_consume(&b, hdr.size);
 	assert_int_equal(b.nfds_in, 0);
 
@@ -497,12 +496,12 @@ static void test_fds_missing_or_unexpected(void **state) {
 	union ts_arg out[TS_MAX_ARGS];
 	const char *why = NULL;
 
-	// screenshot_done claiming its fd, sent without any.
-	union ts_arg shot[TS_MAX_ARGS] = { { .u = 3 }, { .u = 1 }, { .u = 1 }, { .u = 4 }, { .h = -1 } };
-	size_t size = encode(buf, sizeof buf, &ts_event_interface, TS_EV_screenshot_done, shot);
+	// screenshot claiming its fd, sent without any.
+	union ts_arg shot[TS_MAX_ARGS] = { { .u = 3 }, { .h = -1 } };
+	size_t size = encode(buf, sizeof buf, &ts_request_interface, TS_REQ_screenshot, shot);
 	write_all(sv[0], buf, size);
 	assert_int_equal(ts_connection_read(&b), TS_IO_OK);
-	assert_int_equal(ts_connection_next(&b, &ts_event_interface, &hdr, out, &why),
+	assert_int_equal(ts_connection_next(&b, &ts_request_interface, &hdr, out, &why),
 		-TS_ERR_bad_fds);
 	assert_non_null(why);
 	ts_connection_finish(&b);
@@ -596,16 +595,16 @@ static void test_queue_rejections(void **state) {
 	assert_false(ts_connection_has_output(&a));
 
 	// The fd queue holds TS_CONNECTION_MAX_FDS; one more is refused and closed.
-	union ts_arg shot[TS_MAX_ARGS] = { { .u = 1 }, { .u = 1 }, { .u = 1 }, { .u = 4 } };
+	union ts_arg shot[TS_MAX_ARGS] = { { .u = 1 } };
 	for (int i = 0; i < TS_CONNECTION_MAX_FDS; i++) {
-		shot[4].h = make_memfd("q");
-		assert_int_equal(ts_connection_queue(&a, &ts_event_interface,
-			TS_EV_screenshot_done, shot), 0);
+		shot[1].h = make_memfd("q");
+		assert_int_equal(ts_connection_queue(&a, &ts_request_interface,
+			TS_REQ_screenshot, shot), 0);
 	}
 	assert_int_equal(a.nfds_out, TS_CONNECTION_MAX_FDS);
-	shot[4].h = make_memfd("one too many");
-	int extra = shot[4].h;
-	assert_int_equal(ts_connection_queue(&a, &ts_event_interface, TS_EV_screenshot_done, shot), -1);
+	shot[1].h = make_memfd("one too many");
+	int extra = shot[1].h;
+	assert_int_equal(ts_connection_queue(&a, &ts_request_interface, TS_REQ_screenshot, shot), -1);
 	assert_false(fd_is_open(extra));
 	assert_int_equal(a.nfds_out, TS_CONNECTION_MAX_FDS);
 	assert_int_equal(count_fds(), base + 2 + TS_CONNECTION_MAX_FDS);
@@ -624,11 +623,11 @@ static void test_finish_closes_fds(void **state) {
 	ts_connection_init(&a, sv[0], BIG_LIMIT, BIG_LIMIT);
 	ts_connection_init(&b, sv[1], BIG_LIMIT, BIG_LIMIT);
 
-	union ts_arg shot[TS_MAX_ARGS] = { { .u = 1 }, { .u = 1 }, { .u = 1 }, { .u = 4 } };
+	union ts_arg shot[TS_MAX_ARGS] = { { .u = 1 } };
 	for (int i = 0; i < 5; i++) {
-		shot[4].h = make_memfd("p");
-		assert_int_equal(ts_connection_queue(&a, &ts_event_interface,
-			TS_EV_screenshot_done, shot), 0);
+		shot[1].h = make_memfd("p");
+		assert_int_equal(ts_connection_queue(&a, &ts_request_interface,
+			TS_REQ_screenshot, shot), 0);
 		if (i == 1) {
 			assert_int_equal(ts_connection_flush(&a), TS_IO_OK);
 		}

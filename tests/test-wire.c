@@ -101,7 +101,8 @@ static void test_table_consistent(void **state) {
 			}
 		}
 	}
-	assert_int_equal(ts_message_fd_count(&ts_events[TS_EV_screenshot_done]), 1);
+	assert_int_equal(ts_message_fd_count(&ts_requests[TS_REQ_screenshot]), 1);
+	assert_int_equal(ts_message_fd_count(&ts_events[TS_EV_screenshot_done]), 0);
 	assert_int_equal(ts_message_fd_count(&ts_requests[TS_REQ_commit]), 0);
 }
 
@@ -203,11 +204,12 @@ static void test_exact_layout(void **state) {
 	assert_int_equal(ts_get_u32(buf), 8);
 	assert_int_equal(ts_get_u32(buf + 4), TS_REQ_commit);
 
-	union ts_arg sd[TS_MAX_ARGS] = { { .u = 3 }, { .u = 4 }, { .u = 2 }, { .u = 16 }, { .h = 9 } };
-	assert_int_equal(ts_encode(buf, sizeof buf, &ts_event_interface,
-		TS_EV_screenshot_done, sd), 24);
+	union ts_arg sd[TS_MAX_ARGS] = { { .u = 3 }, { .h = 9 } };
+	assert_int_equal(ts_encode(buf, sizeof buf, &ts_request_interface,
+		TS_REQ_screenshot, sd), 12);
 	// opcode in the low 16 bits, nfds in the next 8, flags 0.
-	assert_int_equal(ts_get_u32(buf + 4), TS_EV_screenshot_done | 1u << 16);
+	assert_int_equal(ts_get_u32(buf + 4), TS_REQ_screenshot | 1u << 16);
+	assert_int_equal(ts_get_u32(buf + 8), 3);
 
 	union ts_arg hello[TS_MAX_ARGS] = { { .u = 1 }, { .s = "abcd" } };
 	assert_int_equal(ts_encode(buf, sizeof buf, &ts_request_interface, TS_REQ_hello, hello), 24);
@@ -391,10 +393,11 @@ static void test_body_rejections(void **state) {
 	free(w);
 
 	// Fd counts must match the signature.
-	assert_int_equal(DECODE(ev, TS_EV_screenshot_done, 1, 1, 2, 3, 4), 0);
-	assert_int_equal(args[4].h, 40);
-	assert_int_equal(DECODE(ev, TS_EV_screenshot_done, 0, 1, 2, 3, 4), TS_ERR_bad_fds);
-	assert_int_equal(DECODE(ev, TS_EV_screenshot_done, 2, 1, 2, 3, 4), TS_ERR_bad_fds);
+	assert_int_equal(DECODE(rq, TS_REQ_screenshot, 1, 1), 0);
+	assert_int_equal(args[1].h, 40);
+	assert_int_equal(DECODE(rq, TS_REQ_screenshot, 0, 1), TS_ERR_bad_fds);
+	assert_int_equal(DECODE(rq, TS_REQ_screenshot, 2, 1), TS_ERR_bad_fds);
+	assert_int_equal(DECODE(ev, TS_EV_screenshot_done, 1, 1, 2, 3, 4), TS_ERR_bad_fds);
 	assert_int_equal(decode_words(rq, TS_REQ_commit, 1, NULL, 0, args), TS_ERR_bad_fds);
 	assert_int_equal(DECODE(rq, TS_REQ_sync, 4, 1), TS_ERR_bad_fds);
 	free_last_msg();
@@ -479,11 +482,15 @@ static void test_meta(void **state) {
 	m = &ts_request_interface.meta[TS_REQ_hello];
 	assert_int_equal(m->size, 0);
 	assert_false(m->plain);
-	m = &ts_event_interface.meta[TS_EV_screenshot_done];
-	assert_int_equal(m->size, 24);
+	m = &ts_request_interface.meta[TS_REQ_screenshot];
+	assert_int_equal(m->size, 12);
 	assert_int_equal(m->nfds, 1);
 	assert_false(m->plain);
 	assert_int_equal(m->ids, 1);
+	m = &ts_event_interface.meta[TS_EV_screenshot_done];
+	assert_int_equal(m->size, 24);
+	assert_int_equal(m->nfds, 0);
+	assert_true(m->plain);
 	assert_int_equal(ts_event_interface.meta[TS_EV_delete_id].ids, 0);
 	assert_int_equal(ts_event_interface.meta[TS_EV_done].ids, 1);
 }
@@ -654,9 +661,11 @@ static void test_format(void **state) {
 	check_format(rq, TS_REQ_rect_set_z, a, "rect_set_z(id=#1, z=-2147483648)");
 	a[0].u = 0xffffffffu;
 	check_format(ev, TS_EV_delete_id, a, "delete_id(id=4294967295)");
-	a[0].u = 3; a[1].u = 640; a[2].u = 480; a[3].u = 2560; a[4].h = 7;
+	a[0].u = 3; a[1].u = 640; a[2].u = 480; a[3].u = 2560;
 	check_format(ev, TS_EV_screenshot_done, a,
-		"screenshot_done(callback=#3, width=640, height=480, stride=2560, pixels=fd 7)");
+		"screenshot_done(callback=#3, width=640, height=480, stride=2560)");
+	a[0].u = 3; a[1].h = 7;
+	check_format(rq, TS_REQ_screenshot, a, "screenshot(callback=#3, pixels=fd 7)");
 	a[0].u = 2; a[1].u = 1; a[2].u = 4242; a[3].u = 17; a[4].u = 4096; a[5].s = "term";
 	check_format(ev, TS_EV_client_info, a, "client_info(callback=#2, client_id=1, "
 		"pid=4242, objects=17, bytes=4096, name=\"term\")");

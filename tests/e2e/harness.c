@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +22,8 @@
 #include <cmocka.h>
 
 #include <tessera/client.h>
+
+#include "wire.h"
 
 bool e2e_window_backend = false;
 
@@ -35,6 +39,39 @@ const char *e2e_bin(const char *var) {
 		fail_msg("environment variable %s (path of a built binary) is not set", var);
 	}
 	return path;
+}
+
+// Servers started by this process. A failed assertion leaves its test half way, with
+// the server it started still running: they are all killed when the tests end.
+static pid_t servers[64];
+static size_t server_count;
+
+static void kill_servers(void) {
+	for (size_t i = 0; i < server_count; i++) {
+		if (waitpid(servers[i], NULL, WNOHANG) == 0) {
+			kill(servers[i], SIGKILL);
+			waitpid(servers[i], NULL, 0);
+		}
+	}
+}
+
+static void remember_server(pid_t pid) {
+	if (server_count == 0) {
+		atexit(kill_servers);
+	}
+	if (server_count == sizeof servers / sizeof servers[0]) {
+		// Forget the ones that are gone already.
+		size_t kept = 0;
+		for (size_t i = 0; i < server_count; i++) {
+			if (waitpid(servers[i], NULL, WNOHANG) == 0) {
+				servers[kept++] = servers[i];
+			}
+		}
+		server_count = kept;
+	}
+	if (server_count < sizeof servers / sizeof servers[0]) {
+		servers[server_count++] = pid;
+	}
 }
 
 pid_t e2e_server_spawn(const char *socket, const char *log, const char *const *extra) {
@@ -55,13 +92,17 @@ pid_t e2e_server_spawn(const char *socket, const char *log, const char *const *e
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
+		// Both outputs go to the log: a server left running by a failed test must not
+		// hold the test's stdout, which meson waits on.
 		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 		if (fd >= 0) {
+			dup2(fd, STDOUT_FILENO);
 			dup2(fd, STDERR_FILENO);
 		}
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
+	remember_server(pid);
 	return pid;
 }
 
@@ -79,13 +120,22 @@ bool e2e_server_wait_ready(const char *socket, int timeout_ms) {
 }
 
 void e2e_server_start(struct e2e_server *srv) {
+	e2e_server_start_with(srv, NULL);
+}
+
+void e2e_server_start_with(struct e2e_server *srv, const char *const *extra) {
 	memset(srv, 0, sizeof *srv);
 	strcpy(srv->dir, "/tmp/tessera-e2e-XXXXXX");
 	assert_non_null(mkdtemp(srv->dir));
 	snprintf(srv->socket, sizeof srv->socket, "%s/sock", srv->dir);
 	snprintf(srv->log, sizeof srv->log, "%s/server.log", srv->dir);
-	srv->pid = e2e_server_spawn(srv->socket, srv->log, NULL);
-	if (!e2e_server_wait_ready(srv->socket, 20000)) {
+	srv->pid = e2e_server_spawn(srv->socket, srv->log, extra);
+	// Up to 20 s for a slow start, but no longer than the server lives.
+	bool ready = false;
+	for (int tries = 0; tries < 200 && !ready && e2e_server_alive(srv); tries++) {
+		ready = e2e_server_wait_ready(srv->socket, 100);
+	}
+	if (!ready) {
 		char cmd[256];
 		snprintf(cmd, sizeof cmd, "cat %s >&2", srv->log);
 		(void)!system(cmd);
@@ -279,4 +329,128 @@ size_t e2e_count(const struct e2e_image *img, uint32_t rgba) {
 bool e2e_flat(const struct e2e_image *img, uint32_t *rgba) {
 	*rgba = e2e_pixel(img, 0, 0);
 	return e2e_count(img, *rgba) == (size_t)img->width * (size_t)img->height;
+}
+
+int e2e_raw_connect(const char *path) {
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	strncpy(addr.sun_path, path, sizeof addr.sun_path - 1);
+	assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof addr), 0);
+	return fd;
+}
+
+void e2e_raw_send(int fd, uint16_t opcode, const union ts_arg *args) {
+	uint8_t buf[TS_MAX_MESSAGE];
+	size_t n = ts_encode(buf, sizeof buf, &ts_request_interface, opcode, args);
+	assert_true(n > 0);
+	assert_int_equal(send(fd, buf, n, MSG_NOSIGNAL), (ssize_t)n);
+}
+
+int e2e_read_until_hangup(int fd, char *text, size_t cap) {
+	uint8_t buf[65536];
+	size_t used = 0;
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		assert_true(poll(&p, 1, 5000) > 0);
+		ssize_t n = read(fd, buf + used, sizeof buf - used);
+		if (n <= 0) {
+			break;
+		}
+		used += (size_t)n;
+		assert_true(used < sizeof buf);
+	}
+	int code = -1;
+	size_t off = 0;
+	struct ts_header hdr;
+	while (ts_header_read(buf + off, used - off, &hdr) == TS_HEADER_OK &&
+			hdr.size <= used - off) {
+		union ts_arg args[TS_MAX_ARGS];
+		const char *why;
+		assert_int_equal(ts_decode(&ts_event_interface, buf + off, &hdr, NULL, args, &why), 0);
+		if (hdr.opcode == TS_EV_error) {
+			code = (int)args[1].u;
+			snprintf(text, cap, "%s", args[2].s);
+		}
+		off += hdr.size;
+	}
+	assert_int_equal(off, used); // nothing but whole messages
+	return code;
+}
+
+/* ---- Added for tests/e2e/test-misbehave.c ---- */
+
+void e2e_server_discard(struct e2e_server *srv) {
+	if (srv->pid <= 0) {
+		return;
+	}
+	if (e2e_server_alive(srv)) {
+		kill(srv->pid, SIGKILL);
+		waitpid(srv->pid, NULL, 0);
+	}
+	char path[160];
+	const char *const names[] = { "shot.png", "sock", "sock.lock" };
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		snprintf(path, sizeof path, "%s/%s", srv->dir, names[i]);
+		unlink(path);
+	}
+	unlink(srv->log);
+	rmdir(srv->dir);
+	srv->pid = 0;
+}
+
+pid_t e2e_spawn_stdio(const char *const *argv, int stdin_fd, int stdout_fd) {
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (stdin_fd >= 0) {
+			dup2(stdin_fd, STDIN_FILENO);
+		}
+		if (stdout_fd >= 0) {
+			dup2(stdout_fd, STDOUT_FILENO);
+		}
+		alarm(30); // as in e2e_spawn
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+bool e2e_log_contains(const struct e2e_server *srv, const char *text) {
+	FILE *log = fopen(srv->log, "r");
+	assert_non_null(log);
+	char line[4096];
+	bool found = false;
+	while (!found && fgets(line, sizeof line, log) != NULL) {
+		found = strstr(line, text) != NULL;
+	}
+	fclose(log);
+	return found;
+}
+
+bool e2e_wait_fd_count(const struct e2e_server *srv, int count, int timeout_ms) {
+	long long deadline = now_ms() + timeout_ms;
+	for (;;) {
+		if (e2e_server_fd_count(srv) == count) {
+			return true;
+		}
+		if (now_ms() >= deadline) {
+			return false;
+		}
+		poll(NULL, 0, 5);
+	}
+}
+
+long e2e_info_limit(const struct e2e_info *info, const char *name) {
+	const char *limits = strstr(info->json, "\"limits\"");
+	if (limits == NULL) {
+		return -1;
+	}
+	const char *end = strchr(limits, '}');
+	long v = json_number(limits, name);
+	// Only inside the limits object.
+	char pattern[64];
+	snprintf(pattern, sizeof pattern, "\"%s\":", name);
+	const char *at = strstr(limits, pattern);
+	return at != NULL && (end == NULL || at < end) ? v : -1;
 }

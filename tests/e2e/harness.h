@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "wire.h"
+
 struct e2e_server {
 	pid_t pid;
 	char dir[64];        // private temporary folder
@@ -30,6 +32,8 @@ const char *e2e_bin(const char *var);
  * that its empty screen is one flat colour (kept in srv->background).
  */
 void e2e_server_start(struct e2e_server *srv);
+/** The same, with @extra arguments for tessera (NULL-terminated; NULL for none). */
+void e2e_server_start_with(struct e2e_server *srv, const char *const *extra);
 /** Starts tessera with extra arguments on a given socket; returns its pid (no wait). */
 pid_t e2e_server_spawn(const char *socket, const char *log, const char *const *extra);
 /** Waits until a client can connect and get a welcome; false after @timeout_ms. */
@@ -85,5 +89,42 @@ uint32_t e2e_pixel(const struct e2e_image *img, int x, int y);
 size_t e2e_count(const struct e2e_image *img, uint32_t rgba);
 /** True when every pixel has the same value; *@rgba gets it. */
 bool e2e_flat(const struct e2e_image *img, uint32_t *rgba);
+
+/** A plain socket connected to @path, for clients that speak the protocol by hand. */
+int e2e_raw_connect(const char *path);
+/** Encodes a request with the protocol's encoder and sends it whole. */
+void e2e_raw_send(int fd, uint16_t opcode, const union ts_arg *args);
+/**
+ * Reads everything the server sends until it hangs up (failing after 5 s) and returns
+ * the error code of the error event found in it (its text in @text), or -1.
+ */
+int e2e_read_until_hangup(int fd, char *text, size_t cap);
+
+/* ---- Added for tests/e2e/test-misbehave.c ---- */
+
+/**
+ * After a failed test: kills the server if it still runs and removes its folder, so
+ * that nothing is left behind. Does nothing once the server was stopped and reaped
+ * (or when srv->pid is 0).
+ */
+void e2e_server_discard(struct e2e_server *srv);
+
+/**
+ * e2e_spawn with stdin on @stdin_fd as well (-1: inherited). Both fds are left open
+ * in the caller.
+ */
+pid_t e2e_spawn_stdio(const char *const *argv, int stdin_fd, int stdout_fd);
+
+/** True when the server's log (its stderr so far) contains @text. */
+bool e2e_log_contains(const struct e2e_server *srv, const char *text);
+
+/** Polls the server's fd count until it is @count; false after @timeout_ms. */
+bool e2e_wait_fd_count(const struct e2e_server *srv, int count, int timeout_ms);
+
+/**
+ * The value of limit @name in the "limits" object of tessera-info --json output
+ * @info, or -1 when there is no such limit.
+ */
+long e2e_info_limit(const struct e2e_info *info, const char *name);
 
 #endif

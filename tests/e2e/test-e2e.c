@@ -231,57 +231,8 @@ static void test_crash_kill(void **state) { run_crash(state, "kill", SIGKILL); }
 static void test_crash_midmsg(void **state) { run_crash(state, "midmsg", SIGKILL); }
 static void test_crash_exit(void **state) { run_crash(state, "exit", 0); }
 
-static int raw_connect(const char *path) {
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(fd >= 0);
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	strncpy(addr.sun_path, path, sizeof addr.sun_path - 1);
-	assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof addr), 0);
-	return fd;
-}
-
-static void raw_send(int fd, uint16_t opcode, const union ts_arg *args) {
-	uint8_t buf[TS_MAX_MESSAGE];
-	size_t n = ts_encode(buf, sizeof buf, &ts_request_interface, opcode, args);
-	assert_true(n > 0);
-	assert_int_equal(send(fd, buf, n, MSG_NOSIGNAL), (ssize_t)n);
-}
-
-// Reads everything the server sends until it hangs up (failing after 5 s) and returns
-// the error code of the error event found in it, or -1 if there is none.
-static int read_until_hangup(int fd, char *text, size_t cap) {
-	uint8_t buf[65536];
-	size_t used = 0;
-	for (;;) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		assert_true(poll(&p, 1, 5000) > 0);
-		ssize_t n = read(fd, buf + used, sizeof buf - used);
-		if (n <= 0) {
-			break;
-		}
-		used += (size_t)n;
-		assert_true(used < sizeof buf);
-	}
-	int code = -1;
-	size_t off = 0;
-	struct ts_header hdr;
-	while (ts_header_read(buf + off, used - off, &hdr) == TS_HEADER_OK &&
-			hdr.size <= used - off) {
-		union ts_arg args[TS_MAX_ARGS];
-		const char *why;
-		assert_int_equal(ts_decode(&ts_event_interface, buf + off, &hdr, NULL, args, &why), 0);
-		if (hdr.opcode == TS_EV_error) {
-			code = (int)args[1].u;
-			snprintf(text, cap, "%s", args[2].s);
-		}
-		off += hdr.size;
-	}
-	assert_int_equal(off, used); // nothing but whole messages
-	return code;
-}
-
 static void hello(int fd) {
-	raw_send(fd, TS_REQ_hello, (union ts_arg[]){ { .u = 1 }, { .s = "hostile" } });
+	e2e_raw_send(fd, TS_REQ_hello, (union ts_arg[]){ { .u = 1 }, { .s = "hostile" } });
 }
 
 static void test_garbage(void **state) {
@@ -289,86 +240,86 @@ static void test_garbage(void **state) {
 	char text[1024];
 
 	// Random bytes.
-	int fd = raw_connect(f->srv.socket);
+	int fd = e2e_raw_connect(f->srv.socket);
 	uint8_t junk[512];
 	unsigned seed = 12345;
 	for (size_t i = 0; i < sizeof junk; i++) {
 		junk[i] = (uint8_t)(rand_r(&seed) >> 7);
 	}
 	assert_int_equal(send(fd, junk, sizeof junk, MSG_NOSIGNAL), (ssize_t)sizeof junk);
-	int code = read_until_hangup(fd, text, sizeof text);
+	int code = e2e_read_until_hangup(fd, text, sizeof text);
 	assert_true(code == TS_ERR_invalid_message || code == TS_ERR_unknown_opcode ||
 		code == TS_ERR_not_ready || code == TS_ERR_bad_fds);
 	close(fd);
 
 	// A header claiming 4 GiB.
-	fd = raw_connect(f->srv.socket);
+	fd = e2e_raw_connect(f->srv.socket);
 	uint32_t huge[2] = { 0xffffffffu, TS_REQ_sync };
 	assert_int_equal(send(fd, huge, sizeof huge, MSG_NOSIGNAL), (ssize_t)sizeof huge);
-	assert_int_equal(read_until_hangup(fd, text, sizeof text), TS_ERR_invalid_message);
+	assert_int_equal(e2e_read_until_hangup(fd, text, sizeof text), TS_ERR_invalid_message);
 	close(fd);
 
 	// An unknown opcode after a proper hello.
-	fd = raw_connect(f->srv.socket);
+	fd = e2e_raw_connect(f->srv.socket);
 	hello(fd);
 	uint32_t unknown[2] = { 8, 999 };
 	assert_int_equal(send(fd, unknown, sizeof unknown, MSG_NOSIGNAL), (ssize_t)sizeof unknown);
-	assert_int_equal(read_until_hangup(fd, text, sizeof text), TS_ERR_unknown_opcode);
+	assert_int_equal(e2e_read_until_hangup(fd, text, sizeof text), TS_ERR_unknown_opcode);
 	close(fd);
 
 	// A request before hello.
-	fd = raw_connect(f->srv.socket);
-	raw_send(fd, TS_REQ_rect_create, (union ts_arg[]){ { .u = 1 } });
-	assert_int_equal(read_until_hangup(fd, text, sizeof text), TS_ERR_not_ready);
+	fd = e2e_raw_connect(f->srv.socket);
+	e2e_raw_send(fd, TS_REQ_rect_create, (union ts_arg[]){ { .u = 1 } });
+	assert_int_equal(e2e_read_until_hangup(fd, text, sizeof text), TS_ERR_not_ready);
 	close(fd);
 
 	// An id nobody created, then one skipping ahead, then one in use.
-	fd = raw_connect(f->srv.socket);
+	fd = e2e_raw_connect(f->srv.socket);
 	hello(fd);
-	raw_send(fd, TS_REQ_rect_set_color, (union ts_arg[]){ { .u = 7 }, { .u = 0 } });
-	assert_int_equal(read_until_hangup(fd, text, sizeof text), TS_ERR_invalid_id);
+	e2e_raw_send(fd, TS_REQ_rect_set_color, (union ts_arg[]){ { .u = 7 }, { .u = 0 } });
+	assert_int_equal(e2e_read_until_hangup(fd, text, sizeof text), TS_ERR_invalid_id);
 	close(fd);
-	fd = raw_connect(f->srv.socket);
+	fd = e2e_raw_connect(f->srv.socket);
 	hello(fd);
-	raw_send(fd, TS_REQ_rect_create, (union ts_arg[]){ { .u = 50 } });
-	assert_int_equal(read_until_hangup(fd, text, sizeof text), TS_ERR_invalid_id);
+	e2e_raw_send(fd, TS_REQ_rect_create, (union ts_arg[]){ { .u = 50 } });
+	assert_int_equal(e2e_read_until_hangup(fd, text, sizeof text), TS_ERR_invalid_id);
 	close(fd);
-	fd = raw_connect(f->srv.socket);
+	fd = e2e_raw_connect(f->srv.socket);
 	hello(fd);
-	raw_send(fd, TS_REQ_rect_create, (union ts_arg[]){ { .u = 1 } });
-	raw_send(fd, TS_REQ_rect_create, (union ts_arg[]){ { .u = 1 } });
-	assert_int_equal(read_until_hangup(fd, text, sizeof text), TS_ERR_id_in_use);
+	e2e_raw_send(fd, TS_REQ_rect_create, (union ts_arg[]){ { .u = 1 } });
+	e2e_raw_send(fd, TS_REQ_rect_create, (union ts_arg[]){ { .u = 1 } });
+	assert_int_equal(e2e_read_until_hangup(fd, text, sizeof text), TS_ERR_id_in_use);
 	close(fd);
 
 	// An id of a destroyed object, and destroying a callback.
-	fd = raw_connect(f->srv.socket);
+	fd = e2e_raw_connect(f->srv.socket);
 	hello(fd);
-	raw_send(fd, TS_REQ_rect_create, (union ts_arg[]){ { .u = 1 } });
-	raw_send(fd, TS_REQ_destroy, (union ts_arg[]){ { .u = 1 } });
-	raw_send(fd, TS_REQ_rect_set_z, (union ts_arg[]){ { .u = 1 }, { .i = 3 } });
-	assert_int_equal(read_until_hangup(fd, text, sizeof text), TS_ERR_invalid_id);
+	e2e_raw_send(fd, TS_REQ_rect_create, (union ts_arg[]){ { .u = 1 } });
+	e2e_raw_send(fd, TS_REQ_destroy, (union ts_arg[]){ { .u = 1 } });
+	e2e_raw_send(fd, TS_REQ_rect_set_z, (union ts_arg[]){ { .u = 1 }, { .i = 3 } });
+	assert_int_equal(e2e_read_until_hangup(fd, text, sizeof text), TS_ERR_invalid_id);
 	close(fd);
-	fd = raw_connect(f->srv.socket);
+	fd = e2e_raw_connect(f->srv.socket);
 	hello(fd);
-	raw_send(fd, TS_REQ_frame, (union ts_arg[]){ { .u = 1 } });
-	raw_send(fd, TS_REQ_destroy, (union ts_arg[]){ { .u = 1 } });
-	assert_int_equal(read_until_hangup(fd, text, sizeof text), TS_ERR_wrong_type);
+	e2e_raw_send(fd, TS_REQ_frame, (union ts_arg[]){ { .u = 1 } });
+	e2e_raw_send(fd, TS_REQ_destroy, (union ts_arg[]){ { .u = 1 } });
+	assert_int_equal(e2e_read_until_hangup(fd, text, sizeof text), TS_ERR_wrong_type);
 	close(fd);
 
 	// Bad values and a bad version.
-	fd = raw_connect(f->srv.socket);
+	fd = e2e_raw_connect(f->srv.socket);
 	hello(fd);
-	raw_send(fd, TS_REQ_rect_create, (union ts_arg[]){ { .u = 1 } });
-	raw_send(fd, TS_REQ_rect_set_visible, (union ts_arg[]){ { .u = 1 }, { .u = 2 } });
-	assert_int_equal(read_until_hangup(fd, text, sizeof text), TS_ERR_invalid_value);
+	e2e_raw_send(fd, TS_REQ_rect_create, (union ts_arg[]){ { .u = 1 } });
+	e2e_raw_send(fd, TS_REQ_rect_set_visible, (union ts_arg[]){ { .u = 1 }, { .u = 2 } });
+	assert_int_equal(e2e_read_until_hangup(fd, text, sizeof text), TS_ERR_invalid_value);
 	close(fd);
-	fd = raw_connect(f->srv.socket);
-	raw_send(fd, TS_REQ_hello, (union ts_arg[]){ { .u = 0 }, { .s = "v0" } });
-	assert_int_equal(read_until_hangup(fd, text, sizeof text), TS_ERR_bad_version);
+	fd = e2e_raw_connect(f->srv.socket);
+	e2e_raw_send(fd, TS_REQ_hello, (union ts_arg[]){ { .u = 0 }, { .s = "v0" } });
+	assert_int_equal(e2e_read_until_hangup(fd, text, sizeof text), TS_ERR_bad_version);
 	close(fd);
 
 	// An fd sent with a message that takes none.
-	fd = raw_connect(f->srv.socket);
+	fd = e2e_raw_connect(f->srv.socket);
 	hello(fd);
 	uint8_t msg[16];
 	size_t n = ts_encode(msg, sizeof msg, &ts_request_interface, TS_REQ_commit, NULL);
@@ -390,7 +341,7 @@ static void test_garbage(void **state) {
 	memcpy(CMSG_DATA(c), &passed, sizeof passed);
 	assert_int_equal(sendmsg(fd, &mh, MSG_NOSIGNAL), (ssize_t)n);
 	close(passed);
-	assert_int_equal(read_until_hangup(fd, text, sizeof text), TS_ERR_bad_fds);
+	assert_int_equal(e2e_read_until_hangup(fd, text, sizeof text), TS_ERR_bad_fds);
 	close(fd);
 	// The teardown checks that the server's fd count is back to its baseline.
 }
