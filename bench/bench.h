@@ -55,6 +55,9 @@ void bench_server_start_limit(struct bench *b, struct bench_server *server,
 	const char *refresh, const char *limit);
 #define BENCH_PACED "60"
 #define BENCH_UNPACED "0"
+/** After something went wrong: says whether the server is still running (or how it
+ *  ended) and prints the end of its log, to stderr. */
+void bench_server_explain(struct bench_server *server);
 /** SIGTERM, wait, remove the folder. */
 void bench_server_stop(struct bench_server *server);
 

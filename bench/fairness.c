@@ -65,6 +65,23 @@ static const struct condition {
 
 /* ---- the crowd: 50 client processes ---- */
 
+// The server of the condition being measured, for fail().
+static struct bench_server *current_server;
+
+// bench_fail, after saying what became of the server: a client that lost its
+// connection may be the sign of a server that died.
+static void __attribute__((format(printf, 1, 2), noreturn)) fail(const char *fmt, ...) {
+	char text[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	if (current_server != NULL) {
+		bench_server_explain(current_server);
+	}
+	bench_fail("%s", text);
+}
+
 // The crowd alive now, so that an exit on a failure (bench_fail) still kills and reaps
 // it. Each member also dies with this process (PR_SET_PDEATHSIG) if it is killed.
 static struct crowd {
@@ -298,7 +315,7 @@ static void crowd_start(struct bench_server *server, enum behaviour behaviour,
 		uint64_t now = bench_now_ns();
 		if (now >= deadline) {
 			close(ready[0]);
-			bench_fail("only %d of %d fairness clients got ready within 20 s", got, CROWD);
+			fail("only %d of %d fairness clients got ready within 20 s", got, CROWD);
 		}
 		if (poll(&pfd, 1, (int)((deadline - now) / 1000000u) + 1) <= 0) {
 			continue;
@@ -307,7 +324,7 @@ static void crowd_start(struct bench_server *server, enum behaviour behaviour,
 		ssize_t n = read(ready[0], buf, sizeof buf);
 		if (n == 0 || (n < 0 && errno != EINTR)) {
 			close(ready[0]);
-			bench_fail("a fairness client failed to set up");
+			fail("a fairness client failed to set up");
 		}
 		got += n > 0 ? (int)n : 0;
 	}
@@ -321,7 +338,7 @@ static void crowd_check(const char *condition) {
 		int status;
 		if (waitpid(crowd.pids[i], &status, WNOHANG) == crowd.pids[i]) {
 			crowd.pids[i] = 0;
-			bench_fail("a client of '%s' ended during the measurement (status %d)",
+			fail("a client of '%s' ended during the measurement (status %d)",
 				condition, status);
 		}
 	}
@@ -396,7 +413,7 @@ static uint64_t others_ticks(pid_t server) {
 
 static void check(struct ts_display *display, int rc, const char *what) {
 	if (rc < 0) {
-		bench_fail("%s: %s", what, ts_display_get_error_message(display));
+		fail("%s: %s", what, ts_display_get_error_message(display));
 	}
 }
 
@@ -419,6 +436,7 @@ static void animate_one(struct ts_display *display, struct ts_rect *rect, uint32
 
 static void measure(struct bench *b, const struct condition *c, double seconds) {
 	struct bench_server server;
+	current_server = &server;
 	// The silent ones would be closed after the hello deadline (5 s by default), maybe
 	// before the end: what is measured is the time they are there.
 	bench_server_start_limit(b, &server, BENCH_PACED,
@@ -428,7 +446,7 @@ static void measure(struct bench *b, const struct condition *c, double seconds) 
 	}
 	struct ts_display *display = ts_display_connect(server.socket, "bench-animation");
 	if (display == NULL) {
-		bench_fail("cannot connect: %s", ts_connect_error());
+		fail("cannot connect: %s", ts_connect_error());
 	}
 	struct ts_rect *rect = ts_rect_create(display);
 	if (rect == NULL) {
@@ -471,13 +489,14 @@ static void measure(struct bench *b, const struct condition *c, double seconds) 
 		uint32_t connected = info.clients;
 		ts_server_info_finish(&info);
 		if (connected != CROWD) {
-			bench_fail("'%s': %u other clients connected at the end, not %d", c->name,
+			fail("'%s': %u other clients connected at the end, not %d", c->name,
 				connected, CROWD);
 		}
 	}
 	crowd_kill();
 	ts_display_disconnect(display);
 	bench_server_stop(&server);
+	current_server = NULL;
 
 	bench_record(b, c->fps, frames / (wall / 1e9));
 	bench_record(b, c->worst_gap, (double)worst / 1e6);

@@ -129,6 +129,28 @@ void bench_server_stop(struct bench_server *server) {
 	rmdir(server->dir);
 }
 
+void bench_server_explain(struct bench_server *server) {
+	int status;
+	if (server->pid > 0 && waitpid(server->pid, &status, WNOHANG) == server->pid) {
+		server->pid = 0;
+		if (WIFSIGNALED(status)) {
+			fprintf(stderr, "tessera-bench: the server was killed by signal %d (%s)\n",
+				WTERMSIG(status), strsignal(WTERMSIG(status)));
+		} else {
+			fprintf(stderr, "tessera-bench: the server exited with status %d\n",
+				WEXITSTATUS(status));
+		}
+	} else {
+		fprintf(stderr, "tessera-bench: the server is still running\n");
+	}
+	fprintf(stderr, "tessera-bench: the end of its log (%s):\n", server->log);
+	char cmd[160];
+	snprintf(cmd, sizeof cmd, "tail -8 %s >&2", server->log);
+	if (system(cmd) != 0) {
+		fprintf(stderr, "(no log)\n");
+	}
+}
+
 // The number after @key in /proc/@pid/@file (e.g. "VmRSS:"), or -1.
 static long proc_field(const char *path, const char *key) {
 	FILE *f = fopen(path, "r");
