@@ -1,5 +1,6 @@
 #include "render.h"
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -239,9 +240,8 @@ bool renderer_draw(struct renderer *renderer, struct scene *scene, int width, in
 	if (count == 0) {
 		return true;
 	}
-	// Reserve for every node, drawn or not: one check instead of one per rect. (INT32_MAX,
-	// the range of a GLsizei: <limits.h> here finds the server's own limits.h first.)
-	if (count > INT32_MAX / VERTS_PER_RECT
+	// Reserve for every node, drawn or not: one check instead of one per rect.
+	if (count > INT_MAX / VERTS_PER_RECT
 			|| !reserve_verts(renderer, count * VERTS_PER_RECT)) {
 		log_error("render: no memory for a batch of %zu rectangles", count);
 		return false;
