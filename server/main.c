@@ -9,7 +9,7 @@
 
 #include "backend.h"
 #include "leakcheck.h"
-#include "limits.h"
+#include "limit.h"
 #include "log.h"
 #include "loop.h"
 #include "render.h"

@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "limits.h"
+#include "limit.h"
 #include "list.h"
 #include "scene.h"
 

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "limits.h"
+#include "limit.h"
 
 static uint32_t value_of(const struct server_limits *limits, const char *name) {
 	for (size_t i = 0; i < limits_count(); i++) {

@@ -5,8 +5,8 @@
  * user may set, and what it bounds. Later resources (textures, text, group depth) add
  * a line here and a check where they are allocated; nothing else changes.
  */
-#ifndef TESSERA_LIMITS_H
-#define TESSERA_LIMITS_H
+#ifndef TESSERA_LIMIT_H
+#define TESSERA_LIMIT_H
 
 #include <stdbool.h>
 #include <stddef.h>
