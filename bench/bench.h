@@ -18,12 +18,13 @@
 struct bench {
 	bool quick;
 	const char *server_path;  // the tessera binary to start
+	const char *only;         // --only NAME, or NULL
 	int runs;                 // runs per runner
 	// Filled by a run: one sample per metric it measures.
 	struct sample {
 		const char *metric;
 		double value;
-	} samples[16];
+	} samples[64];
 	size_t nsamples;
 };
 
@@ -49,8 +50,14 @@ struct bench_server {
  * draws as soon as something changed, for the scenarios that time frames.
  */
 void bench_server_start(struct bench *b, struct bench_server *server, const char *refresh);
+/** The same with one more `--limit NAME=VALUE` (@limit), or none when it is NULL. */
+void bench_server_start_limit(struct bench *b, struct bench_server *server,
+	const char *refresh, const char *limit);
 #define BENCH_PACED "60"
 #define BENCH_UNPACED "0"
+/** After something went wrong: says whether the server is still running (or how it
+ *  ended) and prints the end of its log, to stderr. */
+void bench_server_explain(struct bench_server *server);
 /** SIGTERM, wait, remove the folder. */
 void bench_server_stop(struct bench_server *server);
 
@@ -100,5 +107,6 @@ void run_frames(struct bench *b);
 void run_memory(struct bench *b);
 void run_clients(struct bench *b);
 void run_idle(struct bench *b);
+void run_fairness(struct bench *b);
 
 #endif

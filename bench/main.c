@@ -17,7 +17,7 @@
 
 #include "bench.h"
 
-enum goal { NONE, AT_MOST, AT_LEAST, RATIO_AT_MOST };
+enum goal { NONE, AT_MOST, AT_LEAST, RATIO_AT_MOST, RATIO_AT_LEAST };
 
 struct metric {
 	const char *name;
@@ -59,6 +59,30 @@ static struct metric metrics[] = {
 	M("connect_1000_ms", "ms", "raw_connect_1000_ms", AT_MOST, 25),
 	M("connect_1000_server_cpu_ms", "ms", NULL, NONE, 0),
 	M("idle_wakeups_per_s", "1/s", NULL, AT_MOST, 0),
+#define FAIRNESS(c, fps_goal) \
+	M("fairness_fps_" c, "fps", "fairness_fps_alone", fps_goal, 0.9), \
+	M("fairness_worst_gap_ms_" c, "ms", "fairness_worst_gap_ms_alone", NONE, 0), \
+	M("fairness_server_cpu_pct_" c, "%", NULL, NONE, 0), \
+	M("fairness_server_wait_pct_" c, "%", NULL, NONE, 0), \
+	M("fairness_client_wait_pct_" c, "%", NULL, NONE, 0), \
+	M("fairness_others_cpu_pct_" c, "%", NULL, NONE, 0)
+	M("fairness_fps_alone", "fps", NULL, NONE, 0),
+	M("fairness_worst_gap_ms_alone", "ms", NULL, NONE, 0),
+	M("fairness_server_cpu_pct_alone", "%", NULL, NONE, 0),
+	M("fairness_server_wait_pct_alone", "%", NULL, NONE, 0),
+	M("fairness_client_wait_pct_alone", "%", NULL, NONE, 0),
+	M("fairness_others_cpu_pct_alone", "%", NULL, NONE, 0),
+	FAIRNESS("50_stuck", RATIO_AT_LEAST),
+	FAIRNESS("50_silent", RATIO_AT_LEAST),
+	FAIRNESS("50_flooding", RATIO_AT_LEAST),
+	M("fairness_requests_per_s_50_flooding", "req/s", NULL, NONE, 0),
+	FAIRNESS("50_syncing", RATIO_AT_LEAST),
+	M("fairness_requests_per_s_50_syncing", "req/s", NULL, NONE, 0),
+	FAIRNESS("50_flooding_bg", NONE),
+	M("fairness_requests_per_s_50_flooding_bg", "req/s", NULL, NONE, 0),
+	FAIRNESS("50_syncing_bg", NONE),
+	M("fairness_requests_per_s_50_syncing_bg", "req/s", NULL, NONE, 0),
+#undef FAIRNESS
 };
 #undef M
 #define METRIC_COUNT (sizeof metrics / sizeof metrics[0])
@@ -81,6 +105,7 @@ static struct runner runners[] = {
 	{ .name = "memory", .run = run_memory, .produces = { "bytes_per_object" } },
 	{ .name = "clients", .run = run_clients, .produces = { "bytes_per_client", "connect_1000_" } },
 	{ .name = "idle", .run = run_idle, .produces = { "idle_wakeups_per_s" } },
+	{ .name = "fairness", .run = run_fairness, .produces = { "fairness_" } },
 };
 #define RUNNER_COUNT (sizeof runners / sizeof runners[0])
 
@@ -150,9 +175,10 @@ static int target_met(struct metric *m) {
 		return median(m) <= m->target;
 	case AT_LEAST:
 		return median(m) >= m->target;
-	case RATIO_AT_MOST: {
+	case RATIO_AT_MOST:
+	case RATIO_AT_LEAST: {
 		double r = ratio_of(m);
-		return isnan(r) ? -1 : r <= m->target;
+		return isnan(r) ? -1 : m->goal == RATIO_AT_MOST ? r <= m->target : r >= m->target;
 	}
 	default:
 		return -1;
@@ -170,6 +196,9 @@ static const char *target_text(const struct metric *m, char *buf, size_t cap) {
 	case RATIO_AT_MOST:
 		snprintf(buf, cap, "ratio <= %g", m->target);
 		break;
+	case RATIO_AT_LEAST:
+		snprintf(buf, cap, "ratio >= %g", m->target);
+		break;
 	default:
 		snprintf(buf, cap, "-");
 	}
@@ -177,7 +206,7 @@ static const char *target_text(const struct metric *m, char *buf, size_t cap) {
 }
 
 static void print_table(void) {
-	printf("%-26s %12s %12s %12s %-6s %12s %8s  %s\n", "metric", "median", "min", "max",
+	printf("%-42s %12s %12s %12s %-6s %12s %8s  %s\n", "metric", "median", "min", "max",
 		"unit", "baseline", "ratio", "target");
 	for (size_t i = 0; i < METRIC_COUNT; i++) {
 		struct metric *m = &metrics[i];
@@ -191,7 +220,7 @@ static void print_table(void) {
 			snprintf(ratio, sizeof ratio, "%.3f", r);
 		}
 		int met = target_met(m);
-		printf("%-26s %12.4g %12.4g %12.4g %-6s %12s %8s  %s%s\n", m->name, median(m),
+		printf("%-42s %12.4g %12.4g %12.4g %-6s %12s %8s  %s%s\n", m->name, median(m),
 			min_of(m), max_of(m), m->unit, base, ratio, target_text(m, target, sizeof target),
 			met < 0 ? "" : met ? "  met" : "  MISSED");
 	}
@@ -231,6 +260,7 @@ static void usage(FILE *out) {
 		"  --quick        fewer iterations and runs (finishes in under two minutes)\n"
 		"  --json         print the results as JSON instead of a table\n"
 		"  --only NAME    only the runner of metric (or runner) NAME, and its baseline's\n"
+		"                 (a fairness_* metric: its condition and alone)\n"
 		"  --runs N       runs per runner (default 5, or 3 with --quick)\n"
 		"  --server PATH  the tessera binary to measure (default: the one built with it)\n");
 }
@@ -280,7 +310,7 @@ int main(int argc, char *argv[]) {
 			json = true;
 			break;
 		case 'o':
-			only = optarg;
+			only = b.only = optarg;
 			break;
 		case 'r':
 			b.runs = atoi(optarg);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -45,6 +46,11 @@ static void sleep_ms(int ms) {
 }
 
 void bench_server_start(struct bench *b, struct bench_server *server, const char *refresh) {
+	bench_server_start_limit(b, server, refresh, NULL);
+}
+
+void bench_server_start_limit(struct bench *b, struct bench_server *server,
+		const char *refresh, const char *limit) {
 	memset(server, 0, sizeof *server);
 	strcpy(server->dir, "/tmp/tessera-bench-XXXXXX");
 	if (mkdtemp(server->dir) == NULL) {
@@ -59,6 +65,8 @@ void bench_server_start(struct bench *b, struct bench_server *server, const char
 		bench_fail("fork: %s", strerror(errno));
 	}
 	if (server->pid == 0) {
+		// A harness that dies (bench_fail exits, a crash) takes its server with it.
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		int fd = open(server->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 		if (fd >= 0) {
 			dup2(fd, STDERR_FILENO);
@@ -66,9 +74,11 @@ void bench_server_start(struct bench *b, struct bench_server *server, const char
 		}
 		// The scenarios hold up to 100,000 objects in one client and connect 1,000
 		// clients: past the defaults, which suit a Raspberry Pi.
-		execl(b->server_path, "tessera", "--headless", "--size", size, "--socket",
-			server->socket, "--refresh", refresh, "--limit", "objects=1M",
-			"--limit", "client_bytes=256M", "--limit", "clients=2048", (char *)NULL);
+		char *argv[] = { "tessera", "--headless", "--size", size, "--socket", server->socket,
+			"--refresh", (char *)refresh, "--limit", "objects=1M",
+			"--limit", "client_bytes=256M", "--limit", "clients=2048",
+			limit ? "--limit" : NULL, (char *)limit, NULL };
+		execv(b->server_path, argv);
 		fprintf(stderr, "cannot run %s: %s\n", b->server_path, strerror(errno));
 		_exit(127);
 	}
@@ -117,6 +127,28 @@ void bench_server_stop(struct bench_server *server) {
 	snprintf(lock, sizeof lock, "%s.lock", server->socket);
 	unlink(lock);
 	rmdir(server->dir);
+}
+
+void bench_server_explain(struct bench_server *server) {
+	int status;
+	if (server->pid > 0 && waitpid(server->pid, &status, WNOHANG) == server->pid) {
+		server->pid = 0;
+		if (WIFSIGNALED(status)) {
+			fprintf(stderr, "tessera-bench: the server was killed by signal %d (%s)\n",
+				WTERMSIG(status), strsignal(WTERMSIG(status)));
+		} else {
+			fprintf(stderr, "tessera-bench: the server exited with status %d\n",
+				WEXITSTATUS(status));
+		}
+	} else {
+		fprintf(stderr, "tessera-bench: the server is still running\n");
+	}
+	fprintf(stderr, "tessera-bench: the end of its log (%s):\n", server->log);
+	char cmd[160];
+	snprintf(cmd, sizeof cmd, "tail -8 %s >&2", server->log);
+	if (system(cmd) != 0) {
+		fprintf(stderr, "(no log)\n");
+	}
 }
 
 // The number after @key in /proc/@pid/@file (e.g. "VmRSS:"), or -1.

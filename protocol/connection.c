@@ -18,6 +18,9 @@ void ts_connection_init(struct ts_connection *conn, int fd, size_t in_limit, siz
 	conn->fd = fd;
 	conn->in.limit = in_limit < TS_MAX_MESSAGE ? TS_MAX_MESSAGE : in_limit;
 	conn->out.limit = out_limit < TS_MAX_MESSAGE ? TS_MAX_MESSAGE : out_limit;
+	if (conn->out.limit > UINT32_MAX) {
+		conn->out.limit = UINT32_MAX; // offsets into it fit fd_msgs_out
+	}
 	conn->max_fds_in = TS_CONNECTION_MAX_FDS;
 	int flags = fcntl(fd, F_GETFL);
 	if (flags >= 0) {
@@ -38,6 +41,7 @@ void ts_connection_finish(struct ts_connection *conn) {
 	conn->in.data = conn->out.data = NULL;
 	close_fds(conn->fds_in, &conn->nfds_in);
 	close_fds(conn->fds_out, &conn->nfds_out);
+	conn->nfd_msgs_out = 0;
 	if (conn->fd >= 0) {
 		close(conn->fd);
 		conn->fd = -1;
@@ -189,22 +193,38 @@ int ts_connection_read_wait(struct ts_connection *conn) {
 int ts_connection_flush(struct ts_connection *conn) {
 	struct ts_buffer *out = &conn->out;
 	while (out->end > out->start) {
-		struct iovec iov = { .iov_base = out->data + out->start, .iov_len = out->end - out->start };
+		// Fds go with the first byte of the message that carries them, never with
+		// earlier bytes: a reader that has every byte before that message and the fds
+		// could not tell them from fds that no message takes (the server's bad_fds).
+		// So a write ends before each message with fds, and the next starts with it.
+		size_t len = out->end - out->start;
+		unsigned nfds = 0;
+		if (conn->nfd_msgs_out > 0 && conn->fd_msgs_out[0] > 0) {
+			len = conn->fd_msgs_out[0];
+		} else if (conn->nfd_msgs_out > 0) {
+			struct ts_header hdr = { 0 };
+			ts_header_read(out->data + out->start, len, &hdr); // whole: we encoded it
+			nfds = hdr.nfds;
+			if (conn->nfd_msgs_out > 1) {
+				len = conn->fd_msgs_out[1];
+			}
+		}
+		struct iovec iov = { .iov_base = out->data + out->start, .iov_len = len };
 		union {
-			char buf[CMSG_SPACE(sizeof(int) * TS_CONNECTION_MAX_FDS)];
+			char buf[CMSG_SPACE(sizeof(int) * TS_MAX_FDS_PER_MESSAGE)];
 			struct cmsghdr align;
 		} control;
 		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-		if (conn->nfds_out > 0) {
-			size_t len = sizeof(int) * conn->nfds_out;
+		if (nfds > 0) {
+			size_t fds_len = sizeof(int) * nfds;
 			memset(control.buf, 0, sizeof control.buf);
 			msg.msg_control = control.buf;
-			msg.msg_controllen = CMSG_SPACE(len);
+			msg.msg_controllen = CMSG_SPACE(fds_len);
 			struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
 			c->cmsg_level = SOL_SOCKET;
 			c->cmsg_type = SCM_RIGHTS;
-			c->cmsg_len = CMSG_LEN(len);
-			memcpy(CMSG_DATA(c), conn->fds_out, len);
+			c->cmsg_len = CMSG_LEN(fds_len);
+			memcpy(CMSG_DATA(c), conn->fds_out, fds_len);
 		}
 		ssize_t n;
 		do {
@@ -216,8 +236,20 @@ int ts_connection_flush(struct ts_connection *conn) {
 			}
 			return errno == EPIPE || errno == ECONNRESET ? TS_IO_EOF : TS_IO_ERROR;
 		}
-		// The fds went with the first byte of this write; our copies can go.
-		close_fds(conn->fds_out, &conn->nfds_out);
+		if (nfds > 0) {
+			// They went with the message's first byte; our copies can go.
+			for (unsigned i = 0; i < nfds; i++) {
+				close(conn->fds_out[i]);
+			}
+			conn->nfds_out -= nfds;
+			memmove(conn->fds_out, conn->fds_out + nfds, conn->nfds_out * sizeof(int));
+			conn->nfd_msgs_out--;
+			memmove(conn->fd_msgs_out, conn->fd_msgs_out + 1,
+				conn->nfd_msgs_out * sizeof conn->fd_msgs_out[0]);
+		}
+		for (unsigned i = 0; i < conn->nfd_msgs_out; i++) {
+			conn->fd_msgs_out[i] -= (uint32_t)n;
+		}
 		out->start += (size_t)n;
 	}
 	buffer_shrink(out);
@@ -240,6 +272,9 @@ static int queue_general(struct ts_connection *conn, const struct ts_interface *
 			}
 		}
 		return -1;
+	}
+	if (nfds > 0) {
+		conn->fd_msgs_out[conn->nfd_msgs_out++] = (uint32_t)(conn->out.end - conn->out.start);
 	}
 	conn->out.end += ts_encode(conn->out.data + conn->out.end, size, iface, opcode, args);
 	for (unsigned i = 0; sig[i]; i++) {

@@ -32,6 +32,10 @@ struct ts_connection {
 	unsigned max_fds_in;  // fds queued before TS_IO_TOO_MANY_FDS (TS_CONNECTION_MAX_FDS at most)
 	int fds_out[TS_CONNECTION_MAX_FDS];
 	unsigned nfds_out;
+	// Where the queued fds go: each message that carries some, as its offset from
+	// out.start, oldest first. Its fds go with its first byte (see ts_connection_flush).
+	uint32_t fd_msgs_out[TS_CONNECTION_MAX_FDS];
+	unsigned nfd_msgs_out;
 };
 
 /**
@@ -69,7 +73,9 @@ int ts_connection_read(struct ts_connection *conn);
 int ts_connection_read_wait(struct ts_connection *conn);
 
 /**
- * Writes the out-buffer and its queued fds. Returns TS_IO_OK when everything is sent,
+ * Writes the out-buffer and its queued fds, each message's fds with its own first byte
+ * (a write ends before each message that carries fds, and the next begins with them).
+ * Returns TS_IO_OK when everything is sent,
  * TS_IO_AGAIN when the socket is full, TS_IO_EOF or TS_IO_ERROR.
  * A drained buffer larger than TS_BUFFER_MIN is shrunk back.
  */

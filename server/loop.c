@@ -114,11 +114,12 @@ static void compact(struct loop *loop) {
 	}
 }
 
-int loop_dispatch(struct loop *loop, int timeout_ms, const sigset_t *sigmask) {
+int loop_dispatch(struct loop *loop, int64_t timeout_ns, const sigset_t *sigmask) {
 	compact(loop);
 	struct timespec ts, *timeout = NULL;
-	if (timeout_ms >= 0) {
-		ts = (struct timespec){ timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L };
+	if (timeout_ns >= 0) {
+		ts = (struct timespec){ (time_t)(timeout_ns / 1000000000),
+			(long)(timeout_ns % 1000000000) };
 		timeout = &ts;
 	}
 	int n = ppoll(loop->pollfds, loop->count, timeout, sigmask);

@@ -32,13 +32,14 @@ short loop_source_get_events(const struct loop_source *source);
 void loop_source_remove(struct loop_source *source);
 
 /**
- * Waits up to @timeout_ms (-1: forever) and calls the callback of every ready source.
+ * Waits up to @timeout_ns nanoseconds (-1: forever; ppoll's precision, so a frame
+ * deadline is met to the timer's slack, not rounded to a millisecond) and calls the callback of every ready source.
  * While it waits, the signal mask is @sigmask (NULL: unchanged), as with ppoll(): a
  * signal blocked everywhere else is delivered only here, and ends the wait (EINTR).
  * Returns the number of sources that were ready (0 after a signal), or -1 when poll()
  * fails otherwise.
  */
-int loop_dispatch(struct loop *loop, int timeout_ms, const sigset_t *sigmask);
+int loop_dispatch(struct loop *loop, int64_t timeout_ns, const sigset_t *sigmask);
 
 /** Monotonic clock in nanoseconds. */
 uint64_t loop_now_ns(void);

@@ -384,6 +384,11 @@ static bool frame_wanted(struct server *server) {
 
 static void draw_frame(struct server *server, uint64_t now) {
 	struct backend *backend = server->backend;
+	// Frames keep to a grid of the refresh interval, from when they were due, not from
+	// when drawing ended: a frame drawn a little late does not push back the ones after
+	// it. After an idle spell the grid starts again from now.
+	uint64_t due = server->last_frame_ns + server->frame_interval_ns;
+	server->last_frame_ns = now >= due && now - due < server->frame_interval_ns ? due : now;
 	// Only frame callbacks waiting and nothing changed: the screen already shows
 	// their commits, so the frame is "presented" without drawing it again.
 	if (server->scene.damaged || backend->damaged) {
@@ -399,7 +404,6 @@ static void draw_frame(struct server *server, uint64_t now) {
 		backend->damaged = false;
 		now = loop_now_ns();
 	}
-	server->last_frame_ns = now;
 	server->frames++;
 	uint32_t time_ms = (uint32_t)(now / 1000000u);
 	struct list *pos, *tmp;
@@ -468,7 +472,7 @@ static void serve_backlog(struct server *server) {
 	}
 }
 
-static int poll_timeout(struct server *server, uint64_t now) {
+static int64_t poll_timeout(struct server *server, uint64_t now) {
 	if (!list_empty(&server->backlog_clients)) {
 		return 0;
 	}
@@ -496,8 +500,7 @@ static int poll_timeout(struct server *server, uint64_t now) {
 	if (deadline <= now) {
 		return 0;
 	}
-	// Round up so we never wake a little early and spin until the deadline.
-	return (int)((deadline - now + 999999u) / 1000000u);
+	return (int64_t)(deadline - now);
 }
 
 static void handle_backend(void *data, int fd, short revents) {
@@ -527,7 +530,7 @@ bool server_iterate(struct server *server) {
 		return true;
 	}
 	after_round(server);
-	int timeout = poll_timeout(server, loop_now_ns());
+	int64_t timeout = poll_timeout(server, loop_now_ns());
 	if (loop_dispatch(server->loop, timeout, &server->wait_sigmask) < 0) {
 		log_error("poll: %s", strerror(errno));
 		server->running = false;

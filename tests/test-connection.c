@@ -452,7 +452,8 @@ static void test_fd_passing(void **state) {
 	assert_int_equal(out[0].u, 3);
 	int r1 = out[1].h;
 	ts_connection_consume(&b, hdr.size);
-	assert_int_equal(b.nfds_in, 1);
+	// The second fd comes with its own message, not with the first one.
+	assert_int_equal(b.nfds_in, 0);
 	assert_int_equal(receive(&b, &ts_request_interface, &hdr, out), 1);
 	assert_int_equal(hdr.opcode, TS_REQ_rect_set_color);
 	ts_connection_consume(&b, hdr.size);
@@ -482,6 +483,72 @@ static void test_fd_passing(void **state) {
 	assert_true(fd_is_open(r2));
 	close(r1);
 	close(r2);
+	assert_int_equal(count_fds(), base);
+}
+
+// One recvmsg of at most @len bytes; returns how many fds came with it (closing them).
+static unsigned recv_counting_fds(int sock, size_t len, size_t *got) {
+	uint8_t data[4096];
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * TS_CONNECTION_MAX_FDS)];
+		struct cmsghdr align;
+	} control;
+	assert_true(len <= sizeof data);
+	struct iovec iov = { .iov_base = data, .iov_len = len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+		.msg_controllen = sizeof control.buf };
+	ssize_t n = recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	assert_true(n > 0);
+	*got = (size_t)n;
+	unsigned count = 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+		for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof fd, sizeof fd);
+			close(fd);
+			count++;
+		}
+	}
+	return count;
+}
+
+// Fds go with the first byte of their own message, not with the first byte of all that
+// one flush sends. A reader that stops right after the messages before it must not have
+// them yet: it could not tell them from fds that no message claims (bad_fds).
+static void test_fds_go_with_their_message(void **state) {
+	int base = count_fds();
+	int sv[2];
+	make_pair(sv);
+	struct ts_connection a;
+	ts_connection_init(&a, sv[0], BIG_LIMIT, BIG_LIMIT);
+	union ts_arg color[TS_MAX_ARGS] = { { .u = 1 }, { .u = 2 } };
+	size_t color_size = ts_request_interface.meta[TS_REQ_rect_set_color].size;
+	size_t shot_size = ts_request_interface.meta[TS_REQ_screenshot].size;
+	for (int i = 0; i < 10; i++) {
+		assert_int_equal(ts_connection_queue(&a, &ts_request_interface,
+			TS_REQ_rect_set_color, color), 0);
+	}
+	union ts_arg shot[TS_MAX_ARGS] = { { .u = 3 }, { .h = make_memfd("one") } };
+	assert_int_equal(ts_connection_queue(&a, &ts_request_interface, TS_REQ_screenshot, shot), 0);
+	assert_int_equal(ts_connection_queue(&a, &ts_request_interface, TS_REQ_rect_set_color,
+		color), 0);
+	shot[0].u = 4;
+	shot[1].h = make_memfd("two");
+	assert_int_equal(ts_connection_queue(&a, &ts_request_interface, TS_REQ_screenshot, shot), 0);
+	assert_int_equal(ts_connection_flush(&a), TS_IO_OK);
+
+	size_t got;
+	assert_int_equal(recv_counting_fds(sv[1], 10 * color_size, &got), 0);
+	assert_int_equal(got, 10 * color_size);
+	// The first screenshot's fd comes with its first byte; the second's, not before its own.
+	assert_int_equal(recv_counting_fds(sv[1], 4, &got), 1);
+	assert_int_equal(recv_counting_fds(sv[1], shot_size - 4 + color_size, &got), 0);
+	assert_int_equal(got, shot_size - 4 + color_size);
+	assert_int_equal(recv_counting_fds(sv[1], shot_size, &got), 1);
+	assert_int_equal(got, shot_size);
+
+	ts_connection_finish(&a);
+	close(sv[1]);
 	assert_int_equal(count_fds(), base);
 }
 
@@ -634,8 +701,11 @@ static void test_finish_closes_fds(void **state) {
 	}
 	// Two fds in flight (in no process's table), three queued unsent.
 	assert_int_equal(count_fds(), base + 2 + 3);
-	// Once read, the two are queued unclaimed on the receiver.
-	assert_int_equal(ts_connection_read(&b), TS_IO_OK);
+	// Once read, the two are queued unclaimed on the receiver. Each comes with its own
+	// message, and a read may stop after the first.
+	for (int reads = 0; reads < 2 && b.nfds_in < 2; reads++) {
+		assert_int_equal(ts_connection_read(&b), TS_IO_OK);
+	}
 	assert_int_equal(b.nfds_in, 2);
 	assert_int_equal(a.nfds_out, 3);
 	assert_int_equal(count_fds(), base + 2 + 2 + 3);
@@ -1030,6 +1100,7 @@ int main(void) {
 		cmocka_unit_test(test_out_limit_and_backpressure),
 		cmocka_unit_test(test_fd_survives_backpressure),
 		cmocka_unit_test(test_fd_passing),
+		cmocka_unit_test(test_fds_go_with_their_message),
 		cmocka_unit_test(test_fds_missing_or_unexpected),
 		cmocka_unit_test(test_too_many_fds_in_one_sendmsg),
 		cmocka_unit_test(test_too_many_fds_accumulated),
