@@ -10,14 +10,18 @@
  * Every message is decoded twice: by ts_connection_next, as the server and libtessera
  * do, and by ts_header_read, ts_decode and ts_decode_plain walking the raw input. Both
  * must agree on every result. A message that decodes must encode back to the very same
- * bytes, through ts_encode and through ts_connection_queue. No fd may be left open.
- * Any disagreement aborts.
+ * bytes, through ts_encode and through ts_connection_queue; the latter's are then sent
+ * with their fds over a socketpair whose sending side holds little (ts_connection_flush
+ * in pieces), read back (ts_connection_read) and decoded again: the same messages must
+ * come out, and an fd may never arrive ahead of its message's first byte. No fd may be
+ * left open. Any disagreement aborts.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "connection.h"
@@ -120,13 +124,59 @@ static void feed(struct ts_connection *conn, const uint8_t *bytes, size_t n) {
 }
 
 struct decoder {
-	struct ts_connection conn, out;
+	struct ts_connection conn;      // what is decoded: fed by feed(), no socket
+	struct ts_connection out, back; // the two ends of a socketpair: queued, read back
 	const struct ts_interface *iface;
 	const struct result *expected;  // from walk_raw
 	size_t expected_count;
 	size_t done;                    // messages handled so far
 	bool failed;                    // a malformed message ended the stream
+	uint8_t *sent;                  // the messages queued on out, one after the other
+	size_t sent_len, back_len;      // bytes queued; bytes of them read back
 };
+
+// Takes every whole message read back, which must be the next one sent.
+static void take_back(struct decoder *d) {
+	for (;;) {
+		struct ts_header hdr;
+		union ts_arg args[TS_MAX_ARGS];
+		const char *why = NULL;
+		int rc = ts_connection_next(&d->back, d->iface, &hdr, args, &why);
+		CHECK(rc >= 0);
+		if (rc == 0) {
+			break;
+		}
+		CHECK(hdr.size <= d->sent_len - d->back_len);
+		CHECK(memcmp(d->back.in.data + d->back.in.start, d->sent + d->back_len, hdr.size) == 0);
+		const char *sig = d->iface->messages[hdr.opcode].signature;
+		for (unsigned i = 0; sig[i]; i++) {
+			if (sig[i] == 'h') {
+				CHECK(close(args[i].h) == 0);
+			}
+		}
+		d->back_len += hdr.size;
+		ts_connection_consume(&d->back, hdr.size);
+	}
+	// Fds come with their message's first byte: with every byte taken, none can wait.
+	CHECK(ts_connection_pending_input(&d->back) > 0 || d->back.nfds_in == 0);
+}
+
+// Sends what out holds and reads it back, in as many pieces as the socket makes.
+static void relay(struct decoder *d) {
+	for (;;) {
+		int rc = ts_connection_flush(&d->out);
+		CHECK(rc == TS_IO_OK || rc == TS_IO_AGAIN);
+		int got = ts_connection_read(&d->back);
+		// A full socket has something to read.
+		CHECK(got == TS_IO_OK || (got == TS_IO_AGAIN && rc == TS_IO_OK));
+		take_back(d);
+		if (rc == TS_IO_OK && got == TS_IO_AGAIN) {
+			break;
+		}
+	}
+	CHECK(!ts_connection_has_output(&d->out));
+	CHECK(d->back_len == d->sent_len && ts_connection_pending_input(&d->back) == 0);
+}
 
 // Takes every whole message the in-buffer holds, checking each against walk_raw's.
 static void drain(struct decoder *d) {
@@ -158,11 +208,11 @@ static void drain(struct decoder *d) {
 		const uint8_t *msg = d->conn.in.data + d->conn.in.start;
 		check_round_trip(d->iface, msg, &hdr, args);
 		// The connection's encoder too; the message's fds go to the out-connection,
-		// which closes them.
+		// which sends them.
 		CHECK(ts_connection_queue(&d->out, d->iface, hdr.opcode, args) == 0);
-		CHECK(d->out.out.end - d->out.out.start == hdr.size);
-		CHECK(memcmp(d->out.out.data + d->out.out.start, msg, hdr.size) == 0);
-		d->out.out.start = d->out.out.end;
+		CHECK(memcmp(d->out.out.data + d->out.out.end - hdr.size, msg, hdr.size) == 0);
+		memcpy(d->sent + d->sent_len, msg, hdr.size);
+		d->sent_len += hdr.size;
 		ts_connection_consume(&d->conn, hdr.size);
 	}
 }
@@ -178,7 +228,15 @@ static void decode_stream(const struct ts_interface *iface, const uint8_t *strea
 	};
 	// No socket: fd -1. The in-buffer is filled by feed().
 	ts_connection_init(&d.conn, -1, TS_MAX_MESSAGE, TS_MAX_MESSAGE);
-	ts_connection_init(&d.out, -1, TS_MAX_MESSAGE, TS_MAX_MESSAGE);
+	int sv[2];
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+	// The least the kernel allows (a few KiB): a flush often ends in the middle.
+	int sndbuf = 1;
+	CHECK(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf) == 0);
+	ts_connection_init(&d.out, sv[0], TS_MAX_MESSAGE, 1u << 20);
+	ts_connection_init(&d.back, sv[1], 1u << 20, TS_MAX_MESSAGE);
+	d.sent = malloc(len + 1);
+	CHECK(d.sent != NULL);
 	for (unsigned i = 0; i < nfds; i++) {
 		int fd = fcntl(dev_null, F_DUPFD_CLOEXEC, 0);
 		CHECK(fd >= 0);
@@ -189,6 +247,7 @@ static void decode_stream(const struct ts_interface *iface, const uint8_t *strea
 		feed(&d.conn, stream + off, n);
 		off += n;
 		drain(&d);
+		relay(&d);
 	}
 	if (!d.failed) {
 		// Every message walk_raw saw was taken; only the start of one may be left.
@@ -197,6 +256,8 @@ static void decode_stream(const struct ts_interface *iface, const uint8_t *strea
 	}
 	ts_connection_finish(&d.conn);
 	ts_connection_finish(&d.out);
+	ts_connection_finish(&d.back);
+	free(d.sent);
 	free(expected);
 }
 
