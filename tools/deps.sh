@@ -1,9 +1,11 @@
 #!/bin/sh
-# Installs the Debian / Raspberry Pi OS packages Tessera builds with, when missing.
+# Installs the Debian / Raspberry Pi OS packages Tessera builds with, when missing:
+# those of tools/debian-packages.txt, and of the lists given as arguments (the test
+# suite adds tools/debian-packages-test.txt: clang and libFuzzer for the fuzz targets).
 set -eu
 here=$(dirname "$0")
 missing=""
-for pkg in $(cat "$here/debian-packages.txt"); do
+for pkg in $(cat "$here/debian-packages.txt" "$@"); do
 	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing="$missing $pkg"
 done
 [ -z "$missing" ] && exit 0

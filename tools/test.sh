@@ -1,22 +1,29 @@
 #!/bin/sh
 # Builds Tessera and runs the whole test suite (unit tests, end-to-end tests headless
-# and under Xvfb) twice: in a plain build, and in a build with AddressSanitizer and
-# UndefinedBehaviorSanitizer. Ends with the line "N passed, N failed".
+# and under Xvfb, the misbehaving clients, a chaos soak, the fuzz corpus) twice: in a
+# plain build, and in a build with AddressSanitizer and UndefinedBehaviorSanitizer
+# (a leak LeakSanitizer finds fails it). Then builds the fuzz targets with clang and
+# libFuzzer and fuzzes each for a short while (build-fuzz, suite "fuzz").
+# Ends with the line "N passed, N failed".
 set -eu
 cd "$(dirname "$0")/.."
-sh tools/deps.sh
+sh tools/deps.sh tools/debian-packages-test.txt
 status=0
 logs=""
-for variant in build build-sanitize; do
+for variant in build build-sanitize build-fuzz; do
 	if [ ! -f "$variant/build.ninja" ]; then
 		case "$variant" in
 		build) meson setup "$variant" ;;
 		build-sanitize) meson setup "$variant" -Db_sanitize=address,undefined -Db_lundef=false ;;
+		build-fuzz) CC=clang meson setup "$variant" -Dfuzz=true -Db_lundef=false ;;
 		esac
 	fi
 	ninja -C "$variant"
 	echo "== tests in $variant"
-	meson test -C "$variant" --print-errorlogs --no-rebuild || status=1
+	suite=""
+	# The fuzz build only fuzzes: everything else ran in the two builds before it.
+	[ "$variant" = build-fuzz ] && suite="--suite fuzz"
+	meson test -C "$variant" --print-errorlogs --no-rebuild $suite || status=1
 	logs="$logs $variant/meson-logs/testlog.json"
 done
 python3 - $logs <<'PY'
