@@ -190,6 +190,36 @@ int ts_connection_read_wait(struct ts_connection *conn) {
 	return connection_read(conn, 0);
 }
 
+ssize_t ts_send_fds(int sock, const void *data, size_t len, const int *fds, unsigned nfds,
+		int flags) {
+	if (nfds > TS_SEND_MAX_FDS) {
+		errno = EINVAL;
+		return -1;
+	}
+	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * TS_SEND_MAX_FDS)];
+		struct cmsghdr align;
+	} control;
+	if (nfds > 0) {
+		size_t fds_len = sizeof(int) * nfds;
+		memset(control.buf, 0, CMSG_SPACE(fds_len));
+		msg.msg_control = control.buf;
+		msg.msg_controllen = CMSG_SPACE(fds_len);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(fds_len);
+		memcpy(CMSG_DATA(c), fds, fds_len);
+	}
+	ssize_t n;
+	do {
+		n = sendmsg(sock, &msg, MSG_NOSIGNAL | flags);
+	} while (n < 0 && errno == EINTR);
+	return n;
+}
+
 int ts_connection_flush(struct ts_connection *conn) {
 	struct ts_buffer *out = &conn->out;
 	while (out->end > out->start) {
@@ -209,27 +239,8 @@ int ts_connection_flush(struct ts_connection *conn) {
 				len = conn->fd_msgs_out[1];
 			}
 		}
-		struct iovec iov = { .iov_base = out->data + out->start, .iov_len = len };
-		union {
-			char buf[CMSG_SPACE(sizeof(int) * TS_MAX_FDS_PER_MESSAGE)];
-			struct cmsghdr align;
-		} control;
-		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-		if (nfds > 0) {
-			size_t fds_len = sizeof(int) * nfds;
-			memset(control.buf, 0, sizeof control.buf);
-			msg.msg_control = control.buf;
-			msg.msg_controllen = CMSG_SPACE(fds_len);
-			struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-			c->cmsg_level = SOL_SOCKET;
-			c->cmsg_type = SCM_RIGHTS;
-			c->cmsg_len = CMSG_LEN(fds_len);
-			memcpy(CMSG_DATA(c), conn->fds_out, fds_len);
-		}
-		ssize_t n;
-		do {
-			n = sendmsg(conn->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-		} while (n < 0 && errno == EINTR);
+		ssize_t n = ts_send_fds(conn->fd, out->data + out->start, len, conn->fds_out, nfds,
+			MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
 				return TS_IO_AGAIN;

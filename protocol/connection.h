@@ -81,6 +81,17 @@ int ts_connection_read_wait(struct ts_connection *conn);
  */
 int ts_connection_flush(struct ts_connection *conn);
 
+#define TS_SEND_MAX_FDS 253 // the most fds the kernel takes with one sendmsg (SCM_MAX_FD)
+
+/**
+ * One sendmsg of @len bytes of @data with @nfds fds attached (SCM_RIGHTS; none when 0),
+ * flags MSG_NOSIGNAL | @flags. Returns what sendmsg returns; -1 with EINVAL for more
+ * than TS_SEND_MAX_FDS fds. The fds stay the caller's. (The connection's flush uses it;
+ * so do the tests and tools that speak the protocol by hand.)
+ */
+ssize_t ts_send_fds(int sock, const void *data, size_t len, const int *fds, unsigned nfds,
+	int flags);
+
 /** Bytes and fds waiting in the out-buffer. */
 static inline bool ts_connection_has_output(const struct ts_connection *conn) {
 	return conn->out.end > conn->out.start || conn->nfds_out > 0;

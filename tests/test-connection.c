@@ -64,24 +64,7 @@ static void write_all(int fd, const void *data, size_t len) {
 
 // Sends @len bytes with @nfds fds attached, as a hostile peer would.
 static void send_with_fds(int sock, const void *data, size_t len, const int *fds, unsigned nfds) {
-	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * 64)];
-		struct cmsghdr align;
-	} control;
-	memset(&control, 0, sizeof control);
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-	if (nfds > 0) {
-		assert_true(nfds <= 64);
-		msg.msg_control = control.buf;
-		msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-	}
-	assert_int_equal(sendmsg(sock, &msg, MSG_NOSIGNAL), (ssize_t)len);
+	assert_int_equal(ts_send_fds(sock, data, len, fds, nfds, 0), (ssize_t)len);
 }
 
 static size_t encode(uint8_t *buf, size_t cap, const struct ts_interface *iface,

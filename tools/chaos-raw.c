@@ -15,12 +15,10 @@
 #include <unistd.h>
 
 #include "chaos.h"
+#include "connection.h"
 #include "wire.h"
 
 #define ANSWER_TIMEOUT_MS 20000 // the server says nothing for this long: give up
-
-// Room for the most fds one sendmsg or recvmsg carries (the kernel's SCM_MAX_FD).
-#define MAX_FDS_PER_CALL 253
 
 int chaos_raw_connect(const char *path) {
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -37,31 +35,9 @@ int chaos_raw_connect(const char *path) {
 }
 
 bool chaos_send(int fd, const void *data, size_t len, const int *fds, unsigned nfds) {
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * MAX_FDS_PER_CALL)];
-		struct cmsghdr align;
-	} control;
 	const uint8_t *p = data;
-	if (nfds > MAX_FDS_PER_CALL) {
-		return false;
-	}
 	while (len > 0) {
-		struct iovec iov = { .iov_base = (void *)p, .iov_len = len };
-		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-		if (nfds > 0) {
-			memset(control.buf, 0, sizeof control.buf);
-			msg.msg_control = control.buf;
-			msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-			struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-			c->cmsg_level = SOL_SOCKET;
-			c->cmsg_type = SCM_RIGHTS;
-			c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-			memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-		}
-		ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR) {
-			continue;
-		}
+		ssize_t n = ts_send_fds(fd, p, len, fds, nfds, 0);
 		if (n <= 0) {
 			return false;
 		}
@@ -129,7 +105,7 @@ struct chaos_answer chaos_read_answer(int fd, uint32_t sync_id, struct chaos_sta
 			return answer;
 		}
 		union {
-			char buf[CMSG_SPACE(sizeof(int) * MAX_FDS_PER_CALL)];
+			char buf[CMSG_SPACE(sizeof(int) * TS_SEND_MAX_FDS)];
 			struct cmsghdr align;
 		} control;
 		struct iovec iov = { .iov_base = buf + used, .iov_len = sizeof buf - used };

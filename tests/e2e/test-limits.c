@@ -25,6 +25,7 @@
 
 #include <tessera/client.h>
 
+#include "connection.h"
 #include "harness.h"
 
 #define NOBODY 65534 // a user id that is not ours when the tests run as root
@@ -455,20 +456,7 @@ static void send_with_fd(int sock, uint16_t opcode, const union ts_arg *args, in
 	uint8_t buf[64];
 	size_t n = ts_encode(buf, sizeof buf, &ts_request_interface, opcode, args);
 	assert_true(n > 0);
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} control;
-	memset(&control, 0, sizeof control);
-	struct iovec iov = { .iov_base = buf, .iov_len = n };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = control.buf, .msg_controllen = sizeof control.buf };
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof fd);
-	assert_int_equal(sendmsg(sock, &msg, MSG_NOSIGNAL), (ssize_t)n);
+	assert_int_equal(ts_send_fds(sock, buf, n, &fd, 1, 0), (ssize_t)n);
 }
 
 // A memfd of @size bytes with @seals.

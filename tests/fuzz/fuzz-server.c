@@ -136,27 +136,11 @@ static void peer_send(struct peer *peer, const uint8_t *bytes, size_t len, unsig
 	if (peer->fd < 0 || len == 0) {
 		return;
 	}
-	struct iovec iov = { .iov_base = (void *)bytes, .iov_len = len };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * 3)];
-		struct cmsghdr align;
-	} control;
 	int fds[3];
-	if (nfds > 0) {
-		memset(&control, 0, sizeof control);
-		for (unsigned i = 0; i < nfds; i++) {
-			fds[i] = make_fd(fd_kind);
-		}
-		msg.msg_control = control.buf;
-		msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+	for (unsigned i = 0; i < nfds; i++) {
+		fds[i] = make_fd(fd_kind);
 	}
-	(void)sendmsg(peer->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+	(void)ts_send_fds(peer->fd, bytes, len, fds, nfds, MSG_DONTWAIT);
 	for (unsigned i = 0; i < nfds; i++) {
 		close(fds[i]);
 	}

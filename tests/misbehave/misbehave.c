@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "connection.h"
+
 static void usage(FILE *out, const char *help, const char *const *modes) {
 	fprintf(out, "usage: %s --socket PATH%s [--count N] [--timeout-ms MS] [--hold]\n%s",
 		program_invocation_short_name, modes != NULL ? " [--mode MODE]" : "", help);
@@ -137,32 +139,13 @@ size_t mb_encode(uint8_t *buf, uint16_t opcode, const union ts_arg *args) {
 
 bool mb_write(int fd, const void *buf, size_t len, const int *fds, unsigned nfds) {
 	const uint8_t *p = buf;
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * 64)];
-		struct cmsghdr align;
-	} control;
-	if (nfds > 64) {
+	if (nfds > TS_SEND_MAX_FDS) {
 		errno = EINVAL;
 		mb_die("too many fds for one write");
 	}
 	while (len > 0 || nfds > 0) {
-		struct iovec iov = { .iov_base = (void *)p, .iov_len = len };
-		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-		if (nfds > 0) {
-			memset(control.buf, 0, sizeof control.buf);
-			msg.msg_control = control.buf;
-			msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-			struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-			c->cmsg_level = SOL_SOCKET;
-			c->cmsg_type = SCM_RIGHTS;
-			c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-			memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-		}
-		ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+		ssize_t n = ts_send_fds(fd, p, len, fds, nfds, 0);
 		if (n < 0) {
-			if (errno == EINTR) {
-				continue;
-			}
 			if (errno == EPIPE || errno == ECONNRESET) {
 				return false;
 			}
