@@ -331,6 +331,19 @@ bool e2e_flat(const struct e2e_image *img, uint32_t *rgba) {
 	return e2e_count(img, *rgba) == (size_t)img->width * (size_t)img->height;
 }
 
+void e2e_check_as_found(const struct e2e_server *srv, int fd_baseline, int timeout_ms) {
+	assert_true(e2e_server_alive(srv));
+	struct e2e_info info;
+	assert_true(e2e_wait_totals(srv, 0, 0, timeout_ms, &info));
+	assert_int_equal(e2e_server_settled_fds(srv), fd_baseline);
+	struct e2e_image img;
+	e2e_shot(srv, &img);
+	uint32_t flat;
+	assert_true(e2e_flat(&img, &flat));
+	assert_int_equal(flat, srv->background);
+	e2e_image_free(&img);
+}
+
 int e2e_raw_connect(const char *path) {
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	assert_true(fd >= 0);

@@ -90,6 +90,13 @@ size_t e2e_count(const struct e2e_image *img, uint32_t rgba);
 /** True when every pixel has the same value; *@rgba gets it. */
 bool e2e_flat(const struct e2e_image *img, uint32_t *rgba);
 
+/**
+ * Checks that the server is as a test found it: alive, no clients and no objects
+ * (waiting up to @timeout_ms for hang-ups to be handled), @fd_baseline fds, and the
+ * screen back to its flat background.
+ */
+void e2e_check_as_found(const struct e2e_server *srv, int fd_baseline, int timeout_ms);
+
 /** A plain socket connected to @path, for clients that speak the protocol by hand. */
 int e2e_raw_connect(const char *path);
 /** Encodes a request with the protocol's encoder and sends it whole. */

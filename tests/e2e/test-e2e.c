@@ -44,16 +44,7 @@ static int setup(void **state) {
 // screen back to its background and no fd leaked.
 static int teardown(void **state) {
 	struct fixture *f = *state;
-	struct e2e_info info;
-	assert_true(e2e_server_alive(&f->srv));
-	assert_true(e2e_wait_totals(&f->srv, 0, 0, 2000, &info));
-	assert_int_equal(e2e_server_settled_fds(&f->srv), f->fd_baseline);
-	struct e2e_image img;
-	e2e_shot(&f->srv, &img);
-	uint32_t flat;
-	assert_true(e2e_flat(&img, &flat));
-	assert_int_equal(flat, f->srv.background);
-	e2e_image_free(&img);
+	e2e_check_as_found(&f->srv, f->fd_baseline, 2000);
 	e2e_server_stop(&f->srv);
 	free(f);
 	return 0;

@@ -40,13 +40,6 @@ static void read_log(const struct e2e_server *srv, char *text, size_t cap) {
 	close(fd);
 }
 
-// Everything is as the server found it: alive, nobody connected, nothing left.
-static void check_clean(struct e2e_server *srv, int fd_baseline) {
-	struct e2e_info info;
-	assert_true(e2e_server_alive(srv));
-	assert_true(e2e_wait_totals(srv, 0, 0, 5000, &info));
-	assert_int_equal(e2e_server_settled_fds(srv), fd_baseline);
-}
 
 static struct ts_rect *rect_at(struct ts_display *d, int x, int y, uint32_t rgba) {
 	struct ts_rect *r = ts_rect_create(d);
@@ -138,7 +131,7 @@ static void test_objects_limit(void **state) {
 	assert_int_equal(e2e_count(&img, 0x00ff00ffu), 100 * 16);
 	e2e_image_free(&img);
 	ts_display_disconnect(good);
-	check_clean(&srv, baseline);
+	e2e_check_as_found(&srv, baseline, 5000);
 	e2e_server_stop(&srv);
 }
 
@@ -163,7 +156,7 @@ static void test_client_bytes_limit(void **state) {
 	assert_non_null(bytes);
 	assert_true(strtol(bytes + 9, NULL, 10) <= 65536);
 	ts_display_disconnect(good);
-	check_clean(&srv, baseline);
+	e2e_check_as_found(&srv, baseline, 5000);
 	e2e_server_stop(&srv);
 }
 
@@ -261,7 +254,7 @@ static void test_other_user(void **state) {
 	if (strstr(out, "server refused: user 65534 may not connect") == NULL) {
 		fail_msg("nobody was not refused as expected: %s", out);
 	}
-	check_clean(&srv, baseline);
+	e2e_check_as_found(&srv, baseline, 5000);
 	char log[8192];
 	read_log(&srv, log, sizeof log);
 	assert_non_null(strstr(log, "refused a connection: user 65534"));
@@ -513,7 +506,7 @@ static void test_screenshot_memory(void **state) {
 	assert_int_equal(rgba, srv.background);
 	close(fd);
 	close(sock);
-	check_clean(&srv, baseline);
+	e2e_check_as_found(&srv, baseline, 5000);
 	e2e_server_stop(&srv);
 }
 
