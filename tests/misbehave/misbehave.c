@@ -280,21 +280,28 @@ void mb_hello(struct mb_reader *r, const char *name, int timeout_ms) {
 	mb_wait_event(r, TS_EV_welcome, 0, timeout_ms);
 }
 
+// The next event before @deadline; a hang-up or the deadline ends the program with
+// its line ("disconnected", exit 0; "timeout", exit 1).
+static void next_or_exit(struct mb_reader *r, long long deadline, struct ts_header *hdr,
+		union ts_arg *args) {
+	long long left = deadline - now_ms();
+	enum mb_read rc = mb_next_event(r, left > 0 ? (int)left : 0, hdr, args);
+	if (rc == MB_HANGUP) {
+		mb_say("disconnected");
+		exit(0);
+	}
+	if (rc == MB_TIMEOUT) {
+		mb_say("timeout");
+		exit(1);
+	}
+}
+
 void mb_wait_event(struct mb_reader *r, uint16_t opcode, uint32_t id, int timeout_ms) {
 	long long deadline = now_ms() + timeout_ms;
 	for (;;) {
-		long long left = deadline - now_ms();
 		struct ts_header hdr;
 		union ts_arg args[TS_MAX_ARGS];
-		enum mb_read rc = mb_next_event(r, left > 0 ? (int)left : 0, &hdr, args);
-		if (rc == MB_HANGUP) {
-			mb_say("disconnected");
-			exit(0);
-		}
-		if (rc == MB_TIMEOUT) {
-			mb_say("timeout");
-			exit(1);
-		}
+		next_or_exit(r, deadline, &hdr, args);
 		// welcome names no object; the others name theirs first.
 		if (hdr.opcode == opcode && (opcode == TS_EV_welcome || args[0].u == id)) {
 			return;
@@ -305,18 +312,9 @@ void mb_wait_event(struct mb_reader *r, uint16_t opcode, uint32_t id, int timeou
 void mb_finish(struct mb_reader *r, int timeout_ms) {
 	long long deadline = now_ms() + timeout_ms;
 	for (;;) {
-		long long left = deadline - now_ms();
 		struct ts_header hdr;
 		union ts_arg args[TS_MAX_ARGS];
-		enum mb_read rc = mb_next_event(r, left > 0 ? (int)left : 0, &hdr, args);
-		if (rc == MB_HANGUP) {
-			mb_say("disconnected");
-			exit(0);
-		}
-		if (rc == MB_TIMEOUT) {
-			mb_say("timeout");
-			exit(1);
-		}
+		next_or_exit(r, deadline, &hdr, args);
 	}
 }
 
