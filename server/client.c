@@ -51,6 +51,12 @@ struct client *client_create(struct server *server, int fd, pid_t pid, uid_t uid
 	return client;
 }
 
+// The capacity an id array grows to when full: how id_array_push grows it, and what
+// client_push_id charges for it.
+static uint32_t id_array_next_cap(const struct id_array *array) {
+	return array->cap ? array->cap * 2 : 16;
+}
+
 size_t client_memory(const struct client *client) {
 	return sizeof *client + client->objects.bytes +
 		(client->name != NULL ? strlen(client->name) + 1 : 0) +
@@ -73,7 +79,7 @@ bool client_charge(struct client *client, size_t more) {
 
 bool client_push_id(struct client *client, struct id_array *array, uint32_t id) {
 	if (array->len == array->cap) {
-		size_t more = (array->cap ? array->cap : 16) * sizeof *array->ids;
+		size_t more = (size_t)(id_array_next_cap(array) - array->cap) * sizeof *array->ids;
 		if (!client_charge(client, more)) {
 			return false;
 		}
@@ -90,7 +96,7 @@ _Static_assert(sizeof(struct rect) == 32, "struct rect is a 32-byte slot");
 
 bool id_array_push(struct id_array *array, uint32_t id) {
 	if (array->len == array->cap) {
-		uint32_t cap = array->cap ? array->cap * 2 : 16;
+		uint32_t cap = id_array_next_cap(array);
 		uint32_t *ids = realloc(array->ids, (size_t)cap * sizeof *ids);
 		if (ids == NULL) {
 			return false;
@@ -249,7 +255,7 @@ void client_post_error(struct client *client, uint32_t object_id, uint32_t code,
 void client_update_events(struct client *client) {
 	short events = 0;
 	if (!client->dying) {
-		events = (client->backlogged ? 0 : POLLIN) | (client->write_blocked ? POLLOUT : 0);
+		events = (client_backlogged(client) ? 0 : POLLIN) | (client->write_blocked ? POLLOUT : 0);
 	}
 	if (loop_source_get_events(client->source) != events) {
 		loop_source_set_events(client->source, events);
@@ -278,7 +284,7 @@ static void handle_io(void *data, int fd, short revents) {
 	}
 	// A backlogged client is not read (a hang-up included) until the server has
 	// handled what it already sent; the loop gives it a slice every round.
-	if (client->backlogged || !(revents & (POLLIN | POLLHUP | POLLERR))) {
+	if (client_backlogged(client) || !(revents & (POLLIN | POLLHUP | POLLERR))) {
 		return;
 	}
 	int rc = ts_connection_read(&client->conn);
@@ -293,13 +299,13 @@ static void handle_io(void *data, int fd, short revents) {
 	switch (rc) {
 	case TS_IO_OK:
 	case TS_IO_AGAIN:
-		if ((revents & (POLLHUP | POLLERR)) && rc == TS_IO_AGAIN && !client->backlogged) {
+		if ((revents & (POLLHUP | POLLERR)) && rc == TS_IO_AGAIN && !client_backlogged(client)) {
 			client_kill(client, "hung up");
 		}
 		break;
 	case TS_IO_EOF:
 		// Requests left over are handled first; the hang-up is seen again after.
-		if (!client->backlogged) {
+		if (!client_backlogged(client)) {
 			client_kill(client, "hung up");
 		}
 		break;

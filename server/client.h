@@ -57,7 +57,9 @@ struct client {
 	struct list flush_link;           // server.flush_clients while output is queued
 	struct list frame_link;           // server.frame_clients while frame_due is not empty
 	struct list hello_link;           // server.hello_clients until hello
-	struct list backlog_link;         // server.backlog_clients while backlogged
+	// server.backlog_clients while backlogged: it used its slice with requests left,
+	// and is not read meanwhile (client_backlogged)
+	struct list backlog_link;
 	uint64_t connected_ns;            // loop_now_ns() at accept
 	uint32_t id;
 	pid_t pid;
@@ -65,7 +67,6 @@ struct client {
 	char *name;
 	bool welcomed;                    // hello done
 	bool dying;                       // no more dispatch; destroyed after this round
-	bool backlogged;                  // used its slice with requests left: not read meanwhile
 	bool write_blocked;               // the socket is full: waiting for POLLOUT
 	uint16_t scene_owner;             // the scene's name for us; 0 until a first commit
 	// Every object, stored by id (struct rect slots): freed all at once.
@@ -115,11 +116,13 @@ bool client_flush(struct client *client);
  */
 void client_dispatch(struct client *client);
 
+/** True while the client waits on server.backlog_clients for its next slice. */
+static inline bool client_backlogged(const struct client *client) {
+	return !list_empty(&client->backlog_link);
+}
+
 /** Sets the events the loop watches for the client from its state. */
 void client_update_events(struct client *client);
-
-/** The size of a screenshot's pixels: width * 4 * height of the output. */
-size_t screenshot_bytes(const struct client *client);
 
 /**
  * Server memory the client holds: its objects, pending state and name. What the

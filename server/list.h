@@ -37,6 +37,18 @@ static inline void list_remove(struct list *elem) {
 	elem->prev = elem->next = elem;
 }
 
+/** Moves every element of @from to the back of @to (which may be empty); @from is left empty. */
+static inline void list_splice(struct list *to, struct list *from) {
+	if (list_empty(from)) {
+		return;
+	}
+	from->next->prev = to->prev;
+	to->prev->next = from->next;
+	from->prev->next = to;
+	to->prev = from->prev;
+	list_init(from);
+}
+
 #define list_entry(ptr, type, member) \
 	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 

@@ -38,10 +38,9 @@ void objmap_finish(struct objmap *map) {
 // Where @id's type byte is, with the address of its slot in *@slot. The id must be in
 // 1..used and its chunk allocated.
 static uint8_t *type_byte(const struct objmap *map, uint32_t id, uint8_t **slot) {
-	uint32_t pos = id - 1 + (1u << OBJMAP_FIRST_SHIFT);
-	unsigned top = 31u - (unsigned)__builtin_clz(pos);
+	uint32_t off;
+	unsigned top = objmap_place(id, &off);
 	uint8_t *chunk = map->chunks[top - OBJMAP_FIRST_SHIFT];
-	uint32_t off = pos - (1u << top);
 	*slot = chunk + (1u << top) + (size_t)off * map->slot_size;
 	return chunk + off;
 }
@@ -52,10 +51,9 @@ int objmap_insert(struct objmap *map, uint32_t id, uint8_t type, void **slot) {
 		return -TS_ERR_invalid_id;
 	}
 	bool fresh = id > map->used;
-	uint32_t pos = id - 1 + (1u << OBJMAP_FIRST_SHIFT);
-	unsigned top = 31u - (unsigned)__builtin_clz(pos);
+	uint32_t off;
+	unsigned top = objmap_place(id, &off);
 	uint8_t **chunk = &map->chunks[top - OBJMAP_FIRST_SHIFT];
-	uint32_t off = pos - (1u << top);
 	if (fresh) {
 		// The first id of a chunk allocates it. Type bytes are written as ids come into
 		// use: only ids up to map->used are ever looked at.

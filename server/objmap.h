@@ -46,21 +46,30 @@ void objmap_finish(struct objmap *map);
 int objmap_insert(struct objmap *map, uint32_t id, uint8_t type, void **slot);
 
 /**
+ * Where @id (1 to TS_MAX_ID) lives: in the chunk of 1 << TOP slots, chunks[TOP -
+ * OBJMAP_FIRST_SHIFT], at *@off. Returns TOP. Chunk k starts at position 8 * (2^k - 1),
+ * so the top bit of the position plus 8 names it.
+ */
+static inline unsigned objmap_place(uint32_t id, uint32_t *off) {
+	uint32_t pos = id - 1 + (1u << OBJMAP_FIRST_SHIFT);
+	unsigned top = 31u - (unsigned)__builtin_clz(pos);
+	*off = pos - (1u << top);
+	return top;
+}
+
+/**
  * The slot of @id and, in *@type, the type of what it holds. Returns NULL with *@type
  * OBJMAP_FREE when the id is free or out of range. The address stays valid until the
  * id is removed or the table finished.
  */
 static inline void *objmap_lookup(const struct objmap *map, uint32_t id, uint8_t *type) {
-	uint32_t pos = id - 1; // id 0 wraps around and fails the check below
-	if (pos >= map->used) {
+	if (id - 1 >= map->used) { // id 0 wraps around and fails the check
 		*type = OBJMAP_FREE;
 		return NULL;
 	}
-	// Chunk k starts at position 8 * (2^k - 1): the top bit of pos + 8 names it.
-	pos += 1u << OBJMAP_FIRST_SHIFT;
-	unsigned top = 31u - (unsigned)__builtin_clz(pos);
+	uint32_t off;
+	unsigned top = objmap_place(id, &off);
 	uint8_t *chunk = map->chunks[top - OBJMAP_FIRST_SHIFT];
-	uint32_t off = pos - (1u << top);
 	*type = chunk[off];
 	if (*type == OBJMAP_FREE) {
 		return NULL;
@@ -76,8 +85,8 @@ static inline size_t objmap_insert_cost(const struct objmap *map, uint32_t id) {
 	if (id != map->used + 1 || id == 0 || id > TS_MAX_ID) {
 		return 0;
 	}
-	uint32_t pos = id - 1 + (1u << OBJMAP_FIRST_SHIFT);
-	unsigned top = 31u - (unsigned)__builtin_clz(pos);
+	uint32_t off;
+	unsigned top = objmap_place(id, &off);
 	if (map->chunks[top - OBJMAP_FIRST_SHIFT] != NULL) {
 		return 0;
 	}

@@ -95,8 +95,7 @@ void client_dispatch(struct client *client) {
 			client->conn.nfds_in);
 		return;
 	}
-	if (slice_over != client->backlogged) {
-		client->backlogged = slice_over;
+	if (slice_over != client_backlogged(client)) {
 		if (slice_over) {
 			list_append(&server->backlog_clients, &client->backlog_link);
 		} else {
@@ -461,7 +460,8 @@ static void handle_info_query(struct client *client, const union ts_arg *args) {
 		{ .u = cb }, { .u = clients }, { .u = objects }, { .u = server->last_cleanup_us } });
 }
 
-size_t screenshot_bytes(const struct client *client) {
+// The size of a screenshot's pixels: width * 4 * height of the output.
+static size_t screenshot_bytes(const struct client *client) {
 	const struct backend *backend = client->server->backend;
 	return (size_t)backend->width * 4 * (size_t)backend->height;
 }

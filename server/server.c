@@ -452,20 +452,13 @@ static void expire_hellos(struct server *server, uint64_t now) {
 // Every backlogged client gets one more slice, in turn. Those that use it up again go
 // to the back of the list for the next round.
 static void serve_backlog(struct server *server) {
-	if (list_empty(&server->backlog_clients)) {
-		return;
-	}
 	// Take the whole list: clients backlogged again during this pass join the new one.
 	struct list turn;
-	turn.next = server->backlog_clients.next;
-	turn.prev = server->backlog_clients.prev;
-	turn.next->prev = &turn;
-	turn.prev->next = &turn;
-	list_init(&server->backlog_clients);
+	list_init(&turn);
+	list_splice(&turn, &server->backlog_clients);
 	while (!list_empty(&turn)) {
 		struct client *client = list_entry(turn.next, struct client, backlog_link);
 		list_remove(&client->backlog_link);
-		client->backlogged = false;
 		client_dispatch(client);
 		// Drained: read it again. Still backlogged: it went back on the server's list.
 		client_update_events(client);
