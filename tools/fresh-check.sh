@@ -18,6 +18,7 @@
 #      screenshots/*.png, then the test command `sh tools/test.sh`, which must exit 0.
 #      Each installs its own packages with apt-get, as a new user's would.
 #   4. unmounts everything and removes the temporary folder, on every exit path.
+# The run command goes first, so that it cannot lean on what the test list installs.
 #
 # It exits non-zero when either command fails, and prints that command's last lines;
 # full logs are left in the cache folder. Needs root, debootstrap and git
@@ -134,13 +135,27 @@ teardown() {
 	[ "${2:-}" = keep ] && { say "kept $1"; return 0; }
 	rm -rf --one-file-system "$1"
 }
-work="" boot=""
+work="" boot="" child="" failed=""
 on_exit() {
 	status=$?
 	trap - EXIT INT TERM
 	set +e
+	[ -n "$child" ] && kill "$child" 2>/dev/null
 	[ -n "$boot" ] && [ -d "$boot" ] && teardown "$boot"
-	[ -n "$work" ] && [ -d "$work" ] && { teardown "$work" "$([ $keep -eq 1 ] && echo keep)" || status=1; }
+	if [ -n "$work" ] && [ -d "$work" ]; then
+		t=$(date +%s)
+		teardown "$work" "$([ $keep -eq 1 ] && echo keep)" || status=1
+		timed cleanup "$(elapsed "$t")"
+	fi
+	timed total "$(elapsed "$start_all")"
+	say "timings: ${timings#, }"
+	if [ -n "$failed" ]; then
+		say "FAIL (${failed# }) on a fresh Debian $suite"
+	elif [ "$status" -ne 0 ]; then
+		say "FAIL: stopped with status $status"
+	else
+		say "PASS: both README commands work on a fresh Debian $suite"
+	fi
 	exit "$status"
 }
 trap on_exit EXIT
@@ -194,7 +209,6 @@ say "clone of $(git -C "$repo" log -1 --format='%h %s' "$head" | cut -c 1-70) in
 timed extract "$(elapsed "$t")"
 
 # 3. The README's two commands, as a new user on a fresh machine runs them.
-failed=""
 in_chroot() { # NAME COMMAND: runs COMMAND in $src in the chroot, its output in $cache/NAME.log
 	name=$1 log="$cache/$1.log"
 	say "running '$2' in the chroot (log: $log)"
@@ -202,13 +216,15 @@ in_chroot() { # NAME COMMAND: runs COMMAND in $src in the chroot, its output in 
 	set -- env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 		HOME=/root USER=root LOGNAME=root SHELL=/bin/sh TERM=dumb LANG=C.UTF-8 \
 		timeout -k 30 "$limit" chroot "$root" /bin/sh -c "cd $src && $2"
-	if [ $verbose -eq 1 ]; then
-		{ "$@" </dev/null 2>&1 && echo 0 >"$log.rc" || echo $? >"$log.rc"; } | tee "$log"
-		rc=$(cat "$log.rc"); rm -f "$log.rc"
-	else
-		rc=0; "$@" </dev/null >"$log" 2>&1 || rc=$?
-	fi
+	# In the background, so that INT and TERM reach our trap at once, not when it ends.
+	"$@" </dev/null >"$log" 2>&1 &
+	child=$!
+	[ $verbose -eq 0 ] || tail -n +1 -f --pid="$child" "$log" &
+	rc=0; wait "$child" || rc=$?
+	child=""
+	wait
 	timed "$name command" "$(elapsed "$t")"
+	[ "$rc" -ne 124 ] || say "'$2' did not end within $limit s (TESSERA_FRESH_TIMEOUT)"
 	return "$rc"
 }
 fail() { # NAME WHY
@@ -217,7 +233,7 @@ fail() { # NAME WHY
 	tail -n 40 "$cache/$1.log" | sed 's/^/  | /'
 }
 if in_chroot run "sh tools/run.sh"; then
-	shots=$(ls "$root$src"/screenshots/*.png 2>/dev/null | wc -l)
+	shots=$(find "$root$src/screenshots" -name "*.png" 2>/dev/null | wc -l)
 	empty=$(find "$root$src/screenshots" -name '*.png' -size 0 2>/dev/null | wc -l)
 	if [ "$shots" -eq 0 ] || [ "$empty" -ne 0 ]; then
 		fail run "sh tools/run.sh exited 0 but left $shots screenshots, $empty of them empty"
@@ -232,11 +248,4 @@ if in_chroot test "sh tools/test.sh"; then
 else
 	fail test "sh tools/test.sh exited with status $rc"
 fi
-
-timed total "$(elapsed "$start_all")"
-say "timings: ${timings#, }"
-if [ -n "$failed" ]; then
-	say "FAIL (${failed# }) on a fresh Debian $suite"
-	exit 1
-fi
-say "PASS: both README commands work on a fresh Debian $suite"
+[ -z "$failed" ]   # on_exit tears the tree down and says PASS or FAIL
