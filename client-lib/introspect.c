@@ -82,6 +82,9 @@ int introspect_handle_info_done(struct ts_display *display, const union ts_arg *
 	query->info->clients = args[1].u;
 	query->info->objects = args[2].u;
 	query->info->last_cleanup_us = args[3].u;
+	query->info->pending = args[4].u;
+	query->info->evicted = args[5].u;
+	query->info->refused = args[6].u;
 	query->done = true;
 	id_release(display, args[0].u);
 	return 0;

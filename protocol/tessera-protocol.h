@@ -42,7 +42,7 @@
 	X(2, done, "ou", "callback data") \
 	X(3, delete_id, "u", "id") \
 	X(4, client_info, "ouuuus", "callback client_id pid objects bytes name") \
-	X(5, info_done, "ouuu", "callback clients objects last_cleanup_us") \
+	X(5, info_done, "ouuuuuu", "callback clients objects last_cleanup_us pending evicted refused") \
 	X(6, screenshot_done, "ouuu", "callback width height stride") \
 	X(7, limit, "osu", "callback name value")
 

@@ -43,8 +43,10 @@ struct client *client_create(struct server *server, int fd, pid_t pid, uid_t uid
 	list_init(&client->flush_link);
 	list_init(&client->frame_link);
 	list_init(&client->backlog_link);
-	// Accept order is deadline order: the hello deadline is the same for everyone.
+	// Accept order is deadline order: the hello deadline is the same for everyone,
+	// and the oldest is the first to go when the pending_clients budget is full.
 	list_append(&server->hello_clients, &client->hello_link);
+	server->pending_count++;
 	list_append(&server->clients, &client->link);
 	server->client_count++;
 	log_debug("client %u connected (pid %d)", client->id, (int)client->pid);
@@ -173,8 +175,11 @@ void client_destroy(struct client *client) {
 	list_remove(&client->link);
 	list_remove(&client->dead_link);
 	list_remove(&client->flush_link);
-	list_remove(&client->hello_link);
+	client_leave_pending(client);
 	list_remove(&client->backlog_link);
+	if (client->welcomed && !client->dying) {
+		server->session_count--;
+	}
 	server->client_count--;
 	uint64_t took = loop_now_ns() - start;
 	// Tools that only ask questions own nothing: they must not hide the figure of the
@@ -188,9 +193,28 @@ void client_destroy(struct client *client) {
 	free(client);
 }
 
+void client_leave_pending(struct client *client) {
+	if (!list_empty(&client->hello_link)) {
+		list_remove(&client->hello_link);
+		client->server->pending_count--;
+	}
+}
+
+void client_welcome(struct client *client) {
+	client_leave_pending(client);
+	client->welcomed = true;
+	client->server->session_count++;
+}
+
 void client_kill(struct client *client, const char *reason) {
 	if (client->dying) {
 		return;
+	}
+	// Neither a session nor a pending connection from here: the budgets count
+	// only those that are still going.
+	client_leave_pending(client);
+	if (client->welcomed) {
+		client->server->session_count--;
 	}
 	client->dying = true;
 	// Parked: the loop no longer wakes for it; it is freed after this round.
@@ -234,22 +258,37 @@ void client_send(struct client *client, uint16_t opcode, const union ts_arg *arg
 	}
 }
 
-void client_post_error(struct client *client, uint32_t object_id, uint32_t code,
-		const char *fmt, ...) {
+static void post_error(struct client *client, uint32_t object_id, uint32_t code, bool logged,
+		const char *fmt, va_list ap) {
 	if (client->dying) {
 		return;
 	}
 	char message[512];
-	va_list ap;
-	va_start(ap, fmt);
 	vsnprintf(message, sizeof message, fmt, ap);
-	va_end(ap);
-	log_info("client %u (%s, pid %d): protocol error %s on object %u: %s", client->id,
-		client->name ? client->name : "?", (int)client->pid, ts_error_name(code),
-		object_id, message);
+	if (logged) {
+		log_info("client %u (%s, pid %d): protocol error %s on object %u: %s", client->id,
+			client->name ? client->name : "?", (int)client->pid, ts_error_name(code),
+			object_id, message);
+	}
 	client_send(client, TS_EV_error,
 		(union ts_arg[]){ { .u = object_id }, { .u = code }, { .s = message } });
 	client_kill(client, "protocol error");
+}
+
+void client_post_error(struct client *client, uint32_t object_id, uint32_t code,
+		const char *fmt, ...) {
+	va_list ap;
+	va_start(ap, fmt);
+	post_error(client, object_id, code, true, fmt, ap);
+	va_end(ap);
+}
+
+void client_post_error_unlogged(struct client *client, uint32_t object_id, uint32_t code,
+		const char *fmt, ...) {
+	va_list ap;
+	va_start(ap, fmt);
+	post_error(client, object_id, code, false, fmt, ap);
+	va_end(ap);
 }
 
 void client_update_events(struct client *client) {
@@ -272,6 +311,10 @@ bool client_flush(struct client *client) {
 		client_update_events(client);
 	}
 	return rc == TS_IO_OK || rc == TS_IO_AGAIN;
+}
+
+void client_read(struct client *client) {
+	handle_io(client, client->conn.fd, POLLIN);
 }
 
 static void handle_io(void *data, int fd, short revents) {

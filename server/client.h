@@ -56,7 +56,7 @@ struct client {
 	struct list dead_link;            // server.dead_clients while dying
 	struct list flush_link;           // server.flush_clients while output is queued
 	struct list frame_link;           // server.frame_clients while frame_due is not empty
-	struct list hello_link;           // server.hello_clients until hello
+	struct list hello_link;           // server.hello_clients until hello (or death)
 	// server.backlog_clients while backlogged: it used its slice with requests left,
 	// and is not read meanwhile (client_backlogged)
 	struct list backlog_link;
@@ -93,6 +93,21 @@ struct client *client_create(struct server *server, int fd, pid_t pid, uid_t uid
  */
 void client_destroy(struct client *client);
 
+/**
+ * Takes a connection off server.hello_clients (and out of the pending_clients budget):
+ * it said hello, or it is going. Harmless when it is not there.
+ */
+void client_leave_pending(struct client *client);
+
+/** The hello is done: the connection becomes a session (the clients limit counts it). */
+void client_welcome(struct client *client);
+
+/**
+ * Reads and handles what the socket holds now, as when poll() finds it readable: for a
+ * connection just accepted, whose hello is usually there already.
+ */
+void client_read(struct client *client);
+
 /** Marks the client for destruction after this loop round and stops dispatching it. */
 void client_kill(struct client *client, const char *reason);
 
@@ -103,6 +118,13 @@ void client_kill(struct client *client, const char *reason);
 void client_post_error(struct client *client, uint32_t object_id, uint32_t code,
 	const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/**
+ * The same, without the log line: for errors that can come by the thousand a second
+ * (pending connections dropped for newer ones), which the caller logs as a count.
+ */
+void client_post_error_unlogged(struct client *client, uint32_t object_id, uint32_t code,
+	const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 /** Queues an event; a client whose out-buffer overflows is killed. */
 void client_send(struct client *client, uint16_t opcode, const union ts_arg *args);
 
@@ -111,8 +133,9 @@ bool client_flush(struct client *client);
 
 /**
  * Request handling, in requests.c: decodes and dispatches what the client sent, at
- * most its slice (the requests limit; a screenshot or info_query ends it). A client with
- * requests left over is backlogged: not read until a later round has handled them.
+ * most its slice (the requests limit; a screenshot ends it, an info_query costs a
+ * request per event of its answer). A client with requests left over is backlogged:
+ * not read until a later round has handled them.
  */
 void client_dispatch(struct client *client);
 

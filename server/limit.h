@@ -16,7 +16,9 @@
 /* X(NAME, DEFAULT, MIN, MAX, DESCRIPTION) */
 #define SERVER_LIMITS(X) \
 	X(clients, 256, 1, 65535, \
-		"clients connected at once; past it a new connection is refused") \
+		"clients that said hello, at once; past it a new one is refused") \
+	X(pending_clients, 128, 1, 65535, \
+		"connections yet to say hello; past it the oldest of them is dropped") \
 	X(objects, 65536, 1, 1u << 24, \
 		"objects per client: rects, and frame callbacks not yet answered") \
 	X(client_bytes, 16u << 20, 64u << 10, 1u << 31, \

@@ -77,10 +77,16 @@ void client_dispatch(struct client *client) {
 		}
 		ts_connection_consume(&client->conn, hdr.size);
 		budget--;
-		// A screenshot reads back a whole frame, and info_query answers with an event
-		// per client: each is a slice on its own.
-		if (hdr.opcode == TS_REQ_screenshot || hdr.opcode == TS_REQ_info_query) {
+		if (hdr.opcode == TS_REQ_screenshot) {
+			// It reads back a whole frame: a slice on its own.
 			budget = 0;
+		} else if (hdr.opcode == TS_REQ_info_query) {
+			// It answers with an event per client and per limit, and costs a request
+			// for each: a slice's work stays bounded whatever the server holds, and a
+			// client that floods them without reading fills its out-buffer in a few
+			// slices, not in hundreds.
+			uint32_t events = (uint32_t)server->session_count + (uint32_t)limits_count();
+			budget = events >= budget ? 0 : budget - events;
 		}
 	}
 	if (client->dying) {
@@ -182,13 +188,20 @@ static void handle_hello(struct client *client, const union ts_arg *args) {
 			TS_PROTOCOL_VERSION);
 		return;
 	}
+	// Only sessions count against the clients limit: connections that never say
+	// hello have a budget of their own (pending_clients) and cannot crowd them out.
+	uint32_t max = client->server->options.limits.clients;
+	if (client->server->session_count >= max) {
+		client_post_error(client, 0, TS_ERR_limit_exceeded,
+			"limit clients=%u reached: the server is full", max);
+		return;
+	}
 	client->name = strdup(args[1].s);
 	if (client->name == NULL) {
 		client_post_error(client, 0, TS_ERR_no_memory, "out of memory");
 		return;
 	}
-	client->welcomed = true;
-	list_remove(&client->hello_link);
+	client_welcome(client);
 	uint32_t agreed = version < TS_PROTOCOL_VERSION ? version : TS_PROTOCOL_VERSION;
 	struct backend *backend = client->server->backend;
 	client_send(client, TS_EV_welcome, (union ts_arg[]){
@@ -431,6 +444,10 @@ static void handle_rect_set_visible(struct client *client, const union ts_arg *a
 	}
 }
 
+static uint32_t saturate_u32(uint64_t value) {
+	return value > UINT32_MAX ? UINT32_MAX : (uint32_t)value;
+}
+
 static void handle_info_query(struct client *client, const union ts_arg *args) {
 	uint32_t cb = args[0].u;
 	if (!check_new_callback_id(client, cb)) {
@@ -441,7 +458,9 @@ static void handle_info_query(struct client *client, const union ts_arg *args) {
 	struct list *pos, *tmp;
 	list_for_each_safe(pos, tmp, &server->clients) {
 		struct client *other = list_entry(pos, struct client, link);
-		if (other == client || other->dying) {
+		// Connections yet to say hello are counted, not listed: they have no name,
+		// and a storm of them would drown the answer.
+		if (other == client || other->dying || !other->welcomed) {
 			continue;
 		}
 		clients++;
@@ -449,7 +468,7 @@ static void handle_info_query(struct client *client, const union ts_arg *args) {
 		size_t bytes = client_memory(other);
 		client_send(client, TS_EV_client_info, (union ts_arg[]){
 			{ .u = cb }, { .u = other->id }, { .u = (uint32_t)other->pid },
-			{ .u = other->objects.count }, { .u = bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)bytes },
+			{ .u = other->objects.count }, { .u = saturate_u32(bytes) },
 			{ .s = other->name ? other->name : "" } });
 	}
 	for (size_t i = 0; i < limits_count(); i++) {
@@ -457,7 +476,9 @@ static void handle_info_query(struct client *client, const union ts_arg *args) {
 			{ .s = limits_name(i) }, { .u = limits_value(&server->options.limits, i) } });
 	}
 	client_send(client, TS_EV_info_done, (union ts_arg[]){
-		{ .u = cb }, { .u = clients }, { .u = objects }, { .u = server->last_cleanup_us } });
+		{ .u = cb }, { .u = clients }, { .u = objects }, { .u = server->last_cleanup_us },
+		{ .u = (uint32_t)server->pending_count }, { .u = saturate_u32(server->evicted) },
+		{ .u = saturate_u32(server->refused) } });
 }
 
 // The size of a screenshot's pixels: width * 4 * height of the output.

@@ -22,8 +22,11 @@
 #include "render.h"
 
 #define ACCEPT_PAUSE_NS 100000000u // after EMFILE, listen again in 100 ms
-#define ACCEPTS_PER_ROUND 64       // so a connect storm cannot starve the clients
+#define ACCEPTS_PER_ROUND 64       // at most, so a connect storm cannot starve the clients
 #define FD_TABLE_RESERVE 4096      // fd table slots made at start (see reserve_fd_table)
+// After a frame, clients with requests left over get at least this long of slices
+// before the next frame is drawn (see backlog_due).
+#define BACKLOG_SERVICE_NS 4000000u
 
 static char *default_socket_path(void) {
 	const char *env = getenv("TESSERA_SOCKET");
@@ -54,6 +57,18 @@ static void log_refusal(struct server *server, const char *text) {
 		log_info("refused a connection: %s (%llu refused so far)", text,
 			(unsigned long long)server->refused);
 		server->refused_logged_ns = now;
+	}
+}
+
+// Evictions come by the thousand in a storm of silent connections: one line a second.
+static void log_eviction(struct server *server) {
+	server->evicted++;
+	uint64_t now = loop_now_ns();
+	if (server->evicted_logged_ns == 0 || now - server->evicted_logged_ns >= 1000000000u) {
+		log_info("dropped the oldest connection without a hello for a new one: limit "
+			"pending_clients=%u (%llu dropped so far)",
+			server->options.limits.pending_clients, (unsigned long long)server->evicted);
+		server->evicted_logged_ns = now;
 	}
 }
 
@@ -99,17 +114,43 @@ static void admit(struct server *server, int fd) {
 		return;
 	}
 	uint32_t max = server->options.limits.clients;
-	if (server->client_count >= max) {
+	if (server->session_count >= max) {
 		snprintf(text, sizeof text, "limit clients=%u reached: the server is full", max);
 		refuse(server, fd, TS_ERR_limit_exceeded, text);
 		return;
 	}
-	client_create(server, fd, cred.pid, cred.uid);
+	// Connections yet to say hello have a budget of their own, as sshd's MaxStartups:
+	// when it is full the oldest makes room, so silent connections, however many and
+	// however often renewed, can never keep a real client out. Sessions are never
+	// dropped for a newcomer.
+	uint32_t pending_max = server->options.limits.pending_clients;
+	if (server->pending_count >= pending_max) {
+		struct client *oldest =
+			list_entry(server->hello_clients.next, struct client, hello_link);
+		log_eviction(server);
+		client_post_error_unlogged(oldest, 0, TS_ERR_limit_exceeded, "limit "
+			"pending_clients=%u reached: the oldest connection without a hello made room "
+			"for a new one", pending_max);
+	}
+	struct client *client = client_create(server, fd, cred.pid, cred.uid);
+	// A real client sends its hello right after connecting: under a storm it has long
+	// arrived by the time we accept, and the connection leaves the budget at once.
+	if (client != NULL) {
+		client_read(client);
+	}
+}
+
+// Connections accepted per round: at most half the pending budget, so that a
+// connection accepted in one round is still there when the next round reads it.
+static int accepts_per_round(const struct server *server) {
+	uint32_t half = server->options.limits.pending_clients / 2;
+	return half < 1 ? 1 : half < ACCEPTS_PER_ROUND ? (int)half : ACCEPTS_PER_ROUND;
 }
 
 static void handle_accept(void *data, int fd, short revents) {
 	struct server *server = data;
-	for (int i = 0; i < ACCEPTS_PER_ROUND; i++) {
+	int accepts = accepts_per_round(server);
+	for (int i = 0; i < accepts; i++) {
 		int client_fd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (client_fd >= 0) {
 			admit(server, client_fd);
@@ -404,6 +445,7 @@ static void draw_frame(struct server *server, uint64_t now) {
 		backend->damaged = false;
 		now = loop_now_ns();
 	}
+	server->frame_done_ns = now;
 	server->frames++;
 	uint32_t time_ms = (uint32_t)(now / 1000000u);
 	struct list *pos, *tmp;
@@ -442,7 +484,7 @@ static void expire_hellos(struct server *server, uint64_t now) {
 		if (client->connected_ns + timeout > now) {
 			break;
 		}
-		list_remove(&client->hello_link);
+		client_leave_pending(client);
 		client_post_error(client, 0, TS_ERR_limit_exceeded,
 			"limit hello_timeout_ms=%u exceeded: no hello in that time",
 			server->options.limits.hello_timeout_ms);
@@ -463,6 +505,18 @@ static void serve_backlog(struct server *server) {
 		// Drained: read it again. Still backlogged: it went back on the server's list.
 		client_update_events(client);
 	}
+}
+
+// True while backlogged clients are owed service before the next frame. Without it a
+// slow renderer (llvmpipe, a Pi driving a large display) takes the whole refresh
+// interval, every round draws a frame, and a backlogged client gets one slice a frame:
+// a client flooding info_queries without reading would then fill its out-buffer, and
+// be cut off, only after minutes. With it, slices go on for BACKLOG_SERVICE_NS after
+// each frame however long frames take; the frame rate drops only while a client is
+// backlogged, and only as far as the renderer is slow.
+static bool backlog_due(const struct server *server, uint64_t now) {
+	return !list_empty(&server->backlog_clients) &&
+		now - server->frame_done_ns < BACKLOG_SERVICE_NS;
 }
 
 static int64_t poll_timeout(struct server *server, uint64_t now) {
@@ -509,7 +563,8 @@ bool server_iterate(struct server *server) {
 		loop_source_set_events(server->listen_source, POLLIN);
 	}
 	expire_hellos(server, now);
-	if (frame_wanted(server) && now >= server->last_frame_ns + server->frame_interval_ns) {
+	if (frame_wanted(server) && now >= server->last_frame_ns + server->frame_interval_ns &&
+			!backlog_due(server, now)) {
 		draw_frame(server, now);
 	}
 	// Right before sleeping: Xlib may have queued events off the socket while we

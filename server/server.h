@@ -50,19 +50,24 @@ struct server {
 	bool poll_backend;             // the backend has events but no fd: wake once a frame
 
 	struct list clients;           // client.link
-	size_t client_count;
+	size_t client_count;           // every connection, dying ones until freed
+	size_t session_count;          // clients that said hello and are not dying
+	size_t pending_count;          // connections yet to say hello: on hello_clients
 	size_t object_count;           // objects of every client
 	uint32_t next_client_id;
 	struct list dead_clients;      // client.dead_link: destroyed after the loop round
 	struct list flush_clients;     // client.flush_link: have queued output
 	struct list frame_clients;     // client.frame_link: have frame callbacks due
-	struct list hello_clients;     // client.hello_link: no hello yet, oldest first
+	struct list hello_clients;     // client.hello_link: no hello yet, not dying; oldest first
 	struct list backlog_clients;   // client.backlog_link: requests left after their slice
 	uint64_t refused;              // connections refused (limit, user)
+	uint64_t evicted;              // pending connections dropped for newer ones
+	uint64_t evicted_logged_ns;    // when the last eviction was logged
 	uint64_t refused_logged_ns;    // when the last refusal was logged
 	uint32_t last_cleanup_us;      // freeing the last client that owned objects
 
-	uint64_t last_frame_ns;
+	uint64_t last_frame_ns;        // when the last frame was due (the refresh grid)
+	uint64_t frame_done_ns;        // when the last frame was drawn
 	uint64_t frame_interval_ns;
 	uint64_t frames;
 };

@@ -26,6 +26,7 @@ static void test_defaults(void **state) {
 	memset(&l, 0xff, sizeof l);
 	limits_init(&l);
 	assert_int_equal(l.clients, 256);
+	assert_int_equal(l.pending_clients, 128);
 	assert_int_equal(l.objects, 65536);
 	assert_int_equal(l.client_bytes, 16u << 20);
 	assert_int_equal(l.out_bytes, 1u << 20);
@@ -33,10 +34,12 @@ static void test_defaults(void **state) {
 	assert_int_equal(l.requests, 1024);
 	assert_int_equal(l.hello_timeout_ms, 5000);
 	// The names are the table's, in its order, and match the fields.
-	assert_int_equal(limits_count(), 7);
+	assert_int_equal(limits_count(), 8);
 	assert_string_equal(limits_name(0), "clients");
-	assert_string_equal(limits_name(6), "hello_timeout_ms");
-	assert_null(limits_name(7));
+	assert_string_equal(limits_name(1), "pending_clients");
+	assert_string_equal(limits_name(7), "hello_timeout_ms");
+	assert_null(limits_name(8));
+	assert_int_equal(value_of(&l, "pending_clients"), l.pending_clients);
 	assert_int_equal(value_of(&l, "requests"), l.requests);
 	assert_int_equal(value_of(&l, "client_bytes"), l.client_bytes);
 }

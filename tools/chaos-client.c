@@ -33,7 +33,7 @@
 #include "connection.h"
 #include "wire.h"
 
-#define CHILD_ALARM_S 30    // a client still running after this is stuck: SIGALRM ends it
+#define CHILD_ALARM_S 30    // a phase of a client's life taking longer is stuck: SIGALRM ends it
 #define MAX_RECTS 4096      // live rectangles per client, at most
 
 struct life {
@@ -50,6 +50,71 @@ struct life {
 
 // One per process: each client is a fork of the parent and owns its copy.
 static struct life life;
+
+// Where a client is in its life, for the word it leaves when its alarm ends it.
+static const char *volatile phase = "hello";
+static volatile uint64_t life_start_ns, phase_start_ns;
+static volatile unsigned long long phase_bytes; // what the flood has sent
+
+static uint64_t now_ns(void) {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+// Each phase (hello, a step, the flood, the ending) gets CHILD_ALARM_S of its own: a
+// long life of many steps is not a hang, a step that never ends is.
+static void enter_phase(const char *name) {
+	phase = name;
+	phase_start_ns = now_ns();
+	phase_bytes = 0;
+	alarm(CHILD_ALARM_S);
+}
+
+// Appends the decimal @v to @p (async-signal-safe, unlike snprintf).
+static char *put_number(char *p, unsigned long long v) {
+	char digits[24];
+	int n = 0;
+	do {
+		digits[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	while (n > 0) {
+		*p++ = digits[--n];
+	}
+	return p;
+}
+
+static char *put_text(char *p, const char *s) {
+	while (*s) {
+		*p++ = *s++;
+	}
+	return p;
+}
+
+// A client stuck for CHILD_ALARM_S says where before it dies of the alarm, so that a
+// hang can be told apart: a server that stopped serving it, or a life that was long.
+static void on_alarm(int signo) {
+	char line[256], *p = line;
+	uint64_t now = now_ns();
+	p = put_text(p, "tessera-chaos: client pid ");
+	p = put_number(p, (unsigned long long)getpid());
+	p = put_text(p, " stuck: ");
+	p = put_number(p, (now - life_start_ns) / 1000000u);
+	p = put_text(p, " ms into its life, ");
+	p = put_number(p, (now - phase_start_ns) / 1000000u);
+	p = put_text(p, " ms into its ");
+	p = put_text(p, phase);
+	if (phase_bytes > 0) {
+		p = put_text(p, " (");
+		p = put_number(p, phase_bytes);
+		p = put_text(p, " bytes sent)");
+	}
+	*p++ = '\n';
+	(void)!write(STDERR_FILENO, line, (size_t)(p - line));
+	signal(signo, SIG_DFL);
+	raise(signo);
+}
 
 static void count_valid(struct life *l, enum ts_request_opcode op, unsigned long long n) {
 	chaos_add(&l->stats->valid[op], n);
@@ -309,6 +374,15 @@ static const unsigned step_weights[STEP_COUNT_] = {
 	[STEP_NAP] = 60, [STEP_STALL] = 2,
 };
 
+static const char *const step_names[STEP_COUNT_] = {
+	[STEP_CREATE] = "create step", [STEP_SET] = "set step", [STEP_DESTROY] = "destroy step",
+	[STEP_COMMIT] = "commit step", [STEP_FRAME] = "frame step", [STEP_SYNC] = "sync step",
+	[STEP_ROUNDTRIP] = "roundtrip step", [STEP_READ] = "read step",
+	[STEP_INFO] = "info_query step", [STEP_SCREENSHOT] = "screenshot step",
+	[STEP_BURST] = "burst step", [STEP_PURGE] = "purge step", [STEP_NAP] = "nap step",
+	[STEP_STALL] = "stall step",
+};
+
 static enum step pick_step(struct life *l) {
 	unsigned total = 0;
 	for (unsigned i = 0; i < STEP_COUNT_; i++) {
@@ -326,7 +400,9 @@ static enum step pick_step(struct life *l) {
 
 static void step(struct life *l) {
 	struct chaos_rng *rng = &l->rng;
-	switch (pick_step(l)) {
+	enum step what = pick_step(l);
+	enter_phase(step_names[what]);
+	switch (what) {
 	case STEP_CREATE:
 		if (l->nrects < l->max_rects) {
 			create_rect(l);
@@ -823,7 +899,9 @@ static void __attribute__((noreturn)) flood(struct life *l) {
 		queries++;
 	}
 	chaos_add(&l->stats->stalls, 1);
+	enter_phase("flood");
 	while (chaos_send(l->fd, chunk, size, NULL, 0)) {
+		phase_bytes += size;
 		count_valid(l, TS_REQ_sync, syncs);
 		count_valid(l, TS_REQ_info_query, queries);
 		chaos_add(&l->stats->flood_bytes, size);
@@ -915,7 +993,8 @@ void chaos_client_run(const struct chaos_plan *plan, struct chaos_stats *stats) 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGCHLD, SIG_DFL);
-	signal(SIGALRM, SIG_DFL);
+	life_start_ns = phase_start_ns = now_ns();
+	signal(SIGALRM, on_alarm);
 	alarm(CHILD_ALARM_S);
 	no_core_dumps();
 
@@ -955,6 +1034,7 @@ void chaos_client_run(const struct chaos_plan *plan, struct chaos_stats *stats) 
 	for (unsigned i = 0; i < steps || plan->fate == FATE_outside; i++) {
 		step(l);
 	}
+	enter_phase("ending");
 	if (plan->fate == FATE_invalid) {
 		invalid_on_display(l, kind);
 	}

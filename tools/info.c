@@ -79,8 +79,10 @@ static void print_json_string(const char *s) {
 }
 
 static void print_json(const struct ts_server_info *info) {
-	printf("{\"totals\": {\"clients\": %u, \"objects\": %u}, \"last_cleanup_us\": %u, "
-		"\"clients\": [", info->clients, info->objects, info->last_cleanup_us);
+	printf("{\"totals\": {\"clients\": %u, \"objects\": %u, \"pending_clients\": %u}, "
+		"\"connections\": {\"evicted\": %u, \"refused\": %u}, \"last_cleanup_us\": %u, "
+		"\"clients\": [", info->clients, info->objects, info->pending, info->evicted,
+		info->refused, info->last_cleanup_us);
 	for (size_t i = 0; i < info->count; i++) {
 		const struct ts_client_info *c = &info->list[i];
 		printf("%s{\"id\": %u, \"pid\": %u, \"name\": ", i ? ", " : "", c->id, c->pid);
@@ -114,6 +116,8 @@ static void print_table(const struct ts_server_info *info) {
 	printf("total: %u client%s, %u object%s; last cleanup took %u us\n",
 		info->clients, info->clients == 1 ? "" : "s",
 		info->objects, info->objects == 1 ? "" : "s", info->last_cleanup_us);
+	printf("connections without a hello: %u now; %u dropped for newer ones, %u refused "
+		"since start\n", info->pending, info->evicted, info->refused);
 	printf("limits:");
 	for (size_t i = 0; i < info->limit_count; i++) {
 		printf(" ");

@@ -264,8 +264,16 @@ void e2e_info(const struct e2e_server *srv, struct e2e_info *info) {
 	assert_non_null(totals);
 	info->clients = json_number(totals, "clients");
 	info->objects = json_number(totals, "objects");
+	info->pending = json_number(totals, "pending_clients");
+	const char *connections = strstr(info->json, "\"connections\"");
+	assert_non_null(connections);
+	info->evicted = json_number(connections, "evicted");
+	info->refused = json_number(connections, "refused");
 	assert_true(info->clients >= 0);
 	assert_true(info->objects >= 0);
+	assert_true(info->pending >= 0);
+	assert_true(info->evicted >= 0);
+	assert_true(info->refused >= 0);
 	assert_non_null(strstr(info->json, "\"clients\": ["));
 }
 

@@ -66,7 +66,9 @@ int e2e_run(const char *const *argv, char *out, size_t cap);
 
 /** What tessera-info --json says. */
 struct e2e_info {
-	long clients, objects;
+	long clients, objects;   // "totals"
+	long pending;            // "totals": connections yet to say hello
+	long evicted, refused;   // "connections", since the server started
 	char json[65536];
 };
 /** Runs tessera-info --json and parses the totals; fails the test on bad output. */

@@ -69,7 +69,7 @@ static void test_limits_reported(void **state) {
 	const char *limits = strstr(info.json, "\"limits\": {");
 	assert_non_null(limits);
 	static const char *const expect[] = {
-		"\"clients\": 256", "\"objects\": 100", "\"client_bytes\": 16777216",
+		"\"clients\": 256", "\"pending_clients\": 128", "\"objects\": 100", "\"client_bytes\": 16777216",
 		"\"out_bytes\": 65536", "\"fds\": 28", "\"requests\": 7",
 		"\"hello_timeout_ms\": 5000",
 	};

@@ -730,10 +730,11 @@ static void test_connection_storm(void **state) {
 	uint8_t hello[TS_MAX_MESSAGE];
 	size_t hello_len = encode(hello, TS_REQ_hello,
 		(union ts_arg[]){ { .u = 1 }, { .s = "storm" } });
+	// Each says hello as soon as it is connected, so none is left without one long
+	// enough to be dropped from the pending_clients budget: the clients limit is what
+	// this test is about (test_silent_storm is about the other).
 	for (size_t i = 0; i < STORM; i++) {
 		peers[i].fd = e2e_raw_connect(f->srv.socket);
-	}
-	for (size_t i = 0; i < STORM; i++) {
 		// One that was already refused may be closed: that is fine.
 		(void)!send(peers[i].fd, hello, hello_len, MSG_NOSIGNAL | MSG_DONTWAIT);
 	}
@@ -797,9 +798,10 @@ static void test_connection_storm(void **state) {
 	ts_display_disconnect(d);
 }
 
-// 50 clients connect and say nothing. Each holds a client slot until the hello
-// deadline; meanwhile a well-behaved client connects and works; then all 50 are gone,
-// each told limit_exceeded naming hello_timeout_ms.
+// 50 clients connect and say nothing. Each holds a pending connection until the hello
+// deadline (counted by tessera-info, not listed); meanwhile a well-behaved client
+// connects and works; then all 50 are gone, each told limit_exceeded naming
+// hello_timeout_ms.
 static void test_silent_clients(void **state) {
 	struct fixture *f = *state;
 	enum { N = 4, SILENT = 50 };
@@ -813,7 +815,9 @@ static void test_silent_clients(void **state) {
 	assert_int_equal(ts_display_query_info(d, &si), 0);
 	// Checked only while the deadline cannot have passed.
 	assert_true(now_ms() - start < SILENT_DEADLINE_MS);
-	assert_int_equal(si.clients, SILENT);
+	assert_int_equal(si.clients, 0);
+	assert_int_equal(si.count, 0);
+	assert_int_equal(si.pending, SILENT);
 	assert_int_equal(si.objects, 0);
 	ts_server_info_finish(&si);
 
@@ -831,6 +835,85 @@ static void test_silent_clients(void **state) {
 	ts_display_disconnect(d);
 }
 
+// 2,000 connections that never say hello, each renewed the moment the server drops
+// it, cannot keep anyone out: they have a budget of their own (pending_clients), the
+// oldest of them makes room for a newcomer, and a session is never dropped for one.
+// Round after round while the storm goes on, a new client connects, draws and sees
+// its pixels, and tessera-info (a new connection too) answers.
+static void test_silent_storm(void **state) {
+	struct fixture *f = *state;
+	enum { N = 4, STORM = 2000, ROUNDS = 10 };
+	struct rlimit lim;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &lim), 0);
+	if (lim.rlim_max < STORM + 64) {
+		skip(); // the storm cannot hold that many connections here
+	}
+	struct ts_display *d = innocent_show(f, N);
+	struct running storm;
+	char count[16];
+	snprintf(count, sizeof count, "%d", STORM);
+	start_program(&storm, f, "MISBEHAVE_SILENT_STORM", (const char *const[]){
+		"--count", count, "--hold", "--timeout-ms", "300000", NULL }, true);
+	if (!read_until(&storm, "ready", 60000)) {
+		fail_msg("misbehave-silent-storm did not get its connections: %s", storm.seen.out);
+	}
+	struct e2e_info info;
+	e2e_info(&f->srv, &info);
+	long pending_max = e2e_info_limit(&info, "pending_clients");
+	assert_true(pending_max > 0 && pending_max < STORM);
+	long evicted = info.evicted;
+	for (int round = 0; round < ROUNDS; round++) {
+		struct ts_display *c = ts_display_connect(f->srv.socket, "e2e-through-the-storm");
+		if (c == NULL) {
+			fail_msg("round %d: a new client could not connect: %s", round,
+				ts_connect_error());
+		}
+		uint32_t color = 0x20a040ffu + ((uint32_t)round << 16);
+		struct ts_rect *r = ts_rect_create(c);
+		assert_non_null(r);
+		assert_int_equal(ts_rect_set_position(r, 200, 100), 0);
+		assert_int_equal(ts_rect_set_size(r, 20, 20), 0);
+		assert_int_equal(ts_rect_set_color(r, color), 0);
+		assert_int_equal(ts_display_commit(c), 0);
+		assert_int_equal(ts_display_roundtrip(c), 0);
+		struct ts_image shot;
+		assert_int_equal(ts_display_screenshot(c, &shot), 0);
+		const uint8_t *px = shot.pixels + 110 * shot.stride + 210 * 4;
+		uint32_t got = (uint32_t)px[0] << 24 | (uint32_t)px[1] << 16 |
+			(uint32_t)px[2] << 8 | px[3];
+		ts_image_finish(&shot);
+		if (got != color) {
+			fail_msg("round %d: the new client's rect shows as %08x, not %08x", round, got,
+				color);
+		}
+		// The tool gets in too, and the storm is still on: pending connections are
+		// still being dropped for newer ones, and no more than the budget is held.
+		e2e_info(&f->srv, &info);
+		assert_int_equal(info.clients, 2);
+		assert_true(info.pending <= pending_max);
+		if (info.evicted <= evicted) {
+			fail_msg("round %d: no connection was dropped since the last round (%ld): "
+				"the storm is not on", round, evicted);
+		}
+		evicted = info.evicted;
+		assert_int_equal(ts_display_get_error(c), 0);
+		ts_display_disconnect(c);
+	}
+	close(storm.in);
+	storm.in = -1;
+	finish_program(&storm);
+	if (!WIFEXITED(storm.seen.status) || WEXITSTATUS(storm.seen.status) != 0 ||
+			strstr(storm.seen.out, "renewed ") == NULL) {
+		fail_msg("misbehave-silent-storm failed (status 0x%x):\n%s", storm.seen.status,
+			storm.seen.out);
+	}
+	// Every drop was the budget's: none refused as if the server were full.
+	assert_non_null(strstr(storm.seen.out, " refused 0 "));
+	// The first client was never dropped and still has everything.
+	check_innocent(f, d, N);
+	ts_display_disconnect(d);
+}
+
 int main(void) {
 	// A server that hangs up on a raw client must fail an assertion, not kill us.
 	signal(SIGPIPE, SIG_IGN);
@@ -843,6 +926,7 @@ int main(void) {
 		cmocka_unit_test_setup_teardown(test_stray_fds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fds_and_die, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reconnect_loop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_silent_storm, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_half_hello, setup_hello_500, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_headers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connection_storm, setup, teardown),

@@ -246,11 +246,12 @@ static void peer_hang_up(struct peer *peer) {
 
 // What the server's lists and counts say about its clients agrees with the clients.
 static void check_books(struct server *server) {
-	size_t clients = 0, objects = 0;
+	size_t clients = 0, sessions = 0, objects = 0;
 	struct list *pos, *tmp;
 	list_for_each_safe(pos, tmp, &server->clients) {
 		struct client *client = list_entry(pos, struct client, link);
 		clients++;
+		sessions += client->welcomed;
 		objects += client->objects.count;
 		// A backlogged client is not read until its slices have handled what it sent.
 		CHECK(!client_backlogged(client) ||
@@ -258,6 +259,8 @@ static void check_books(struct server *server) {
 		CHECK(client->welcomed == list_empty(&client->hello_link));
 	}
 	CHECK(clients == server->client_count);
+	CHECK(sessions == server->session_count);
+	CHECK(clients - sessions == server->pending_count);
 	CHECK(objects == server->object_count);
 	list_for_each_safe(pos, tmp, &server->frame_clients) {
 		CHECK(list_entry(pos, struct client, frame_link)->frame_due.len > 0);

@@ -283,7 +283,8 @@ static void events(void) {
 	EV(&s, client_info, { .u = 4 }, { .u = 2 }, { .u = 1234 }, { .u = 5 }, { .u = 4096 },
 		{ .s = "demo" });
 	EV(&s, limit, { .u = 4 }, { .s = "objects" }, { .u = 65536 });
-	EV(&s, info_done, { .u = 4 }, { .u = 1 }, { .u = 5 }, { .u = 250 });
+	EV(&s, info_done, { .u = 4 }, { .u = 1 }, { .u = 5 }, { .u = 250 }, { .u = 2 },
+		{ .u = 7 }, { .u = 3 });
 	EV(&s, screenshot_done, { .u = 5 }, { .u = 320 }, { .u = 240 }, { .u = 1280 });
 	EV(&s, error, { .u = 0 }, { .u = TS_ERR_invalid_id }, { .s = "no object with id 9" });
 	write_file("fuzz-decode", "ok-events", &s);

@@ -161,6 +161,9 @@ struct ts_limit {
 struct ts_server_info {
 	uint32_t clients, objects;
 	uint32_t last_cleanup_us; // time the last client destruction took, in the server
+	uint32_t pending;         // connections yet to say hello (not in list)
+	uint32_t evicted;         // since start: pending connections dropped for newer ones
+	uint32_t refused;         // since start: connections refused (a limit, a user)
 	size_t count;             // entries in list
 	struct ts_client_info *list;
 	size_t limit_count;       // entries in limits

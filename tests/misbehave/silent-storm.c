@@ -1,0 +1,153 @@
+/*
+ * misbehave-silent-storm: holds --count connections (default 2000) that never say a
+ * word, and renews each one the moment the server drops it, until stdin reaches EOF
+ * (with --hold: the test lets go) or --timeout-ms passes. A hostile local program:
+ * if connections that have not said hello shared one budget with real sessions, it
+ * would keep every new client out for as long as it liked.
+ *
+ * Prints "ready" once all of them are connected; at the end, one line
+ *   renewed N evicted E refused R expired X other O
+ * (connections the server dropped and we opened again; of those, how many were told
+ * limit pending_clients, limit clients, limit hello_timeout_ms, or anything else or
+ * nothing) and exits 0.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "misbehave.h"
+
+enum reason { REASON_NONE, REASON_EVICTED, REASON_REFUSED, REASON_EXPIRED, REASON_OTHER };
+
+struct tally {
+	unsigned long renewed, by_reason[REASON_OTHER + 1];
+};
+
+static long long now_ms(void) {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int open_silent(const char *socket) {
+	int fd = mb_connect(socket);
+	int flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+		mb_die("fcntl");
+	}
+	return fd;
+}
+
+// What the server's error event said, as text: enough to tell the limits apart.
+static enum reason classify(char *buf, size_t n) {
+	buf[n] = '\0';
+	// The text follows the event's fixed fields; search past any NUL.
+	for (size_t i = 0; i < n; i++) {
+		if (buf[i] == '\0') {
+			buf[i] = ' ';
+		}
+	}
+	if (strstr(buf, "limit pending_clients=") != NULL) {
+		return REASON_EVICTED;
+	}
+	if (strstr(buf, "limit clients=") != NULL) {
+		return REASON_REFUSED;
+	}
+	if (strstr(buf, "limit hello_timeout_ms=") != NULL) {
+		return REASON_EXPIRED;
+	}
+	return REASON_OTHER;
+}
+
+// The server wrote to or closed @fd. Reads what it said into *@why and returns true
+// once the connection has ended.
+static bool dropped(int fd, enum reason *why) {
+	char buf[4096];
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof buf - 1);
+		if (n > 0) {
+			if (*why == REASON_NONE) {
+				*why = classify(buf, (size_t)n);
+			}
+			continue;
+		}
+		return n == 0 || (errno != EAGAIN && errno != EINTR);
+	}
+}
+
+int main(int argc, char *argv[]) {
+	struct mb_options opt;
+	mb_parse(argc, argv,
+		"Holds --count silent connections (default 2000), renewing every one the server\n"
+		"drops, until stdin reaches EOF (--hold) or --timeout-ms passes.\n",
+		NULL, 2000, &opt);
+	size_t count = opt.count;
+	struct rlimit lim;
+	if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < count + 16) {
+		lim.rlim_cur = lim.rlim_max;
+		if (lim.rlim_cur < count + 16 || setrlimit(RLIMIT_NOFILE, &lim) < 0) {
+			fprintf(stderr, "misbehave-silent-storm: %zu connections need more fds than "
+				"RLIMIT_NOFILE allows\n", count);
+			return 2;
+		}
+	}
+	// pfds[0] is stdin (for --hold); then one per connection.
+	struct pollfd *pfds = calloc(count + 1, sizeof *pfds);
+	if (pfds == NULL) {
+		mb_die("calloc");
+	}
+	pfds[0] = (struct pollfd){ .fd = opt.hold ? STDIN_FILENO : -1, .events = POLLIN };
+	for (size_t i = 1; i <= count; i++) {
+		pfds[i] = (struct pollfd){ .fd = open_silent(opt.socket), .events = POLLIN };
+	}
+	mb_say("ready");
+	enum reason *why = calloc(count + 1, sizeof *why);
+	if (why == NULL) {
+		mb_die("calloc");
+	}
+	struct tally t = { 0 };
+	long long deadline = now_ms() + opt.timeout_ms;
+	while (now_ms() < deadline) {
+		int ready = poll(pfds, count + 1, 100);
+		if (ready < 0 && errno != EINTR) {
+			mb_die("poll");
+		}
+		if (ready <= 0) {
+			continue;
+		}
+		if (pfds[0].revents) {
+			char byte;
+			ssize_t n = read(STDIN_FILENO, &byte, 1);
+			if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
+				break;
+			}
+		}
+		for (size_t i = 1; i <= count; i++) {
+			if (pfds[i].revents && dropped(pfds[i].fd, &why[i])) {
+				// Closed without a word counts as "other".
+				t.by_reason[why[i] == REASON_NONE ? REASON_OTHER : why[i]]++;
+				why[i] = REASON_NONE;
+				close(pfds[i].fd);
+				pfds[i].fd = open_silent(opt.socket);
+				t.renewed++;
+			}
+		}
+	}
+	for (size_t i = 1; i <= count; i++) {
+		close(pfds[i].fd);
+	}
+	free(pfds);
+	free(why);
+	printf("renewed %lu evicted %lu refused %lu expired %lu other %lu\n", t.renewed,
+		t.by_reason[REASON_EVICTED], t.by_reason[REASON_REFUSED],
+		t.by_reason[REASON_EXPIRED], t.by_reason[REASON_OTHER]);
+	fflush(stdout);
+	return 0;
+}
