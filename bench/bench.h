@@ -83,7 +83,8 @@ uint32_t bench_rect_color(uint32_t i);
  * the milliseconds that took. With @server > 0 they speak Tessera (hello and sync,
  * answered by welcome and done) and *@rss_growth_kib is the server's RSS growth while
  * all are connected; with 0 each sends 8 bytes and waits for them back (the raw
- * baseline server). The clients disconnect before it returns.
+ * baseline server) and *@rss_growth_kib is 0. @rss_growth_kib may be NULL; when it is
+ * not, it is always set. The clients disconnect before it returns.
  */
 double bench_connect_storm(const char *path, uint32_t n, pid_t server, long *rss_growth_kib);
 

@@ -457,9 +457,9 @@ double bench_connect_storm(const char *path, uint32_t n, pid_t server, long *rss
 		}
 	}
 	uint64_t took = bench_now_ns() - start;
-	if (tessera) {
+	if (rss_growth_kib != NULL) {
 		// While every client is still connected.
-		*rss_growth_kib = bench_rss_kib(server) - rss_before;
+		*rss_growth_kib = tessera ? bench_rss_kib(server) - rss_before : 0;
 	}
 	close(ep);
 	for (uint32_t i = 0; i < n; i++) {
