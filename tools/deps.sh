@@ -11,6 +11,13 @@ done
 [ -z "$missing" ] && exit 0
 echo "tessera: installing:$missing"
 sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
+if [ "$(id -u)" -ne 0 ]; then
+	if ! command -v sudo >/dev/null; then
+		echo "tessera: these packages are missing:$missing" >&2
+		echo "tessera: run this as root, or install sudo, to have them installed" >&2
+		exit 1
+	fi
+	sudo="sudo"
+fi
 $sudo apt-get update
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends $missing
