@@ -245,7 +245,8 @@ static void probe(const char *socket, bool wait_idle, struct snapshot *snap,
 		if (ts_display_query_info(display, &info) < 0) {
 			goto out;
 		}
-		snap->clients = info.clients;
+		// Connections that never said hello are left behind as much as clients are.
+		snap->clients = info.clients + info.pending;
 		snap->objects = info.objects;
 		ts_server_info_finish(&info);
 		snap->idle_after_s = (double)(now_ns() - start) / 1e9;

@@ -343,6 +343,15 @@ void e2e_check_as_found(const struct e2e_server *srv, int fd_baseline, int timeo
 	assert_true(e2e_server_alive(srv));
 	struct e2e_info info;
 	assert_true(e2e_wait_totals(srv, 0, 0, timeout_ms, &info));
+	// Nor is a connection left that never said hello (counted apart from clients).
+	long long deadline = now_ms() + timeout_ms;
+	while (info.pending != 0) {
+		if (now_ms() >= deadline) {
+			fail_msg("%ld connections without a hello are left", info.pending);
+		}
+		poll(NULL, 0, 5);
+		e2e_info(srv, &info);
+	}
 	assert_int_equal(e2e_server_settled_fds(srv), fd_baseline);
 	struct e2e_image img;
 	e2e_shot(srv, &img);

@@ -93,7 +93,8 @@ size_t e2e_count(const struct e2e_image *img, uint32_t rgba);
 bool e2e_flat(const struct e2e_image *img, uint32_t *rgba);
 
 /**
- * Checks that the server is as a test found it: alive, no clients and no objects
+ * Checks that the server is as a test found it: alive, no clients, no connections
+ * without a hello and no objects
  * (waiting up to @timeout_ms for hang-ups to be handled), @fd_baseline fds, and the
  * screen back to its flat background.
  */
