@@ -22,7 +22,10 @@
 #include "render.h"
 
 #define ACCEPT_PAUSE_NS 100000000u // after EMFILE, listen again in 100 ms
-#define ACCEPTS_PER_ROUND 64       // at most, so a connect storm cannot starve the clients
+#define ACCEPTS_PER_ROUND 64       // so a connect storm cannot starve the clients
+// A connection without a hello is never dropped for a newer one before it has had this
+// long to send its hello (see make_room).
+#define PENDING_GRACE_NS 50000000u
 #define FD_TABLE_RESERVE 4096      // fd table slots made at start (see reserve_fd_table)
 // After a frame, clients with requests left over get at least this long of slices
 // before the next frame is drawn (see backlog_due).
@@ -119,18 +122,13 @@ static void admit(struct server *server, int fd) {
 		refuse(server, fd, TS_ERR_limit_exceeded, text);
 		return;
 	}
-	// Connections yet to say hello have a budget of their own, as sshd's MaxStartups:
-	// when it is full the oldest makes room, so silent connections, however many and
-	// however often renewed, can never keep a real client out. Sessions are never
-	// dropped for a newcomer.
-	uint32_t pending_max = server->options.limits.pending_clients;
-	if (server->pending_count >= pending_max) {
+	if (server->pending_count >= server->options.limits.pending_clients) {
 		struct client *oldest =
 			list_entry(server->hello_clients.next, struct client, hello_link);
 		log_eviction(server);
 		client_post_error_unlogged(oldest, 0, TS_ERR_limit_exceeded, "limit "
 			"pending_clients=%u reached: the oldest connection without a hello made room "
-			"for a new one", pending_max);
+			"for a new one", server->options.limits.pending_clients);
 	}
 	struct client *client = client_create(server, fd, cred.pid, cred.uid);
 	// A real client sends its hello right after connecting: under a storm it has long
@@ -140,17 +138,31 @@ static void admit(struct server *server, int fd) {
 	}
 }
 
-// Connections accepted per round: at most half the pending budget, so that a
-// connection accepted in one round is still there when the next round reads it.
-static int accepts_per_round(const struct server *server) {
-	uint32_t half = server->options.limits.pending_clients / 2;
-	return half < 1 ? 1 : half < ACCEPTS_PER_ROUND ? (int)half : ACCEPTS_PER_ROUND;
+// Connections yet to say hello have a budget of their own, as sshd's MaxStartups:
+// when it is full the oldest of them makes room for a newcomer (admit), so silent
+// connections, however many and however often renewed, can never keep a real client
+// out, and a session is never dropped for one. But not before the oldest has had
+// PENDING_GRACE_NS to send its hello: a client descheduled between its connect and
+// its hello must not lose its place to a storm. Until then accepts pause, and
+// newcomers wait in the kernel's backlog, their hellos with them, which admit reads
+// at once. Returns false when accepts must wait.
+static bool make_room(struct server *server) {
+	if (server->pending_count < server->options.limits.pending_clients) {
+		return true;
+	}
+	struct client *oldest = list_entry(server->hello_clients.next, struct client, hello_link);
+	uint64_t free_at = oldest->connected_ns + PENDING_GRACE_NS;
+	if (loop_now_ns() >= free_at) {
+		return true;
+	}
+	loop_source_set_events(server->listen_source, 0);
+	server->accept_resume_ns = free_at;
+	return false;
 }
 
 static void handle_accept(void *data, int fd, short revents) {
 	struct server *server = data;
-	int accepts = accepts_per_round(server);
-	for (int i = 0; i < accepts; i++) {
+	for (int i = 0; i < ACCEPTS_PER_ROUND && make_room(server); i++) {
 		int client_fd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (client_fd >= 0) {
 			admit(server, client_fd);

@@ -44,7 +44,8 @@ struct server {
 	int lock_fd;
 	int listen_fd;
 	struct loop_source *listen_source;
-	uint64_t accept_resume_ns;     // accept() paused (EMFILE) until then; 0 when not paused
+	uint64_t accept_resume_ns;     // accept() paused (EMFILE, or no room for a pending
+	                               // connection yet) until then; 0 when not paused
 	sigset_t wait_sigmask;         // the signal mask while the loop sleeps (see loop.h)
 	bool running;
 	bool poll_backend;             // the backend has events but no fd: wake once a frame
