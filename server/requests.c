@@ -477,8 +477,8 @@ static void handle_info_query(struct client *client, const union ts_arg *args) {
 	}
 	client_send(client, TS_EV_info_done, (union ts_arg[]){
 		{ .u = cb }, { .u = clients }, { .u = objects }, { .u = server->last_cleanup_us },
-		{ .u = (uint32_t)server->pending_count }, { .u = saturate_u32(server->evicted) },
-		{ .u = saturate_u32(server->refused) } });
+		{ .u = (uint32_t)server->pending_count }, { .u = saturate_u32(server->evictions.count) },
+		{ .u = saturate_u32(server->refusals.count) } });
 }
 
 // The size of a screenshot's pixels: width * 4 * height of the output.

@@ -51,34 +51,30 @@ static void handle_signal(int signo) {
 	stop_signal = signo;
 }
 
-// Refusals can come by the thousand (a connect storm past the clients limit): the log
-// gets one line a second at most, with a count.
-static void log_refusal(struct server *server, const char *text) {
-	server->refused++;
+// Refusals and evictions can come by the thousand a second (a connect storm past the
+// clients limit, a storm of silent connections): counted, and logged one line a
+// second at most, with the count.
+static void log_burst(struct log_burst *burst, const char *what, const char *text,
+		const char *counted) {
+	burst->count++;
 	uint64_t now = loop_now_ns();
-	if (server->refused_logged_ns == 0 || now - server->refused_logged_ns >= 1000000000u) {
-		log_info("refused a connection: %s (%llu refused so far)", text,
-			(unsigned long long)server->refused);
-		server->refused_logged_ns = now;
+	if (burst->logged_ns == 0 || now - burst->logged_ns >= 1000000000u) {
+		log_info("%s: %s (%llu %s so far)", what, text, (unsigned long long)burst->count,
+			counted);
+		burst->logged_ns = now;
 	}
 }
 
-// Evictions come by the thousand in a storm of silent connections: one line a second.
-static void log_eviction(struct server *server) {
-	server->evicted++;
-	uint64_t now = loop_now_ns();
-	if (server->evicted_logged_ns == 0 || now - server->evicted_logged_ns >= 1000000000u) {
-		log_info("dropped the oldest connection without a hello for a new one: limit "
-			"pending_clients=%u (%llu dropped so far)",
-			server->options.limits.pending_clients, (unsigned long long)server->evicted);
-		server->evicted_logged_ns = now;
-	}
+// The pending connection accepted first, or NULL when there is none.
+static struct client *oldest_pending(const struct server *server) {
+	return list_empty(&server->hello_clients) ? NULL
+		: list_entry(server->hello_clients.next, struct client, hello_link);
 }
 
 // Tells a connection why it is not welcome, with the error event a client would get,
 // and closes it. The socket is new and empty: the event fits, or the peer is gone.
 static void refuse(struct server *server, int fd, uint32_t code, const char *text) {
-	log_refusal(server, text);
+	log_burst(&server->refusals, "refused a connection", text, "refused");
 	union ts_arg args[] = { { .u = 0 }, { .u = code }, { .s = text } };
 	uint8_t buf[TS_MAX_MESSAGE];
 	size_t size = ts_encoded_size(&ts_event_interface, TS_EV_error, args);
@@ -123,12 +119,12 @@ static void admit(struct server *server, int fd) {
 		return;
 	}
 	if (server->pending_count >= server->options.limits.pending_clients) {
-		struct client *oldest =
-			list_entry(server->hello_clients.next, struct client, hello_link);
-		log_eviction(server);
-		client_post_error_unlogged(oldest, 0, TS_ERR_limit_exceeded, "limit "
-			"pending_clients=%u reached: the oldest connection without a hello made room "
-			"for a new one", server->options.limits.pending_clients);
+		snprintf(text, sizeof text, "limit pending_clients=%u reached: the oldest "
+			"connection without a hello made room for a new one",
+			server->options.limits.pending_clients);
+		log_burst(&server->evictions, "dropped a connection", text, "dropped");
+		client_post_error_unlogged(oldest_pending(server), 0, TS_ERR_limit_exceeded, "%s",
+			text);
 	}
 	struct client *client = client_create(server, fd, cred.pid, cred.uid);
 	// A real client sends its hello right after connecting: under a storm it has long
@@ -150,8 +146,7 @@ static bool make_room(struct server *server) {
 	if (server->pending_count < server->options.limits.pending_clients) {
 		return true;
 	}
-	struct client *oldest = list_entry(server->hello_clients.next, struct client, hello_link);
-	uint64_t free_at = oldest->connected_ns + PENDING_GRACE_NS;
+	uint64_t free_at = oldest_pending(server)->connected_ns + PENDING_GRACE_NS;
 	if (loop_now_ns() >= free_at) {
 		return true;
 	}
@@ -490,9 +485,8 @@ static uint64_t hello_timeout_ns(const struct server *server) {
 // connection slot for no longer than that.
 static void expire_hellos(struct server *server, uint64_t now) {
 	uint64_t timeout = hello_timeout_ns(server);
-	while (!list_empty(&server->hello_clients)) {
-		struct client *client =
-			list_entry(server->hello_clients.next, struct client, hello_link);
+	struct client *client;
+	while ((client = oldest_pending(server)) != NULL) {
 		if (client->connected_ns + timeout > now) {
 			break;
 		}
@@ -542,9 +536,8 @@ static int64_t poll_timeout(struct server *server, uint64_t now) {
 	if (server->accept_resume_ns != 0 && server->accept_resume_ns < deadline) {
 		deadline = server->accept_resume_ns;
 	}
-	if (!list_empty(&server->hello_clients)) {
-		struct client *oldest =
-			list_entry(server->hello_clients.next, struct client, hello_link);
+	struct client *oldest = oldest_pending(server);
+	if (oldest != NULL) {
 		uint64_t expiry = oldest->connected_ns + hello_timeout_ns(server);
 		if (expiry < deadline) {
 			deadline = expiry;

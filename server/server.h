@@ -23,6 +23,12 @@ struct renderer;
 #define SERVER_MAX_ALLOW_UIDS 16
 #define SERVER_IN_BYTES (64u << 10) // per client: request bytes read but not handled yet
 
+/** Something that can happen by the thousand a second: how often, and when last logged. */
+struct log_burst {
+	uint64_t count;
+	uint64_t logged_ns;
+};
+
 struct server_options {
 	const char *socket_path;  // NULL: $TESSERA_SOCKET, else $XDG_RUNTIME_DIR/tessera-0
 	int refresh_mhz;          // frame rate limit in millihertz; 0: none
@@ -61,10 +67,8 @@ struct server {
 	struct list frame_clients;     // client.frame_link: have frame callbacks due
 	struct list hello_clients;     // client.hello_link: no hello yet, not dying; oldest first
 	struct list backlog_clients;   // client.backlog_link: requests left after their slice
-	uint64_t refused;              // connections refused (limit, user)
-	uint64_t evicted;              // pending connections dropped for newer ones
-	uint64_t evicted_logged_ns;    // when the last eviction was logged
-	uint64_t refused_logged_ns;    // when the last refusal was logged
+	struct log_burst refusals;     // connections refused (limit, user)
+	struct log_burst evictions;    // pending connections dropped for newer ones
 	uint32_t last_cleanup_us;      // freeing the last client that owned objects
 
 	uint64_t last_frame_ns;        // when the last frame was due (the refresh grid)

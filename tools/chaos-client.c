@@ -52,7 +52,7 @@ struct life {
 static struct life life;
 
 // Where a client is in its life, for the word it leaves when its alarm ends it.
-static const char *volatile phase = "hello";
+static const char *volatile phase;
 static volatile uint64_t life_start_ns, phase_start_ns;
 static volatile unsigned long long phase_bytes; // what the flood has sent
 
@@ -993,9 +993,9 @@ void chaos_client_run(const struct chaos_plan *plan, struct chaos_stats *stats) 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGCHLD, SIG_DFL);
-	life_start_ns = phase_start_ns = now_ns();
+	life_start_ns = now_ns();
 	signal(SIGALRM, on_alarm);
-	alarm(CHILD_ALARM_S);
+	enter_phase("hello");
 	no_core_dumps();
 
 	struct life *l = &life;
