@@ -277,12 +277,14 @@ void e2e_info(const struct e2e_server *srv, struct e2e_info *info) {
 	assert_non_null(strstr(info->json, "\"clients\": ["));
 }
 
-bool e2e_wait_totals(const struct e2e_server *srv, long clients, long objects,
+// Polls tessera-info until it reports @clients, @objects and (unless -1) @pending.
+static bool wait_info(const struct e2e_server *srv, long clients, long objects, long pending,
 		int timeout_ms, struct e2e_info *last) {
 	long long deadline = now_ms() + timeout_ms;
 	for (;;) {
 		e2e_info(srv, last);
-		if (last->clients == clients && last->objects == objects) {
+		if (last->clients == clients && last->objects == objects &&
+				(pending < 0 || last->pending == pending)) {
 			return true;
 		}
 		if (now_ms() >= deadline) {
@@ -290,6 +292,11 @@ bool e2e_wait_totals(const struct e2e_server *srv, long clients, long objects,
 		}
 		poll(NULL, 0, 5);
 	}
+}
+
+bool e2e_wait_totals(const struct e2e_server *srv, long clients, long objects,
+		int timeout_ms, struct e2e_info *last) {
+	return wait_info(srv, clients, objects, -1, timeout_ms, last);
 }
 
 void e2e_shot(const struct e2e_server *srv, struct e2e_image *img) {
@@ -342,15 +349,10 @@ bool e2e_flat(const struct e2e_image *img, uint32_t *rgba) {
 void e2e_check_as_found(const struct e2e_server *srv, int fd_baseline, int timeout_ms) {
 	assert_true(e2e_server_alive(srv));
 	struct e2e_info info;
-	assert_true(e2e_wait_totals(srv, 0, 0, timeout_ms, &info));
-	// Nor is a connection left that never said hello (counted apart from clients).
-	long long deadline = now_ms() + timeout_ms;
-	while (info.pending != 0) {
-		if (now_ms() >= deadline) {
-			fail_msg("%ld connections without a hello are left", info.pending);
-		}
-		poll(NULL, 0, 5);
-		e2e_info(srv, &info);
+	// Nor a connection that never said hello (counted apart from the clients).
+	if (!wait_info(srv, 0, 0, 0, timeout_ms, &info)) {
+		fail_msg("left: %ld clients, %ld objects, %ld connections without a hello",
+			info.clients, info.objects, info.pending);
 	}
 	assert_int_equal(e2e_server_settled_fds(srv), fd_baseline);
 	struct e2e_image img;
