@@ -63,8 +63,7 @@ size_t client_memory(const struct client *client) {
 	return sizeof *client + client->objects.bytes +
 		(client->name != NULL ? strlen(client->name) + 1 : 0) +
 		(size_t)client->pending_cap * sizeof *client->pending +
-		((size_t)client->new_rects.cap + client->frame_pending.cap + client->frame_due.cap) *
-			sizeof(uint32_t);
+		((size_t)client->frame_pending.cap + client->frame_due.cap) * sizeof(uint32_t);
 }
 
 bool client_charge(struct client *client, size_t more) {
@@ -119,28 +118,6 @@ void id_array_clear(struct id_array *array) {
 	}
 }
 
-void rect_destroy(struct client *client, uint32_t id, struct rect *rect) {
-	struct server *server = client->server;
-	if (scene_node_in_scene(&rect->node)) {
-		scene_node_remove(&server->scene, &rect->node);
-		if (rect->pending != 0) {
-			client->pending[rect->pending - 1].id = 0;
-		}
-	} else {
-		// Never committed: its place in new_rects is left empty; empty places at the
-		// end go at once, so that creating and destroying in turn does not pile up.
-		struct id_array *fresh = &client->new_rects;
-		fresh->ids[rect->pending - 1] = 0;
-		client->new_rects_gone++;
-		while (fresh->len > 0 && fresh->ids[fresh->len - 1] == 0) {
-			fresh->len--;
-			client->new_rects_gone--;
-		}
-	}
-	objmap_remove(&client->objects, id);
-	server->object_count--;
-}
-
 void client_frame_done(struct client *client, uint32_t time_ms) {
 	struct id_array *due = &client->frame_due;
 	for (uint32_t i = 0; i < due->len; i++) {
@@ -161,11 +138,12 @@ void client_destroy(struct client *client) {
 	uint64_t start = loop_now_ns();
 	uint32_t count = client->objects.count;
 	// Nothing outside the client points into its objects but the scene, which forgets
-	// them all at once; then the slots go a chunk at a time, unread.
+	// them all at once; then the slots go a chunk at a time, unread. No type owns
+	// anything outside the client's memory yet (object.h), so none needs its destroy
+	// called one by one here.
 	scene_owner_destroy(&server->scene, client->scene_owner);
 	objmap_finish(&client->objects);
 	server->object_count -= count;
-	free(client->new_rects.ids);
 	free(client->pending);
 	free(client->frame_pending.ids);
 	free(client->frame_due.ids);

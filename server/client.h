@@ -11,35 +11,20 @@
 
 #include "connection.h"
 #include "list.h"
+#include "object.h"
 #include "objmap.h"
 #include "scene.h"
 
 struct server;
 
-enum object_type {
-	OBJECT_RECT = 1,
-	// An id a callback answers: later (frame) or at once (sync, info_query,
-	// screenshot). Only its type byte in client.objects is used.
-	OBJECT_CALLBACK,
-};
-
 /**
  * A rectangle: a slot of its client's objects, 32 bytes. Nothing points at it but the
- * scene (through node) and, by id, its client's pending lists.
+ * scene (through node) and, by id, its client's pending list.
  */
 struct rect {
-	// Once in the scene, node.state is the committed state. Before the first commit
-	// nothing draws the rect, and node.state holds its pending state instead.
+	// Its committed state once in the scene; before the first commit nothing reads it.
 	struct scene_node node;
-	// 0 when nothing is pending. Before the first commit, 1 + its position in
-	// client.new_rects; after, 1 + the position of its pending state in client.pending.
-	uint32_t pending;
-};
-
-/** The pending state of a rect in the scene: what the next commit applies. */
-struct pending_rect {
-	uint32_t id;                      // 0 once the rect is destroyed
-	struct scene_rect_state state;
+	uint32_t pending;                 // 0, or 1 + the place of its entry in client.pending
 };
 
 /** A growable array of object ids. */
@@ -71,10 +56,12 @@ struct client {
 	uint16_t scene_owner;             // the scene's name for us; 0 until a first commit
 	// Every object, stored by id (struct rect slots): freed all at once.
 	struct objmap objects;
-	struct id_array new_rects;        // not committed yet, in order of creation; 0: gone
-	uint32_t new_rects_gone;          // zeros in new_rects
-	struct pending_rect *pending;     // changes to rects in the scene, until commit
+	// Objects made or changed since the last commit, in the order they first were:
+	// what the next commit applies (object.h).
+	struct pending_entry *pending;
 	uint32_t pending_len, pending_cap;
+	uint32_t pending_gone;            // entries of objects destroyed since (id 0)
+	uint32_t pending_last;            // entries the last commit applied
 	struct id_array frame_pending;    // frame callbacks waiting for a commit
 	struct id_array frame_due;        // committed frame callbacks: done at the next frame
 };
@@ -162,12 +149,6 @@ bool client_charge(struct client *client, size_t more);
 
 /** Appends @id to one of the client's id arrays, within client_bytes. */
 bool client_push_id(struct client *client, struct id_array *array, uint32_t id);
-
-/**
- * Destroys the rect at @id: out of the scene and of the pending lists, its slot freed.
- * (client_destroy frees all of a client's objects at once instead.)
- */
-void rect_destroy(struct client *client, uint32_t id, struct rect *rect);
 
 /**
  * Answers the client's committed frame callbacks with @time_ms, frees their ids and

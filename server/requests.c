@@ -111,27 +111,6 @@ void client_dispatch(struct client *client) {
 	}
 }
 
-// The error for an id that names no rect: a free id or another kind of object.
-static void __attribute__((noinline)) not_a_rect(struct client *client, uint32_t id,
-		uint8_t type) {
-	if (type == OBJMAP_FREE) {
-		client_post_error(client, id, TS_ERR_invalid_id, "no object with id %u", id);
-	} else {
-		client_post_error(client, id, TS_ERR_wrong_type, "object %u is not a rect", id);
-	}
-}
-
-// The rect @id names in the client's own namespace, or NULL after posting an error.
-static inline struct rect *lookup_rect(struct client *client, uint32_t id) {
-	uint8_t type;
-	struct rect *rect = objmap_lookup(&client->objects, id, &type);
-	if (__builtin_expect(type != OBJECT_RECT, 0)) {
-		not_a_rect(client, id, type);
-		return NULL;
-	}
-	return rect;
-}
-
 // Takes the slot of a new object; NULL after posting an error. A @transient id (a
 // callback answered at once) is never a live object: only the id rules apply to it.
 static void *insert(struct client *client, uint32_t id, enum object_type type,
@@ -218,78 +197,25 @@ static void handle_sync(struct client *client, const union ts_arg *args) {
 static void handle_destroy(struct client *client, const union ts_arg *args) {
 	uint32_t id = args[0].u;
 	uint8_t type;
-	struct rect *rect = objmap_lookup(&client->objects, id, &type);
-	if (type == OBJECT_CALLBACK) {
-		client_post_error(client, id, TS_ERR_wrong_type, "callbacks cannot be destroyed");
+	void *slot = objmap_lookup(&client->objects, id, &type);
+	if (type == OBJMAP_FREE) {
+		client_post_error(client, id, TS_ERR_invalid_id, "no object with id %u", id);
 		return;
 	}
-	if (type != OBJECT_RECT) {
-		not_a_rect(client, id, type);
+	if (!object_types[type]->destroyable) {
+		client_post_error(client, id, TS_ERR_wrong_type, "%ss cannot be destroyed",
+			object_types[type]->name);
 		return;
 	}
-	rect_destroy(client, id, rect);
+	object_destroy(client, id, type, slot);
 	client_send(client, TS_EV_delete_id, (union ts_arg[]){ { .u = id } });
-}
-
-// Puts the rects created since the last commit into the scene, in order of creation.
-static bool commit_new_rects(struct client *client) {
-	struct scene *scene = &client->server->scene;
-	struct id_array *fresh = &client->new_rects;
-	if (fresh->len == 0) {
-		return true;
-	}
-	if (client->scene_owner == 0) {
-		client->scene_owner = scene_owner_create(scene);
-		if (client->scene_owner == 0) {
-			client_post_error(client, 0, TS_ERR_no_memory,
-				"out of memory (or too many clients) for the scene");
-			return false;
-		}
-	}
-	for (uint32_t i = 0; i < fresh->len; i++) {
-		uint32_t id = fresh->ids[i];
-		if (id == 0) {
-			continue;
-		}
-		// Entries of destroyed rects were zeroed: what is left is a rect not yet shown.
-		uint8_t type;
-		struct rect *rect = objmap_lookup(&client->objects, id, &type);
-		assert(type == OBJECT_RECT && !scene_node_in_scene(&rect->node));
-		if (!scene_node_add(scene, client->scene_owner, &rect->node)) {
-			client_post_error(client, id, TS_ERR_no_memory, "out of memory");
-			return false;
-		}
-		rect->pending = 0;
-	}
-	id_array_clear(fresh);
-	client->new_rects_gone = 0;
-	return true;
 }
 
 static void handle_commit(struct client *client, const union ts_arg *args) {
 	struct server *server = client->server;
-	if (!commit_new_rects(client)) {
+	if (!object_commit_all(client)) {
 		return;
 	}
-	for (uint32_t i = 0; i < client->pending_len; i++) {
-		const struct pending_rect *p = &client->pending[i];
-		if (p->id == 0) {
-			continue;
-		}
-		uint8_t type;
-		struct rect *rect = objmap_lookup(&client->objects, p->id, &type);
-		assert(type == OBJECT_RECT && rect->pending == i + 1);
-		scene_node_commit(&server->scene, &rect->node, &p->state);
-		rect->pending = 0;
-	}
-	// A client that changes as many rects every frame keeps the room; one that changed
-	// many once gives it back.
-	if (client->pending_cap > 1024 && client->pending_len < client->pending_cap / 4) {
-		free(client->pending);
-		client->pending = NULL;
-		client->pending_cap = 0;
-	}
-	client->pending_len = 0;
 	// Frame callbacks now wait for the next frame.
 	struct id_array *due = &client->frame_due;
 	if (due->len == 0) {
@@ -319,23 +245,6 @@ static void handle_frame(struct client *client, const union ts_arg *args) {
 	}
 }
 
-// Drops the empty places of new_rects, keeping the order of the rest.
-static void compact_new_rects(struct client *client) {
-	struct id_array *fresh = &client->new_rects;
-	uint32_t j = 0;
-	for (uint32_t i = 0; i < fresh->len; i++) {
-		uint32_t id = fresh->ids[i];
-		if (id != 0) {
-			uint8_t type;
-			struct rect *rect = objmap_lookup(&client->objects, id, &type);
-			rect->pending = j + 1;
-			fresh->ids[j++] = id;
-		}
-	}
-	fresh->len = j;
-	client->new_rects_gone = 0;
-}
-
 static void handle_rect_create(struct client *client, const union ts_arg *args) {
 	uint32_t id = args[0].u;
 	struct rect *rect = insert(client, id, OBJECT_RECT, false);
@@ -343,62 +252,47 @@ static void handle_rect_create(struct client *client, const union ts_arg *args) 
 		return;
 	}
 	// A new rect joins the scene at the next commit even if nothing is set on it.
-	struct id_array *fresh = &client->new_rects;
-	if (fresh->len == fresh->cap && fresh->len > 0 &&
-			client->new_rects_gone >= fresh->len / 2) {
-		compact_new_rects(client);
-	}
-	if (!client_push_id(client, fresh, id)) {
+	rect->pending = 0;
+	struct pending_entry *e = object_pending_add(client, id, &rect->pending,
+		PENDING_CREATED);
+	if (e == NULL) {
 		forget(client, id);
 		return;
 	}
-	rect->node.state = (struct scene_rect_state){ .rgba = 0xffffffffu, .visible = true };
 	rect->node.index = SCENE_DETACHED;
-	rect->pending = fresh->len;
+	e->state.rect = (struct scene_rect_state){ .rgba = 0xffffffffu, .visible = true };
 }
 
-// The first change to a rect in the scene since the last commit: an entry in
-// client.pending, starting from the committed state.
+// The first change to a rect since the last commit: its entry in client.pending,
+// starting from the committed state.
 static struct scene_rect_state * __attribute__((noinline)) new_pending(
-		struct client *client, uint32_t id, struct rect *rect) {
-	if (client->pending_len == client->pending_cap) {
-		uint32_t cap = client->pending_cap ? client->pending_cap * 2 : 16;
-		if (!client_charge(client, (size_t)(cap - client->pending_cap) * sizeof *client->pending)) {
-			return NULL;
-		}
-		struct pending_rect *pending = realloc(client->pending, (size_t)cap * sizeof *pending);
-		if (pending == NULL) {
-			client_post_error(client, id, TS_ERR_no_memory, "out of memory");
-			return NULL;
-		}
-		client->pending = pending;
-		client->pending_cap = cap;
+		struct client *client, uint32_t id, struct rect *rect, uint32_t field) {
+	struct pending_entry *e = object_pending_add(client, id, &rect->pending, field);
+	if (e == NULL) {
+		return NULL;
 	}
-	struct pending_rect *p = &client->pending[client->pending_len++];
-	p->id = id;
-	p->state = rect->node.state;
-	rect->pending = client->pending_len;
-	return &p->state;
+	e->state.rect = rect->node.state;
+	return &e->state.rect;
 }
 
-// Where set_* requests write: the rect's own state before its first commit, else its
-// entry in client.pending. NULL after posting an error.
-static inline struct scene_rect_state *pending_state(struct client *client, uint32_t id) {
-	struct rect *rect = lookup_rect(client, id);
+// Where set_* requests write @field of rect @id: its entry in client.pending. NULL after
+// posting an error.
+static inline struct scene_rect_state *pending_state(struct client *client, uint32_t id,
+		uint32_t field) {
+	struct rect *rect = object_lookup(client, id, OBJECT_RECT);
 	if (rect == NULL) {
 		return NULL;
 	}
-	if (!scene_node_in_scene(&rect->node)) {
-		return &rect->node.state;
-	}
 	if (rect->pending != 0) {
-		return &client->pending[rect->pending - 1].state;
+		struct pending_entry *e = &client->pending[rect->pending - 1];
+		e->fields |= field;
+		return &e->state.rect;
 	}
-	return new_pending(client, id, rect);
+	return new_pending(client, id, rect, field);
 }
 
 static void handle_rect_set_position(struct client *client, const union ts_arg *args) {
-	struct scene_rect_state *pending = pending_state(client, args[0].u);
+	struct scene_rect_state *pending = pending_state(client, args[0].u, PENDING_POSITION);
 	if (pending != NULL) {
 		pending->x = args[1].i;
 		pending->y = args[2].i;
@@ -411,7 +305,7 @@ static void handle_rect_set_size(struct client *client, const union ts_arg *args
 			"size %ux%u is larger than %u", args[1].u, args[2].u, MAX_RECT_SIZE);
 		return;
 	}
-	struct scene_rect_state *pending = pending_state(client, args[0].u);
+	struct scene_rect_state *pending = pending_state(client, args[0].u, PENDING_SIZE);
 	if (pending != NULL) {
 		pending->width = (uint16_t)args[1].u;
 		pending->height = (uint16_t)args[2].u;
@@ -419,14 +313,14 @@ static void handle_rect_set_size(struct client *client, const union ts_arg *args
 }
 
 static void handle_rect_set_color(struct client *client, const union ts_arg *args) {
-	struct scene_rect_state *pending = pending_state(client, args[0].u);
+	struct scene_rect_state *pending = pending_state(client, args[0].u, PENDING_COLOR);
 	if (pending != NULL) {
 		pending->rgba = args[1].u;
 	}
 }
 
 static void handle_rect_set_z(struct client *client, const union ts_arg *args) {
-	struct scene_rect_state *pending = pending_state(client, args[0].u);
+	struct scene_rect_state *pending = pending_state(client, args[0].u, PENDING_Z);
 	if (pending != NULL) {
 		pending->z = args[1].i;
 	}
@@ -438,7 +332,7 @@ static void handle_rect_set_visible(struct client *client, const union ts_arg *a
 			"visible must be 0 or 1, not %u", args[1].u);
 		return;
 	}
-	struct scene_rect_state *pending = pending_state(client, args[0].u);
+	struct scene_rect_state *pending = pending_state(client, args[0].u, PENDING_VISIBLE);
 	if (pending != NULL) {
 		pending->visible = args[1].u != 0;
 	}
@@ -537,3 +431,45 @@ static void handle_screenshot(struct client *client, const union ts_arg *args) {
 		{ .u = cb }, { .u = (uint32_t)backend->width }, { .u = (uint32_t)backend->height },
 		{ .u = (uint32_t)backend->width * 4 } });
 }
+
+// A rect in the scene gets its new state; a new one joins the scene above the rest.
+static bool rect_commit(struct client *client, uint32_t id, void *slot,
+		const struct pending_entry *entry) {
+	struct rect *rect = slot;
+	struct scene *scene = &client->server->scene;
+	if (!(entry->fields & PENDING_CREATED)) {
+		scene_node_commit(scene, &rect->node, &entry->state.rect);
+		return true;
+	}
+	if (client->scene_owner == 0) {
+		client->scene_owner = scene_owner_create(scene);
+		if (client->scene_owner == 0) {
+			client_post_error(client, 0, TS_ERR_no_memory,
+				"out of memory (or too many clients) for the scene");
+			return false;
+		}
+	}
+	rect->node.state = entry->state.rect;
+	if (!scene_node_add(scene, client->scene_owner, &rect->node)) {
+		client_post_error(client, id, TS_ERR_no_memory, "out of memory");
+		return false;
+	}
+	return true;
+}
+
+static void rect_destroy(struct client *client, uint32_t id, void *slot) {
+	struct rect *rect = slot;
+	scene_node_remove(&client->server->scene, &rect->node);
+}
+
+const struct object_ops rect_ops = {
+	.name = "rect",
+	.destroyable = true,
+	.destroy = rect_destroy,
+	.commit = rect_commit,
+	.pending_offset = offsetof(struct rect, pending),
+};
+
+const struct object_ops callback_ops = {
+	.name = "callback",
+};

@@ -1,0 +1,142 @@
+#include "object.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "server.h"
+
+const struct object_ops *const object_types[OBJECT_TYPE_COUNT_] = {
+	[OBJECT_RECT] = &rect_ops,
+	[OBJECT_CALLBACK] = &callback_ops,
+};
+
+// Out of line: the error paths stay out of the handlers' fast path.
+static void __attribute__((noinline)) lookup_failed(struct client *client, uint32_t id,
+		uint8_t found, enum object_type type) {
+	if (found == OBJMAP_FREE) {
+		client_post_error(client, id, TS_ERR_invalid_id, "no object with id %u", id);
+	} else {
+		client_post_error(client, id, TS_ERR_wrong_type, "object %u is a %s, not a %s", id,
+			object_types[found]->name, object_types[type]->name);
+	}
+}
+
+void *object_lookup(struct client *client, uint32_t id, enum object_type type) {
+	uint8_t found;
+	void *slot = objmap_lookup(&client->objects, id, &found);
+	if (__builtin_expect(found != type, 0)) {
+		lookup_failed(client, id, found, type);
+		return NULL;
+	}
+	return slot;
+}
+
+static uint32_t *pending_index_of(const struct client *client, uint32_t id) {
+	uint8_t type;
+	uint8_t *slot = objmap_lookup(&client->objects, id, &type);
+	assert(slot != NULL && object_types[type]->commit != NULL);
+	return (uint32_t *)(void *)(slot + object_types[type]->pending_offset);
+}
+
+// Drops the entries of destroyed objects, keeping the order of the rest.
+static void compact(struct client *client) {
+	uint32_t j = 0;
+	for (uint32_t i = 0; i < client->pending_len; i++) {
+		struct pending_entry *e = &client->pending[i];
+		if (e->id != 0) {
+			*pending_index_of(client, e->id) = j + 1;
+			client->pending[j++] = *e;
+		}
+	}
+	client->pending_len = j;
+	client->pending_gone = 0;
+}
+
+struct pending_entry *object_pending_add(struct client *client, uint32_t id,
+		uint32_t *index, uint32_t fields) {
+	assert(*index == 0);
+	if (client->pending_len == client->pending_cap) {
+		if (client->pending_gone >= client->pending_len / 2 && client->pending_gone > 0) {
+			// Mostly destroyed before any commit: reuse the room rather than grow.
+			compact(client);
+		} else {
+			uint32_t cap = client->pending_cap ? client->pending_cap * 2 : 16;
+			size_t more = (size_t)(cap - client->pending_cap) * sizeof *client->pending;
+			if (!client_charge(client, more)) {
+				return NULL;
+			}
+			struct pending_entry *grown = realloc(client->pending,
+				(size_t)cap * sizeof *grown);
+			if (grown == NULL) {
+				client_post_error(client, id, TS_ERR_no_memory, "out of memory");
+				return NULL;
+			}
+			client->pending = grown;
+			client->pending_cap = cap;
+		}
+	}
+	struct pending_entry *e = &client->pending[client->pending_len++];
+	e->id = id;
+	e->fields = fields;
+	*index = client->pending_len;
+	return e;
+}
+
+void object_pending_drop(struct client *client, uint32_t index) {
+	assert(index >= 1 && index <= client->pending_len);
+	client->pending[index - 1].id = 0;
+	client->pending_gone++;
+	// Empty places at the end go at once, so that making and destroying objects in
+	// turn does not pile them up.
+	while (client->pending_len > 0 && client->pending[client->pending_len - 1].id == 0) {
+		client->pending_len--;
+		client->pending_gone--;
+	}
+}
+
+bool object_commit_all(struct client *client) {
+	for (uint32_t i = 0; i < client->pending_len; i++) {
+		const struct pending_entry *e = &client->pending[i];
+		if (e->id == 0) {
+			continue;
+		}
+		uint8_t type;
+		uint8_t *slot = objmap_lookup(&client->objects, e->id, &type);
+		assert(slot != NULL);
+		*(uint32_t *)(void *)(slot + object_types[type]->pending_offset) = 0;
+		if (!object_types[type]->commit(client, e->id, slot, e)) {
+			return false;
+		}
+	}
+	// A client that changes as many objects every frame keeps the room; one that
+	// changed (or made) many once gives it back at once.
+	uint32_t quarter = client->pending_cap / 4;
+	bool shrink = client->pending_cap > 1024 &&
+		(client->pending_len < quarter || client->pending_last < quarter);
+	client->pending_last = client->pending_len;
+	client->pending_len = 0;
+	client->pending_gone = 0;
+	if (shrink) {
+		free(client->pending);
+		client->pending = NULL;
+		client->pending_cap = 0;
+	}
+	return true;
+}
+
+void object_destroy(struct client *client, uint32_t id, enum object_type type, void *slot) {
+	const struct object_ops *ops = object_types[type];
+	if (ops->destroy != NULL) {
+		ops->destroy(client, id, slot);
+	}
+	if (ops->commit != NULL) {
+		uint32_t index = *(uint32_t *)(void *)((uint8_t *)slot + ops->pending_offset);
+		if (index != 0) {
+			object_pending_drop(client, index);
+		}
+	}
+	objmap_remove(&client->objects, id);
+	client->server->object_count--;
+}

@@ -1,0 +1,108 @@
+/*
+ * The object model: every object a client holds has a type, and every type an ops
+ * table. One destroy function per type is called by the destroy request, by a parent's
+ * destroy and by client_destroy alike; one commit function applies the object's pending
+ * state. Handlers look objects up by id and type through object_lookup, which posts
+ * invalid_id or wrong_type itself, so no handler checks types by hand.
+ *
+ * Pending state is per object: a changed or new object has one entry in its client's
+ * pending list (struct pending_entry: which fields were set, and their values), found
+ * from the object through its slot; commit applies the list in order and empties it.
+ */
+#ifndef TESSERA_OBJECT_H
+#define TESSERA_OBJECT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "scene.h"
+
+struct client;
+
+enum object_type {
+	OBJECT_RECT = 1,
+	// An id a callback answers: later (frame) or at once (sync, info_query,
+	// screenshot). Only its type byte in client.objects is used.
+	OBJECT_CALLBACK,
+	OBJECT_TYPE_COUNT_,
+};
+
+/** What set_* requests changed on an object since the last commit. */
+enum pending_field {
+	PENDING_CREATED = 1u << 0,   // made since the last commit: the commit shows it first
+	PENDING_POSITION = 1u << 1,
+	PENDING_SIZE = 1u << 2,
+	PENDING_COLOR = 1u << 3,
+	PENDING_Z = 1u << 4,
+	PENDING_VISIBLE = 1u << 5,
+};
+
+/** One object's pending state: what the next commit applies to it. */
+struct pending_entry {
+	uint32_t id;                 // 0 once the object is destroyed before the commit
+	uint32_t fields;             // enum pending_field
+	union {
+		struct scene_rect_state rect;
+	} state;
+};
+
+struct object_ops {
+	const char *name;            // "rect": for error messages
+	// The client may destroy it with the destroy request.
+	bool destroyable;
+	/**
+	 * Takes the object out of everything that refers to it (the scene, the pending
+	 * list). Its slot is freed by the caller. Called by the destroy request and by a
+	 * parent's destroy. client_destroy frees the slots of every object at once without
+	 * calling it, which is right while no type owns anything outside its client's own
+	 * memory (true of every type so far; a type that does, such as an image with a
+	 * texture, gets a per-object destroy in client_destroy too).
+	 */
+	void (*destroy)(struct client *client, uint32_t id, void *slot);
+	/**
+	 * Applies @entry (the object's pending state). Returns false after posting an
+	 * error. NULL for a type that has no pending state.
+	 */
+	bool (*commit)(struct client *client, uint32_t id, void *slot,
+		const struct pending_entry *entry);
+	// Where in the slot the type keeps its pending index (0, or 1 + its entry's place
+	// in client.pending).
+	uint16_t pending_offset;
+};
+
+extern const struct object_ops rect_ops;     // requests.c
+extern const struct object_ops callback_ops; // requests.c
+
+/** The ops of each type, indexed by enum object_type. */
+extern const struct object_ops *const object_types[OBJECT_TYPE_COUNT_];
+
+/**
+ * The object @id of the client, which must be of @type; NULL after posting
+ * invalid_id (no such object) or wrong_type.
+ */
+void *object_lookup(struct client *client, uint32_t id, enum object_type type);
+
+/**
+ * Appends a pending entry for object @id, whose pending index is *@index (0: none yet),
+ * and sets *@index to it. The caller fills entry->state. NULL after posting an error
+ * (client_bytes, no memory).
+ */
+struct pending_entry *object_pending_add(struct client *client, uint32_t id,
+	uint32_t *index, uint32_t fields);
+
+/** Empties the pending entry at @index (1 + its place) of a destroyed object. */
+void object_pending_drop(struct client *client, uint32_t index);
+
+/**
+ * Applies every pending entry in order (object_ops.commit) and empties the list.
+ * Returns false after the first failure (which posted an error).
+ */
+bool object_commit_all(struct client *client);
+
+/**
+ * Destroys object @id of @type (through its ops, then frees its slot), as the destroy
+ * request and a parent's destroy do.
+ */
+void object_destroy(struct client *client, uint32_t id, enum object_type type, void *slot);
+
+#endif
