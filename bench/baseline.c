@@ -4,6 +4,8 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <math.h>
+#include <stdbool.h>
 #include <poll.h>
 #include <signal.h>
 #include <stddef.h>
@@ -264,8 +266,50 @@ static void gl_fill(struct gl_vertex *v, uint32_t n, uint32_t frame) {
 	}
 }
 
-// Child process: draws @frames frames of @n quads; writes ms per frame to @out.
-static int gl_child(uint32_t n, uint32_t frames, int out) {
+// Fills the vertices of @n quads of the tree scenario as they are in @frame: each
+// group's transform (turn and scale about its centre, then move) composed once and
+// applied to the corners of its children, as a scene graph must.
+static void gl_fill_tree(struct gl_vertex *v, uint32_t n, uint32_t frame) {
+	const float half = BENCH_TREE_GROUP_SIZE / 2.0f;
+	for (uint32_t g = 0; g * BENCH_TREE_GROUP < n; g++) {
+		float gx, gy, rotation, scale;
+		bench_tree_group(g, frame, &gx, &gy, &rotation, &scale);
+		float rad = rotation * 3.14159265f / 180.0f;
+		float a = cosf(rad) * scale, b = sinf(rad) * scale;
+		// x' = a x - b y + e, y' = b x + a y + f, with the group's centre at (gx, gy).
+		float e = gx - (a * half - b * half), f = gy - (b * half + a * half);
+		for (uint32_t k = 0; k < BENCH_TREE_GROUP && g * BENCH_TREE_GROUP + k < n; k++, v += 6) {
+			uint32_t i = g * BENCH_TREE_GROUP + k;
+			uint32_t c = bench_rect_color(i), al = c & 0xff;
+			uint8_t rgba[4] = {
+				(uint8_t)(((c >> 24) * al + 127) / 255),
+				(uint8_t)(((c >> 16 & 0xff) * al + 127) / 255),
+				(uint8_t)(((c >> 8 & 0xff) * al + 127) / 255), (uint8_t)al,
+			};
+			float lx, ly;
+			bench_tree_child(k, &lx, &ly);
+			const float local[4][2] = {
+				{ lx, ly }, { lx + BENCH_RECT_SIZE, ly },
+				{ lx, ly + BENCH_RECT_SIZE }, { lx + BENCH_RECT_SIZE, ly + BENCH_RECT_SIZE },
+			};
+			float sx[4], sy[4];
+			for (int q = 0; q < 4; q++) {
+				sx[q] = a * local[q][0] - b * local[q][1] + e;
+				sy[q] = b * local[q][0] + a * local[q][1] + f;
+			}
+			static const int order[6] = { 0, 1, 2, 1, 3, 2 };
+			for (int q = 0; q < 6; q++) {
+				v[q].x = sx[order[q]];
+				v[q].y = sy[order[q]];
+				memcpy(v[q].rgba, rgba, 4);
+			}
+		}
+	}
+}
+
+// Child process: draws @frames frames of @n quads (of the tree scenario when @tree);
+// writes ms per frame to @out.
+static int gl_child(uint32_t n, uint32_t frames, bool tree, int out) {
 	log_set_level(LOG_ERROR);
 	struct backend *backend = backend_headless_create(BENCH_WIDTH, BENCH_HEIGHT);
 	if (backend == NULL || !backend->impl->begin_frame(backend)) {
@@ -292,7 +336,11 @@ static int gl_child(uint32_t n, uint32_t frames, int out) {
 		if (f == warmup) {
 			start = bench_now_ns();
 		}
-		gl_fill(verts, n, f);
+		if (tree) {
+			gl_fill_tree(verts, n, f);
+		} else {
+			gl_fill(verts, n, f);
+		}
 		glClearColor(0.125f, 0.157f, 0.2f, 1.0f);
 		glClear(GL_COLOR_BUFFER_BIT);
 		glBindBuffer(GL_ARRAY_BUFFER, vbo);
@@ -319,7 +367,7 @@ static int gl_child(uint32_t n, uint32_t frames, int out) {
 	return 0;
 }
 
-double bench_gl_frame_ms(uint32_t n, uint32_t frames) {
+static double gl_frame_ms(uint32_t n, uint32_t frames, bool tree) {
 	int fds[2];
 	if (pipe(fds) < 0) {
 		bench_fail("pipe: %s", strerror(errno));
@@ -330,7 +378,7 @@ double bench_gl_frame_ms(uint32_t n, uint32_t frames) {
 	}
 	if (pid == 0) {
 		close(fds[0]);
-		_exit(gl_child(n, frames, fds[1]));
+		_exit(gl_child(n, frames, tree, fds[1]));
 	}
 	close(fds[1]);
 	double ms = 0;
@@ -341,4 +389,12 @@ double bench_gl_frame_ms(uint32_t n, uint32_t frames) {
 		bench_fail("the plain GL baseline drew nothing");
 	}
 	return ms;
+}
+
+double bench_gl_frame_ms(uint32_t n, uint32_t frames) {
+	return gl_frame_ms(n, frames, false);
+}
+
+double bench_gl_tree_frame_ms(uint32_t n, uint32_t frames) {
+	return gl_frame_ms(n, frames, true);
 }

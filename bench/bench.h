@@ -79,6 +79,18 @@ void bench_rect_position(uint32_t i, uint32_t frame, int32_t *x, int32_t *y);
 uint32_t bench_rect_color(uint32_t i);
 
 /**
+ * The tree scenario: rects in groups of BENCH_TREE_GROUP, each group turned, scaled and
+ * moved every frame. Where group @g is in @frame (its centre, in pixels), and how it is
+ * turned (degrees) and scaled; the same for the server and plain GL.
+ */
+#define BENCH_TREE_GROUP 10
+#define BENCH_TREE_GROUP_SIZE 48 // a group's side in its own pixels
+void bench_tree_group(uint32_t g, uint32_t frame, float *x, float *y, float *rotation,
+	float *scale);
+/** Where child @k of a group sits in the group's space (its top-left corner). */
+void bench_tree_child(uint32_t k, float *x, float *y);
+
+/**
  * Connects @n clients to @path at once and waits until each has its answer; returns
  * the milliseconds that took. With @server > 0 they speak Tessera (hello and sync,
  * answered by welcome and done) and *@rss_growth_kib is the server's RSS growth while
@@ -97,6 +109,12 @@ double bench_pingpong_us(uint32_t iterations);
  */
 double bench_gl_frame_ms(uint32_t n, uint32_t frames);
 
+/**
+ * The same for @n quads of the tree scenario: every group's transform composed on the
+ * CPU and applied to its children's corners, one draw call.
+ */
+double bench_gl_tree_frame_ms(uint32_t n, uint32_t frames);
+
 /* Runners: each does one run and records its metrics. */
 void run_raw_bulk(struct bench *b);
 void run_raw_connect(struct bench *b);
@@ -105,6 +123,7 @@ void run_set_position(struct bench *b);
 void run_objects(struct bench *b);
 void run_cleanup(struct bench *b);
 void run_frames(struct bench *b);
+void run_tree(struct bench *b);
 void run_memory(struct bench *b);
 void run_clients(struct bench *b);
 void run_idle(struct bench *b);

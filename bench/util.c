@@ -245,3 +245,19 @@ uint32_t bench_rect_color(uint32_t i) {
 	static const uint32_t colors[] = { 0x4c9be8ff, 0xe8a34cff, 0x5cc46acc, 0xd95b7a99 };
 	return colors[i % 4];
 }
+
+void bench_tree_group(uint32_t g, uint32_t frame, float *x, float *y, float *rotation,
+		float *scale) {
+	int32_t px, py;
+	bench_rect_position(g, frame, &px, &py);
+	*x = (float)px + BENCH_RECT_SIZE / 2.0f;
+	*y = (float)py + BENCH_RECT_SIZE / 2.0f;
+	*rotation = (float)((g * 37u + frame * 3u) % 360u);
+	*scale = 0.75f + 0.05f * (float)((g + frame) % 10u);
+}
+
+void bench_tree_child(uint32_t k, float *x, float *y) {
+	// Five across, two down, 16x16 rects with a gap: a 48-pixel group, 2x5 cells.
+	*x = (float)(k % 5u) * 9.0f + 1.0f;
+	*y = (float)(k / 5u) * 24.0f + 4.0f;
+}
