@@ -1,8 +1,11 @@
 /*
  * The renderer against the headless backend: real GLES 2 (llvmpipe on machines with no
- * GPU), checked pixel by pixel. No EGL is a failure, not a skip: the server needs it.
+ * GPU), checked pixel by pixel: the flat scene first, then draw lists (the rect
+ * material, clips, layers, damage, batching). No EGL is a failure, not a skip: the
+ * server needs it.
  */
 #include <setjmp.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -274,13 +277,36 @@ static void test_owner_gone(void **state) {
 
 // epoxy calls GL through public function pointers, so a test can count draw calls.
 static PFNGLDRAWARRAYSPROC real_draw_arrays;
+static PFNGLDRAWELEMENTSPROC real_draw_elements;
 static int draw_calls;
-static GLsizei drawn_vertices;
+static GLsizei drawn_vertices; // vertices of glDrawArrays, indices of glDrawElements
 
 static void GLAPIENTRY counting_draw_arrays(GLenum mode, GLint first, GLsizei count) {
 	draw_calls++;
 	drawn_vertices += count;
 	real_draw_arrays(mode, first, count);
+}
+
+static void GLAPIENTRY counting_draw_elements(GLenum mode, GLsizei count, GLenum type,
+		const void *indices) {
+	draw_calls++;
+	drawn_vertices += count;
+	real_draw_elements(mode, count, type, indices);
+}
+
+// Call once GL has resolved both (after a first frame), so the real ones are wrapped.
+static void count_draws(void) {
+	real_draw_arrays = epoxy_glDrawArrays;
+	real_draw_elements = epoxy_glDrawElements;
+	epoxy_glDrawArrays = counting_draw_arrays;
+	epoxy_glDrawElements = counting_draw_elements;
+	draw_calls = 0;
+	drawn_vertices = 0;
+}
+
+static void stop_counting(void) {
+	epoxy_glDrawArrays = real_draw_arrays;
+	epoxy_glDrawElements = real_draw_elements;
 }
 
 static void test_one_draw_call(void **state) {
@@ -294,17 +320,14 @@ static void test_one_draw_call(void **state) {
 	struct scene_rect_state s = f->nodes[3].state;
 	s.visible = false;
 	commit_node(f, &f->nodes[3], &s);
-	capture(f); // resolves epoxy's pointer, so the real one is what we wrap
+	capture(f); // resolves epoxy's pointers, so the real ones are what we wrap
 
-	real_draw_arrays = epoxy_glDrawArrays;
-	epoxy_glDrawArrays = counting_draw_arrays;
-	draw_calls = 0;
-	drawn_vertices = 0;
+	count_draws();
 	bool ok = renderer_capture(renderer, &f->scene, WIDTH, HEIGHT, f->pixels);
-	epoxy_glDrawArrays = real_draw_arrays;
+	stop_counting();
 	assert_true(ok);
 	assert_int_equal(draw_calls, 1);
-	assert_int_equal(drawn_vertices, 3 * 6);
+	assert_int_equal(drawn_vertices, 3 * 6); // two triangles a rect
 	assert_int_equal(capture_pixel(f, 2, 2), 0xff0000ffu);
 	assert_int_equal(capture_pixel(f, 25, 10), 0x0000ffffu);
 	assert_int_equal(capture_pixel(f, 45, 10), BACKGROUND);
@@ -365,6 +388,633 @@ static void test_frame(void **state) {
 	assert_near(pixel_at(f->pixels, 2, HEIGHT - 1 - 3), want, 2);
 }
 
+// ---- Draw lists (draw-list.h) drawn into the backend's frame ----
+
+#define LIST_ITEMS 16
+#define LIST_CLIPS 8
+
+struct list {
+	struct draw_list dl;
+	struct draw_item items[LIST_ITEMS];
+	struct draw_clip clips[LIST_CLIPS];
+	struct draw_box damage[8];
+};
+
+static void list_init(struct list *l) {
+	memset(l, 0, sizeof *l);
+	l->dl.items = l->items;
+	l->dl.cap = LIST_ITEMS;
+	l->dl.clips = l->clips;
+	l->dl.clip_cap = LIST_CLIPS;
+	l->dl.damage = l->damage;
+	l->dl.damage_cap = 8;
+	l->dl.full = true;
+	l->dl.background = BACKGROUND;
+}
+
+static struct affine translate(float x, float y) {
+	return (struct affine){ 1, 0, 0, 1, x, y };
+}
+
+// Turned by @degrees about the centre of a @w x @h rect placed centred on (cx, cy).
+static struct affine turned(float degrees, float cx, float cy, float w, float h) {
+	const double t = degrees * 3.14159265358979323846 / 180.0;
+	const float a = (float)cos(t), b = (float)sin(t);
+	return (struct affine){
+		a, b, -b, a, cx - (a * w / 2 - b * h / 2), cy - (b * w / 2 + a * h / 2),
+	};
+}
+
+// The whole pixels holding the transformed (0, 0)-(w, h), inside the output.
+static struct draw_box quad_box(struct affine m, float w, float h) {
+	const float xs[4] = { m.e, m.e + m.a * w, m.e + m.c * h, m.e + m.a * w + m.c * h };
+	const float ys[4] = { m.f, m.f + m.b * w, m.f + m.d * h, m.f + m.b * w + m.d * h };
+	float x0 = xs[0], x1 = xs[0], y0 = ys[0], y1 = ys[0];
+	for (int i = 1; i < 4; i++) {
+		x0 = fminf(x0, xs[i]), x1 = fmaxf(x1, xs[i]);
+		y0 = fminf(y0, ys[i]), y1 = fmaxf(y1, ys[i]);
+	}
+	struct draw_box box = {
+		(int32_t)floorf(x0), (int32_t)floorf(y0), (int32_t)ceilf(x1), (int32_t)ceilf(y1),
+	};
+	box.x0 = box.x0 < 0 ? 0 : box.x0;
+	box.y0 = box.y0 < 0 ? 0 : box.y0;
+	box.x1 = box.x1 > WIDTH ? WIDTH : box.x1;
+	box.y1 = box.y1 > HEIGHT ? HEIGHT : box.y1;
+	return box;
+}
+
+static struct draw_box meet(struct draw_box a, struct draw_box b) {
+	return (struct draw_box){
+		a.x0 > b.x0 ? a.x0 : b.x0, a.y0 > b.y0 ? a.y0 : b.y0,
+		a.x1 < b.x1 ? a.x1 : b.x1, a.y1 < b.y1 ? a.y1 : b.y1,
+	};
+}
+
+static uint32_t add_clip(struct list *l, struct affine world, float w, float h,
+		uint32_t parent) {
+	assert_true(l->dl.clip_len < LIST_CLIPS);
+	uint32_t index = (uint32_t)l->dl.clip_len++;
+	struct draw_clip *c = &l->clips[index];
+	c->world = world;
+	c->width = w;
+	c->height = h;
+	c->box = quad_box(world, w, h);
+	c->parent = parent;
+	c->depth = 1;
+	c->axis_aligned = world.b == 0 && world.c == 0;
+	if (parent != DRAW_NO_CLIP) {
+		c->box = meet(c->box, l->clips[parent].box);
+		c->depth = (uint16_t)(l->clips[parent].depth + 1);
+		c->axis_aligned = c->axis_aligned && l->clips[parent].axis_aligned;
+	}
+	return index;
+}
+
+static struct draw_item *add_item(struct list *l, uint8_t kind, uint32_t clip) {
+	assert_true(l->dl.len < LIST_ITEMS);
+	struct draw_item *item = &l->items[l->dl.len++];
+	memset(item, 0, sizeof *item);
+	item->kind = kind;
+	item->clip = clip;
+	item->bounds = (struct draw_box){ 0, 0, WIDTH, HEIGHT };
+	if (clip != DRAW_NO_CLIP) {
+		item->bounds = l->clips[clip].box;
+	}
+	return item;
+}
+
+static struct draw_item *add_shape(struct list *l, struct affine world, float w, float h,
+		uint32_t fill, uint32_t clip) {
+	struct draw_item *item = add_item(l, DRAW_RECT, clip);
+	item->bounds = meet(item->bounds, quad_box(world, w, h));
+	item->rect.world = world;
+	item->rect.width = w;
+	item->rect.height = h;
+	item->rect.fill = fill;
+	return item;
+}
+
+static void add_layer(struct list *l, float opacity, struct draw_box bounds) {
+	struct draw_item *item = add_item(l, DRAW_LAYER_BEGIN, DRAW_NO_CLIP);
+	item->bounds = bounds;
+	item->layer.opacity = opacity;
+}
+
+static void end_layer(struct list *l) {
+	add_item(l, DRAW_LAYER_END, DRAW_NO_CLIP);
+}
+
+// Draws @list as a frame of the backend and reads back what it shows into f->pixels.
+static struct render_stats draw(struct fixture *f, const struct draw_list *list) {
+	struct render_stats stats;
+	memset(&stats, 0xff, sizeof stats); // every field must be set
+	assert_true(backend->impl->begin_frame(backend));
+	assert_true(renderer_draw_list(renderer, list, WIDTH, HEIGHT, &stats));
+	assert_true(backend->impl->end_frame(backend));
+	memset(f->pixels, 0xa5, sizeof f->pixels);
+	assert_true(renderer_read_frame(renderer, WIDTH, HEIGHT, f->pixels));
+	return stats;
+}
+
+// Where the centre of pixel (x, y) is against the quad @m (0, 0)-(w, h): its distance
+// in screen pixels to the quad's outline, positive inside. @m must be a rotation.
+static double inside_by(struct affine m, float w, float h, int x, int y) {
+	const double dx = x + 0.5 - m.e, dy = y + 0.5 - m.f;
+	const double lx = m.a * dx + m.b * dy, ly = m.c * dx + m.d * dy; // the inverse
+	const double in = fmin(fmin(lx, w - lx), fmin(ly, h - ly));
+	if (in >= 0) {
+		return in;
+	}
+	const double ox = fmax(fmax(-lx, lx - w), 0), oy = fmax(fmax(-ly, ly - h), 0);
+	return -sqrt(ox * ox + oy * oy);
+}
+
+// Pixels whose centre is this close to an edge may go either way: rasterisers snap
+// vertices to a sub-pixel grid (llvmpipe: 1/256 px) and round the corners of the
+// quad through float on the way.
+#define EDGE_TOLERANCE 0.01
+
+// Every pixel is @in where @inside says its centre is, else @out (unless @out is
+// ANY); returns how many were checked inside.
+#define ANY 0x00000001u
+static int assert_region(struct fixture *f, double (*inside)(int x, int y), uint32_t in,
+		uint32_t out) {
+	int checked_in = 0;
+	for (int y = 0; y < HEIGHT; y++) {
+		for (int x = 0; x < WIDTH; x++) {
+			double d = inside(x, y);
+			if (fabs(d) < EDGE_TOLERANCE) {
+				continue;
+			}
+			uint32_t want = d > 0 ? in : out;
+			checked_in += d > 0;
+			if (want == ANY) {
+				continue;
+			}
+			if (pixel_at(f->pixels, x, y) != want) {
+				fail_msg("pixel (%d, %d), %.3f px %s, is %08x, expected %08x", x, y,
+					fabs(d), d > 0 ? "inside" : "outside", pixel_at(f->pixels, x, y),
+					want);
+			}
+		}
+	}
+	return checked_in;
+}
+
+static struct affine rotated_rect;
+
+static double in_rotated_rect(int x, int y) {
+	return inside_by(rotated_rect, 30, 14, x, y);
+}
+
+static void test_rotated_rect(void **state) {
+	struct fixture *f = *state;
+	struct list l;
+	list_init(&l);
+	rotated_rect = turned(30, 32, 24, 30, 14);
+	add_shape(&l, rotated_rect, 30, 14, 0xff8000ffu, DRAW_NO_CLIP);
+	struct render_stats stats = draw(f, &l.dl);
+	// About 30 * 14 pixels inside, every one the fill, and none outside.
+	assert_in_range(assert_region(f, in_rotated_rect, 0xff8000ffu, BACKGROUND), 380, 420);
+	assert_int_equal(stats.draw_calls, 1);
+	assert_int_equal(stats.nodes_drawn, 1);
+	assert_int_equal(stats.damaged_pixels, WIDTH * HEIGHT);
+	assert_int_equal(stats.offscreen_passes, 0);
+	assert_true(stats.frame_ms >= 0);
+}
+
+static void test_rounded_corners(void **state) {
+	struct fixture *f = *state;
+	struct list l;
+	list_init(&l);
+	struct draw_item *item = add_shape(&l, translate(8, 8), 32, 24, 0xffffffffu,
+		DRAW_NO_CLIP);
+	item->rect.radius = 8;
+	draw(f, &l.dl);
+	// The corner pixels are the background, the centre and the straight edges the fill.
+	assert_int_equal(pixel_at(f->pixels, 8, 8), BACKGROUND);
+	assert_int_equal(pixel_at(f->pixels, 39, 8), BACKGROUND);
+	assert_int_equal(pixel_at(f->pixels, 8, 31), BACKGROUND);
+	assert_int_equal(pixel_at(f->pixels, 39, 31), BACKGROUND);
+	assert_int_equal(pixel_at(f->pixels, 24, 20), 0xffffffffu);
+	for (int x = 16; x < 32; x++) { // between the corners: exact up to the edge
+		assert_int_equal(pixel_at(f->pixels, x, 8), 0xffffffffu);
+		assert_int_equal(pixel_at(f->pixels, x, 31), 0xffffffffu);
+		assert_int_equal(pixel_at(f->pixels, x, 7), BACKGROUND);
+		assert_int_equal(pixel_at(f->pixels, x, 32), BACKGROUND);
+	}
+	for (int y = 16; y < 24; y++) {
+		assert_int_equal(pixel_at(f->pixels, 8, y), 0xffffffffu);
+		assert_int_equal(pixel_at(f->pixels, 39, y), 0xffffffffu);
+		assert_int_equal(pixel_at(f->pixels, 7, y), BACKGROUND);
+		assert_int_equal(pixel_at(f->pixels, 40, y), BACKGROUND);
+	}
+	// On the curve, about 0.7 of the pixel is covered (8.5 - |(5.5, 5.5)|): a blend.
+	uint32_t edge = pixel_at(f->pixels, 10, 10);
+	uint8_t red = (uint8_t)(edge >> 24);
+	assert_in_range(red, blend(0xff, 0xb0, 0x20) - 8, blend(0xff, 0xb0, 0x20) + 8);
+}
+
+static void test_border(void **state) {
+	struct fixture *f = *state;
+	struct list l;
+	list_init(&l);
+	struct draw_item *item = add_shape(&l, translate(10, 10), 20, 16, 0xff0000ffu,
+		DRAW_NO_CLIP);
+	item->rect.border = 2;
+	item->rect.border_rgba = 0x0000ffffu;
+	struct draw_item *round = add_shape(&l, translate(40, 10), 20, 20, 0xff0000ffu,
+		DRAW_NO_CLIP);
+	round->rect.border = 2;
+	round->rect.radius = 6;
+	round->rect.border_rgba = 0x0000ffffu;
+	struct render_stats stats = draw(f, &l.dl);
+	assert_int_equal(stats.draw_calls, 1); // bordered, rounded or not: one program
+	// Square: two pixels of border all round, exactly, and the fill inside.
+	for (int y = 10; y < 26; y++) {
+		for (int x = 10; x < 30; x++) {
+			bool in_border = x < 12 || x >= 28 || y < 12 || y >= 24;
+			uint32_t want = in_border ? 0x0000ffffu : 0xff0000ffu;
+			if (pixel_at(f->pixels, x, y) != want) {
+				fail_msg("pixel (%d, %d) is %08x, expected %08x", x, y,
+					pixel_at(f->pixels, x, y), want);
+			}
+		}
+	}
+	assert_int_equal(pixel_at(f->pixels, 9, 15), BACKGROUND);
+	assert_int_equal(pixel_at(f->pixels, 30, 15), BACKGROUND);
+	// Rounded: the corner is the background, the edges' middles border, inside fill.
+	assert_int_equal(pixel_at(f->pixels, 40, 10), BACKGROUND);
+	assert_int_equal(pixel_at(f->pixels, 40, 20), 0x0000ffffu);
+	assert_int_equal(pixel_at(f->pixels, 41, 20), 0x0000ffffu);
+	assert_int_equal(pixel_at(f->pixels, 42, 20), 0xff0000ffu);
+	assert_int_equal(pixel_at(f->pixels, 50, 10), 0x0000ffffu);
+	assert_int_equal(pixel_at(f->pixels, 50, 12), 0xff0000ffu);
+	assert_int_equal(pixel_at(f->pixels, 50, 20), 0xff0000ffu);
+}
+
+static void test_scissor_clip(void **state) {
+	struct fixture *f = *state;
+	struct list l;
+	list_init(&l);
+	uint32_t clip = add_clip(&l, translate(16, 8), 24, 22, DRAW_NO_CLIP);
+	add_shape(&l, translate(0, 0), WIDTH, HEIGHT, 0x00ff00ffu, clip);
+	struct render_stats stats = draw(f, &l.dl);
+	for (int y = 0; y < HEIGHT; y++) {
+		for (int x = 0; x < WIDTH; x++) {
+			bool in = x >= 16 && x < 40 && y >= 8 && y < 30;
+			assert_int_equal(pixel_at(f->pixels, x, y), in ? 0x00ff00ffu : BACKGROUND);
+		}
+	}
+	assert_int_equal(stats.draw_calls, 1); // a scissor, no stencil
+	assert_int_equal(stats.nodes_drawn, 1);
+}
+
+static struct affine clip_a, clip_b;
+
+static double in_clip_a(int x, int y) {
+	return inside_by(clip_a, 40, 24, x, y);
+}
+
+static void test_stencil_clip(void **state) {
+	struct fixture *f = *state;
+	struct list l;
+	list_init(&l);
+	clip_a = turned(30, 32, 24, 40, 24);
+	uint32_t clip = add_clip(&l, clip_a, 40, 24, DRAW_NO_CLIP);
+	assert_false(l.clips[clip].axis_aligned);
+	// A child far larger than the clip: only the rotated quad of the clip shows it.
+	add_shape(&l, translate(-10, -10), 100, 100, 0x00ff00ffu, clip);
+	struct render_stats stats = draw(f, &l.dl);
+	assert_in_range(assert_region(f, in_clip_a, 0x00ff00ffu, BACKGROUND), 900, 1020);
+	assert_int_equal(stats.draw_calls, 2); // the stencil write and the child
+	assert_int_equal(stats.nodes_drawn, 1);
+}
+
+static double in_both(int x, int y) {
+	double a = inside_by(clip_a, 40, 24, x, y), b = inside_by(clip_b, 30, 30, x, y);
+	return fmin(a, b);
+}
+
+static double in_a_only(int x, int y) {
+	double a = inside_by(clip_a, 40, 24, x, y), b = inside_by(clip_b, 30, 30, x, y);
+	return fmin(a, -b);
+}
+
+static void test_nested_clips(void **state) {
+	struct fixture *f = *state;
+	struct list l;
+	list_init(&l);
+	clip_a = turned(30, 32, 24, 40, 24);
+	clip_b = turned(-20, 40, 20, 30, 30);
+	uint32_t a = add_clip(&l, clip_a, 40, 24, DRAW_NO_CLIP);
+	uint32_t b = add_clip(&l, clip_b, 30, 30, a);
+	assert_int_equal(l.clips[b].depth, 2);
+	add_shape(&l, translate(0, 0), WIDTH, HEIGHT, 0xff0000ffu, a);
+	add_shape(&l, translate(0, 0), WIDTH, HEIGHT, 0x00ff00ffu, b);
+	// Back under a: its stencil was overwritten by b's chain, so it is written again.
+	add_shape(&l, translate(0, 0), 4, 4, 0x0000ffffu, a);
+	struct render_stats stats = draw(f, &l.dl);
+	// Inside both: the child of b; inside a only: a's child; elsewhere nothing.
+	assert_true(assert_region(f, in_both, 0x00ff00ffu, ANY) > 100);
+	assert_true(assert_region(f, in_a_only, 0xff0000ffu, ANY) > 100);
+	for (int y = 0; y < HEIGHT; y++) {
+		for (int x = 0; x < WIDTH; x++) {
+			if (in_clip_a(x, y) < -EDGE_TOLERANCE) {
+				assert_int_equal(pixel_at(f->pixels, x, y), BACKGROUND);
+			}
+		}
+	}
+	// Stencil a, child; stencil a and b (one call for the chain), child; stencil a,
+	// child.
+	assert_int_equal(stats.draw_calls, 6);
+	assert_int_equal(stats.nodes_drawn, 3);
+}
+
+static void test_stencil_kept(void **state) {
+	struct fixture *f = *state;
+	struct list l;
+	list_init(&l);
+	clip_a = turned(30, 32, 24, 40, 24);
+	uint32_t a = add_clip(&l, clip_a, 40, 24, DRAW_NO_CLIP);
+	add_shape(&l, translate(0, 0), WIDTH, HEIGHT, 0xff0000ffu, a);
+	add_shape(&l, translate(0, 0), 4, 4, 0xffffffffu, DRAW_NO_CLIP);
+	add_shape(&l, translate(0, 0), WIDTH, HEIGHT, 0x00ff00ffu, a);
+	add_shape(&l, translate(0, 0), WIDTH, HEIGHT, 0x0000ffffu, a);
+	struct render_stats stats = draw(f, &l.dl);
+	assert_true(assert_region(f, in_clip_a, 0x0000ffffu, ANY) > 900);
+	assert_int_equal(pixel_at(f->pixels, 1, 1), 0xffffffffu);
+	assert_int_equal(pixel_at(f->pixels, 5, 5), BACKGROUND);
+	// The stencil still holds a's chain after the unclipped rect: written once; the
+	// last two share a draw call.
+	assert_int_equal(stats.draw_calls, 1 + 3);
+	assert_int_equal(stats.nodes_drawn, 4);
+}
+
+static uint32_t over(uint32_t src, uint32_t dst) {
+	// Premultiplied source-over, channel by channel, rounded.
+	uint32_t out = 0, a = src & 0xff;
+	for (int shift = 0; shift < 32; shift += 8) {
+		double v = (src >> shift & 0xff) + (dst >> shift & 0xff) * (1.0 - a / 255.0);
+		out |= (uint32_t)(v + 0.5) << shift;
+	}
+	return out;
+}
+
+static uint32_t scale(uint32_t rgba, double k) {
+	uint32_t out = 0;
+	for (int shift = 0; shift < 32; shift += 8) {
+		out |= (uint32_t)((rgba >> shift & 0xff) * k + 0.5) << shift;
+	}
+	return out;
+}
+
+static void test_layer_opacity(void **state) {
+	struct fixture *f = *state;
+	struct list l;
+	list_init(&l);
+	// Left: a group of two overlapping opaque rects at half group opacity. Right: the
+	// same rects with half opacity each, multiplied in.
+	add_layer(&l, 0.5f, (struct draw_box){ 2, 4, 26, 28 });
+	add_shape(&l, translate(2, 4), 16, 16, 0xff0000ffu, DRAW_NO_CLIP);
+	add_shape(&l, translate(10, 12), 16, 16, 0x0000ffffu, DRAW_NO_CLIP);
+	end_layer(&l);
+	add_shape(&l, translate(34, 4), 16, 16, scale(0xff0000ffu, 0.5), DRAW_NO_CLIP);
+	add_shape(&l, translate(42, 12), 16, 16, scale(0x0000ffffu, 0.5), DRAW_NO_CLIP);
+	struct render_stats stats = draw(f, &l.dl);
+
+	const uint32_t red = 0xff0000ffu, blue = 0x0000ffffu;
+	// The group: the overlap is the blue on top alone, then half of it over the screen.
+	uint32_t group_overlap = over(scale(blue, 0.5), BACKGROUND);
+	uint32_t group_red = over(scale(red, 0.5), BACKGROUND);
+	// Each at half: the overlap shows the red under the blue.
+	uint32_t each_overlap = over(scale(blue, 0.5), over(scale(red, 0.5), BACKGROUND));
+	assert_int_not_equal(group_overlap, each_overlap);
+	assert_near(pixel_at(f->pixels, 14, 16), group_overlap, 1);
+	assert_near(pixel_at(f->pixels, 4, 6), group_red, 1);
+	assert_near(pixel_at(f->pixels, 24, 26), group_overlap, 1); // blue alone: the same
+	assert_near(pixel_at(f->pixels, 46, 16), each_overlap, 1);
+	assert_near(pixel_at(f->pixels, 36, 6), group_red, 1);
+	assert_int_equal(pixel_at(f->pixels, 1, 4), BACKGROUND);
+	assert_int_equal(pixel_at(f->pixels, 26, 27), BACKGROUND);
+	assert_int_equal(pixel_at(f->pixels, 2, 20), BACKGROUND); // in the layer's box only
+	// The layer's rects, its composite, the multiplied rects.
+	assert_int_equal(stats.offscreen_passes, 1);
+	assert_int_equal(stats.draw_calls, 3);
+	assert_int_equal(stats.nodes_drawn, 4);
+}
+
+static void test_nested_layers(void **state) {
+	struct fixture *f = *state;
+	struct list l;
+	list_init(&l);
+	add_layer(&l, 0.5f, (struct draw_box){ 0, 0, 32, 32 });
+	add_shape(&l, translate(0, 0), 32, 32, 0xff0000ffu, DRAW_NO_CLIP);
+	add_layer(&l, 0.5f, (struct draw_box){ 8, 8, 24, 24 });
+	add_shape(&l, translate(8, 8), 16, 16, 0xffffffffu, DRAW_NO_CLIP);
+	end_layer(&l);
+	end_layer(&l);
+	// Opaque and empty layers cost no offscreen pass.
+	add_layer(&l, 1.0f, (struct draw_box){ 40, 0, 48, 8 });
+	add_shape(&l, translate(40, 0), 8, 8, 0x00ff00ffu, DRAW_NO_CLIP);
+	end_layer(&l);
+	add_layer(&l, 0.0f, (struct draw_box){ 50, 0, 58, 8 });
+	add_shape(&l, translate(50, 0), 8, 8, 0x00ff00ffu, DRAW_NO_CLIP);
+	end_layer(&l);
+	struct render_stats stats = draw(f, &l.dl);
+	uint32_t inner = over(scale(0xffffffffu, 0.5), 0xff0000ffu);
+	assert_near(pixel_at(f->pixels, 16, 16), over(scale(inner, 0.5), BACKGROUND), 2);
+	assert_near(pixel_at(f->pixels, 2, 2), over(scale(0xff0000ffu, 0.5), BACKGROUND), 1);
+	assert_int_equal(pixel_at(f->pixels, 44, 4), 0x00ff00ffu);
+	assert_int_equal(pixel_at(f->pixels, 54, 4), BACKGROUND);
+	assert_int_equal(stats.offscreen_passes, 2);
+	// Outer rect, inner rect, inner composite, outer composite, the opaque layer's rect.
+	assert_int_equal(stats.draw_calls, 5);
+	assert_int_equal(stats.nodes_drawn, 3);
+}
+
+static void test_layer_clipped(void **state) {
+	struct fixture *f = *state;
+	struct list l;
+	list_init(&l);
+	// A rotated clip around a half-opaque group: the composite is cut by the stencil.
+	clip_a = turned(30, 32, 24, 40, 24);
+	uint32_t a = add_clip(&l, clip_a, 40, 24, DRAW_NO_CLIP);
+	struct draw_item *layer = add_item(&l, DRAW_LAYER_BEGIN, a);
+	layer->layer.opacity = 0.5f;
+	add_shape(&l, translate(0, 0), WIDTH, HEIGHT, 0xffffffffu, a);
+	end_layer(&l);
+	struct render_stats stats = draw(f, &l.dl);
+	assert_true(assert_region(f, in_clip_a, over(scale(0xffffffffu, 0.5), BACKGROUND),
+		BACKGROUND) > 900);
+	assert_int_equal(stats.offscreen_passes, 1);
+	// Stencil and rect in the layer, stencil and composite on the screen.
+	assert_int_equal(stats.draw_calls, 4);
+}
+
+static void test_damage(void **state) {
+	struct fixture *f = *state;
+	struct list l;
+	list_init(&l);
+	add_shape(&l, translate(0, 0), 32, 24, 0xff0000ffu, DRAW_NO_CLIP);
+	add_shape(&l, translate(32, 24), 32, 24, 0x00ff00ffu, DRAW_NO_CLIP);
+	struct render_stats stats = draw(f, &l.dl);
+	assert_int_equal(stats.damaged_pixels, WIDTH * HEIGHT);
+
+	// The red rect turns blue and a white one appears outside the damage, which holds
+	// only part of the change: outside it the old frame stays.
+	l.items[0].rect.fill = 0x0000ffffu;
+	add_shape(&l, translate(50, 2), 8, 8, 0xffffffffu, DRAW_NO_CLIP);
+	l.dl.full = false;
+	l.damage[0] = (struct draw_box){ 8, 8, 40, 32 };
+	l.dl.damage_len = 1;
+	stats = draw(f, &l.dl);
+	for (int y = 0; y < HEIGHT; y++) {
+		for (int x = 0; x < WIDTH; x++) {
+			bool damaged = x >= 8 && x < 40 && y >= 8 && y < 32;
+			uint32_t want = BACKGROUND;
+			if (x < 32 && y < 24) {
+				want = damaged ? 0x0000ffffu : 0xff0000ffu;
+			} else if (x >= 32 && y >= 24) {
+				want = 0x00ff00ffu;
+			}
+			if (pixel_at(f->pixels, x, y) != want) {
+				fail_msg("pixel (%d, %d) is %08x, expected %08x", x, y,
+					pixel_at(f->pixels, x, y), want);
+			}
+		}
+	}
+	assert_int_equal(stats.damaged_pixels, 32 * 24);
+	assert_int_equal(stats.nodes_drawn, 2); // the white rect misses the damage
+	assert_int_equal(stats.draw_calls, 1);
+
+	// Overlapping boxes: a half-transparent rect over both is blended once everywhere.
+	l.dl.len = 0;
+	add_shape(&l, translate(0, 0), WIDTH, HEIGHT, 0x80808080u, DRAW_NO_CLIP);
+	l.damage[0] = (struct draw_box){ 8, 8, 24, 24 };
+	l.damage[1] = (struct draw_box){ 16, 16, 40, 32 };
+	l.damage[2] = (struct draw_box){ 60, 40, 100, 100 }; // cut to the output
+	l.dl.damage_len = 3;
+	stats = draw(f, &l.dl);
+	uint32_t once = over(0x80808080u, BACKGROUND);
+	assert_near(pixel_at(f->pixels, 20, 20), once, 1);
+	assert_near(pixel_at(f->pixels, 10, 10), once, 1);
+	assert_near(pixel_at(f->pixels, 30, 30), once, 1);
+	assert_near(pixel_at(f->pixels, 62, 46), once, 1);
+	assert_int_equal(pixel_at(f->pixels, 4, 4), 0xff0000ffu); // still the first frame's
+	assert_int_equal(pixel_at(f->pixels, 50, 40), 0x00ff00ffu);
+	assert_int_equal(stats.damaged_pixels, 16 * 16 + 24 * 16 - 8 * 8 + 4 * 8);
+	assert_int_equal(stats.nodes_drawn, 1);
+	assert_int_equal(stats.draw_calls, 3); // one per box
+
+	// No damage at all: nothing drawn, nothing changed.
+	l.dl.damage_len = 0;
+	stats = draw(f, &l.dl);
+	assert_int_equal(stats.damaged_pixels, 0);
+	assert_int_equal(stats.draw_calls, 0);
+	assert_int_equal(pixel_at(f->pixels, 4, 4), 0xff0000ffu);
+}
+
+static void test_damage_after_capture(void **state) {
+	struct fixture *f = *state;
+	struct list l;
+	list_init(&l);
+	add_shape(&l, translate(0, 0), 32, 24, 0xff0000ffu, DRAW_NO_CLIP);
+	draw(f, &l.dl);
+	// A screenshot in between draws elsewhere; the screen keeps its own last frame.
+	uint8_t small[4 * 4 * 4];
+	assert_true(renderer_capture(renderer, &f->scene, 4, 4, small));
+	l.items[0].rect.fill = 0x0000ffffu;
+	l.dl.full = false;
+	l.damage[0] = (struct draw_box){ 0, 0, 8, 8 };
+	l.dl.damage_len = 1;
+	struct render_stats stats = draw(f, &l.dl);
+	assert_int_equal(stats.damaged_pixels, 64);
+	assert_int_equal(pixel_at(f->pixels, 4, 4), 0x0000ffffu);
+	assert_int_equal(pixel_at(f->pixels, 20, 20), 0xff0000ffu);
+}
+
+// The window's path: with the default framebuffer bound (which a surfaceless context
+// does not have, so the copy to it goes nowhere), frames go through the canvas, which
+// keeps what is outside the damage.
+static void test_canvas(void **state) {
+	struct fixture *f = *state;
+	struct list l;
+	list_init(&l);
+	add_shape(&l, translate(0, 0), 32, 24, 0xff0000ffu, DRAW_NO_CLIP);
+	struct render_stats stats;
+	glBindFramebuffer(GL_FRAMEBUFFER, 0);
+	assert_true(renderer_draw_list(renderer, &l.dl, WIDTH, HEIGHT, &stats));
+	assert_int_equal(stats.draw_calls, 2); // the rect, the copy
+	l.items[0].rect.fill = 0x0000ffffu;
+	l.dl.full = false;
+	l.damage[0] = (struct draw_box){ 0, 0, 8, 8 };
+	l.dl.damage_len = 1;
+	assert_true(renderer_draw_list(renderer, &l.dl, WIDTH, HEIGHT, &stats));
+	assert_int_equal(stats.damaged_pixels, 64);
+	GLint fbo = -1;
+	glGetIntegerv(GL_FRAMEBUFFER_BINDING, &fbo);
+	assert_int_equal(fbo, 0);
+	while (glGetError() != GL_NO_ERROR) {
+		// drawing into the missing default framebuffer
+	}
+	assert_true(renderer_read_frame(renderer, WIDTH, HEIGHT, f->pixels));
+	assert_int_equal(pixel_at(f->pixels, 4, 4), 0x0000ffffu);
+	assert_int_equal(pixel_at(f->pixels, 20, 20), 0xff0000ffu);
+	assert_int_equal(pixel_at(f->pixels, 40, 40), BACKGROUND);
+	assert_false(renderer_read_frame(renderer, 8, 8, f->pixels)); // not that frame's size
+}
+
+// Interleaved solid and rounded rects are one program, so one draw call per 16384 of
+// them (65536 vertices, the reach of 16-bit indices).
+static void test_batching(void **state) {
+	struct fixture *f = *state;
+	enum { N = 40000 };
+	struct draw_list list = { .full = true, .background = BACKGROUND };
+	list.items = calloc(N, sizeof *list.items);
+	assert_non_null(list.items);
+	for (int i = 0; i < N; i++) {
+		struct draw_item *item = &list.items[i];
+		item->kind = DRAW_RECT;
+		item->clip = DRAW_NO_CLIP;
+		int x = i * 7 % (WIDTH - 4), y = i * 3 % (HEIGHT - 4);
+		item->bounds = (struct draw_box){ x, y, x + 4, y + 4 };
+		item->rect.world = translate((float)x, (float)y);
+		item->rect.width = item->rect.height = 4;
+		item->rect.radius = i % 2 ? 1.5f : 0.0f;
+		item->rect.fill = i % 3 ? 0xff0000ffu : 0x00ff00ffu;
+	}
+	// The last rect, alone at a corner, shows that the last batch is drawn right.
+	list.items[N - 1].rect.world = translate(WIDTH - 2, HEIGHT - 2);
+	list.items[N - 1].rect.width = list.items[N - 1].rect.height = 2;
+	list.items[N - 1].rect.radius = 0;
+	list.items[N - 1].rect.fill = 0xffffffffu;
+	list.items[N - 1].bounds = (struct draw_box){ WIDTH - 2, HEIGHT - 2, WIDTH, HEIGHT };
+
+	list.len = 10000;
+	draw(f, &list); // resolves epoxy's pointers
+	count_draws();
+	struct render_stats stats = draw(f, &list);
+	stop_counting();
+	assert_true(stats.draw_calls <= 2);
+	assert_int_equal(stats.draw_calls, 1);
+	assert_int_equal(draw_calls, (int)stats.draw_calls);
+	assert_int_equal(drawn_vertices, 10000 * 6);
+	assert_int_equal(stats.nodes_drawn, 10000);
+
+	list.len = N;
+	count_draws();
+	stats = draw(f, &list);
+	stop_counting();
+	assert_int_equal(stats.draw_calls, (N + 16383) / 16384);
+	assert_int_equal(draw_calls, (int)stats.draw_calls);
+	assert_int_equal(drawn_vertices, N * 6);
+	assert_int_equal(pixel_at(f->pixels, WIDTH - 1, HEIGHT - 1), 0xffffffffu);
+	assert_int_equal(pixel_at(f->pixels, WIDTH - 3, HEIGHT - 1), BACKGROUND);
+	free(list.items);
+}
+
 int main(void) {
 	backend = backend_headless_create(WIDTH, HEIGHT);
 	if (backend == NULL) {
@@ -394,6 +1044,20 @@ int main(void) {
 		cmocka_unit_test_setup_teardown(test_one_draw_call, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_capture_sizes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_frame, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rotated_rect, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rounded_corners, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_border, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scissor_clip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stencil_clip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nested_clips, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stencil_kept, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_layer_opacity, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nested_layers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_layer_clipped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_damage, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_damage_after_capture, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_canvas, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batching, setup, teardown),
 	};
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
 

@@ -1,43 +1,34 @@
-#include "render.h"
+/*
+ * The GL half of a frame: one upload of the vertex stream render-batch.c wrote, then
+ * its commands, each a draw call or a change of target. Also the renderer's programs,
+ * buffers and the read-back of frames.
+ */
+#include "render-internal.h"
 
-#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-#include <cglm/cglm.h>
 #include <epoxy/gl.h>
 
 #include "log.h"
-#include "scene.h"
 #include "shaders.h"
 
 // Attribute locations are fixed before linking, so no lookups are needed per frame.
+// The textured program reads a_uv where the rect program has a_edge.
 enum {
 	ATTRIB_POS = 0,
-	ATTRIB_COLOR = 1,
+	ATTRIB_EDGE = 1,
+	ATTRIB_UV = 1,
+	ATTRIB_FILL = 2,
+	ATTRIB_BORDER = 3,
+	ATTRIB_SHAPE = 4,
+	ATTRIB_COUNT = 5,
 };
 
-#define VERTS_PER_RECT 6
-
-// 12 bytes: the colour rides as four normalized bytes, a third of four floats.
-struct vertex {
-	float x, y;
-	uint8_t rgba[4]; // premultiplied
-};
-
-struct renderer {
-	GLuint program;
-	GLint u_proj;
-	GLuint vbo;
-
-	// The CPU side of the batch, reused across frames; grows, never shrinks.
-	struct vertex *verts;
-	size_t verts_cap;
-
-	struct render_target capture; // made at the first screenshot, kept while the size holds
-};
+_Static_assert(sizeof(struct vertex) == 36, "the vertex format is 36 bytes");
 
 static GLuint compile_shader(GLenum type, const char *source, const char *name) {
 	GLuint shader = glCreateShader(type);
@@ -59,13 +50,14 @@ static GLuint compile_shader(GLenum type, const char *source, const char *name) 
 	return shader;
 }
 
-static GLuint link_program(const char *vert_source, const char *frag_source) {
+static GLuint link_program(const char *name, const char *vert_source,
+		const char *frag_source) {
 	GLuint program = 0;
-	GLuint vert = compile_shader(GL_VERTEX_SHADER, vert_source, "rect.vert");
+	GLuint vert = compile_shader(GL_VERTEX_SHADER, vert_source, name);
 	if (vert == 0) {
 		return 0;
 	}
-	GLuint frag = compile_shader(GL_FRAGMENT_SHADER, frag_source, "rect.frag");
+	GLuint frag = compile_shader(GL_FRAGMENT_SHADER, frag_source, name);
 	if (frag == 0) {
 		goto delete_vert;
 	}
@@ -77,14 +69,18 @@ static GLuint link_program(const char *vert_source, const char *frag_source) {
 	glAttachShader(program, vert);
 	glAttachShader(program, frag);
 	glBindAttribLocation(program, ATTRIB_POS, "a_pos");
-	glBindAttribLocation(program, ATTRIB_COLOR, "a_color");
+	glBindAttribLocation(program, ATTRIB_EDGE, "a_edge");
+	glBindAttribLocation(program, ATTRIB_UV, "a_uv");
+	glBindAttribLocation(program, ATTRIB_FILL, "a_fill");
+	glBindAttribLocation(program, ATTRIB_BORDER, "a_border");
+	glBindAttribLocation(program, ATTRIB_SHAPE, "a_shape");
 	glLinkProgram(program);
 	GLint ok = GL_FALSE;
 	glGetProgramiv(program, GL_LINK_STATUS, &ok);
 	if (!ok) {
 		char info[1024] = "";
 		glGetProgramInfoLog(program, sizeof info, NULL, info);
-		log_error("render: cannot link the rect program: %s", info);
+		log_error("render: cannot link the %s program: %s", name, info);
 		glDeleteProgram(program);
 		program = 0;
 	}
@@ -96,35 +92,90 @@ delete_vert:
 	return program;
 }
 
+static bool find_uniform(GLuint program, const char *name, GLint *location) {
+	*location = glGetUniformLocation(program, name);
+	if (*location < 0) {
+		log_error("render: a program has no %s uniform", name);
+		return false;
+	}
+	return true;
+}
+
+// The index buffer of every draw call: quad q is vertices 4q to 4q + 3, as two
+// triangles (render-batch.c's write_rect gives the order).
+static bool make_indices(GLuint ibo) {
+	GLushort *indices = malloc(BATCH_QUADS * QUAD_INDICES * sizeof *indices);
+	if (indices == NULL) {
+		return false;
+	}
+	for (unsigned q = 0; q < BATCH_QUADS; q++) {
+		const GLushort v = (GLushort)(q * QUAD_VERTS);
+		GLushort *i = &indices[q * QUAD_INDICES];
+		i[0] = v, i[1] = (GLushort)(v + 1), i[2] = (GLushort)(v + 2);
+		i[3] = (GLushort)(v + 2), i[4] = (GLushort)(v + 1), i[5] = (GLushort)(v + 3);
+	}
+	glBindBuffer(GL_ELEMENT_ARRAY_BUFFER, ibo);
+	glBufferData(GL_ELEMENT_ARRAY_BUFFER,
+		(GLsizeiptr)(BATCH_QUADS * QUAD_INDICES * sizeof *indices), indices,
+		GL_STATIC_DRAW);
+	glBindBuffer(GL_ELEMENT_ARRAY_BUFFER, 0);
+	free(indices);
+	return true;
+}
+
 struct renderer *renderer_create(void) {
-	struct renderer *renderer = calloc(1, sizeof *renderer);
-	if (renderer == NULL) {
+	struct renderer *r = calloc(1, sizeof *r);
+	if (r == NULL) {
 		log_error("render: out of memory");
 		return NULL;
 	}
 	log_debug("render: GL_VERSION %s, GL_RENDERER %s",
 		(const char *)glGetString(GL_VERSION), (const char *)glGetString(GL_RENDERER));
+	glGetIntegerv(GL_MAX_TEXTURE_SIZE, &r->max_texture);
 
-	renderer->program = link_program(shader_rect_vert, shader_rect_frag);
-	if (renderer->program == 0) {
+	r->rect_program = link_program("rect", shader_rect_vert, shader_rect_frag);
+	if (r->rect_program == 0) {
 		goto free_renderer;
 	}
-	renderer->u_proj = glGetUniformLocation(renderer->program, "u_proj");
-	if (renderer->u_proj < 0) {
-		log_error("render: the rect program has no u_proj uniform");
-		goto delete_program;
+	r->solid_program = link_program("solid", shader_rect_vert, shader_solid_frag);
+	if (r->solid_program == 0) {
+		goto delete_rect;
 	}
-	glGenBuffers(1, &renderer->vbo);
-	if (renderer->vbo == 0) {
-		log_error("render: cannot create a vertex buffer");
-		goto delete_program;
+	r->tex_program = link_program("texture", shader_texture_vert, shader_texture_frag);
+	if (r->tex_program == 0) {
+		goto delete_solid;
 	}
-	return renderer;
+	if (!find_uniform(r->rect_program, "u_proj", &r->rect_proj)
+			|| !find_uniform(r->solid_program, "u_proj", &r->solid_proj)
+			|| !find_uniform(r->tex_program, "u_proj", &r->tex_proj)
+			|| !find_uniform(r->tex_program, "u_texel", &r->tex_texel)
+			|| !find_uniform(r->tex_program, "u_opacity", &r->tex_opacity)
+			|| !find_uniform(r->tex_program, "u_tex", &r->tex_sampler)) {
+		goto delete_tex;
+	}
+	glGenBuffers(1, &r->vbo);
+	glGenBuffers(1, &r->ibo);
+	if (r->vbo == 0 || r->ibo == 0) {
+		log_error("render: cannot create the vertex and index buffers");
+		goto delete_buffers;
+	}
+	if (!make_indices(r->ibo)) {
+		log_error("render: out of memory");
+		goto delete_buffers;
+	}
+	return r;
 
-delete_program:
-	glDeleteProgram(renderer->program);
+delete_buffers:
+	glDeleteBuffers(1, &r->ibo);
+	glDeleteBuffers(1, &r->vbo);
+delete_tex:
+	glDeleteProgram(r->tex_program);
+delete_solid:
+	glDeleteProgram(r->solid_program);
+delete_rect:
+	glDeleteProgram(r->rect_program);
 free_renderer:
-	free(renderer);
+	free(r);
 	return NULL;
 }
 
@@ -133,197 +184,363 @@ void renderer_destroy(struct renderer *renderer) {
 		return;
 	}
 	render_target_finish(&renderer->capture);
+	render_target_finish(&renderer->canvas);
+	layer_pool_finish(&renderer->layers);
+	glDeleteBuffers(1, &renderer->ibo);
 	glDeleteBuffers(1, &renderer->vbo);
-	glDeleteProgram(renderer->program);
+	glDeleteProgram(renderer->tex_program);
+	glDeleteProgram(renderer->solid_program);
+	glDeleteProgram(renderer->rect_program);
 	free(renderer->verts);
+	free(renderer->cmds);
+	free(renderer->flat.items);
 	free(renderer);
 }
 
-// Straight 0xRRGGBBAA to premultiplied bytes, rounding to nearest.
-static void premultiply(uint32_t rgba, uint8_t out[4]) {
-	uint32_t a = rgba & 0xff;
-	for (int i = 0; i < 3; i++) {
-		uint32_t c = (rgba >> (24 - 8 * i)) & 0xff;
-		out[i] = (uint8_t)((c * a + 127) / 255);
-	}
-	out[3] = (uint8_t)a;
+// The target commands draw into: a framebuffer whose pixel (0, 0), bottom left, shows
+// screen pixel (x, y + height - 1) (GL's rows run bottom up, the screen's top down).
+struct target {
+	GLuint fbo;
+	struct render_target *pooled; // a layer's, given back when it ends
+	int x, y, width, height;
+};
+
+struct exec {
+	struct renderer *renderer;
+	struct render_stats *stats;
+	struct target stack[LAYER_DEPTH_MAX + 1];
+	size_t depth;
+	struct render_target *popped; // the layer that ended, until it is composited
+	GLuint program;      // in use
+	uint32_t base;       // the first quad the attribute pointers start at
+	bool stencil_test;   // GL_STENCIL_TEST is on
+	bool ok;
+};
+
+static void bind_target(struct exec *x, const struct target *t) {
+	struct renderer *r = x->renderer;
+	glBindFramebuffer(GL_FRAMEBUFFER, t->fbo);
+	glViewport(0, 0, t->width, t->height);
+	// Screen (t->x, t->y) to clip (-1, 1), y down.
+	const float sx = 2.0f / (float)t->width, sy = -2.0f / (float)t->height;
+	const float proj[4] = { sx, sy, -1.0f - sx * (float)t->x, 1.0f - sy * (float)t->y };
+	glUseProgram(r->tex_program);
+	glUniform4fv(r->tex_proj, 1, proj);
+	glUseProgram(r->solid_program);
+	glUniform4fv(r->solid_proj, 1, proj);
+	glUseProgram(r->rect_program);
+	glUniform4fv(r->rect_proj, 1, proj);
+	x->program = r->rect_program;
 }
 
-static bool reserve_verts(struct renderer *renderer, size_t count) {
-	if (count <= renderer->verts_cap) {
-		return true;
+static void use_program(struct exec *x, GLuint program) {
+	if (x->program != program) {
+		glUseProgram(program);
+		x->program = program;
 	}
-	size_t cap = renderer->verts_cap ? renderer->verts_cap : 6 * 64;
-	while (cap < count) {
-		if (cap > SIZE_MAX / 2 / sizeof *renderer->verts) {
-			return false;
+}
+
+static void scissor(const struct exec *x, struct draw_box box) {
+	const struct target *t = &x->stack[x->depth];
+	glScissor(box.x0 - t->x, t->y + t->height - box.y1, box.x1 - box.x0, box.y1 - box.y0);
+}
+
+static void stencil_test(struct exec *x, uint8_t value) {
+	if (value == 0) {
+		if (x->stencil_test) {
+			glDisable(GL_STENCIL_TEST);
+			x->stencil_test = false;
 		}
-		cap *= 2;
+		return;
 	}
-	struct vertex *verts = realloc(renderer->verts, cap * sizeof *verts);
-	if (verts == NULL) {
+	if (!x->stencil_test) {
+		glEnable(GL_STENCIL_TEST);
+		x->stencil_test = true;
+	}
+	glStencilFunc(GL_EQUAL, value, 0xff);
+	glStencilOp(GL_KEEP, GL_KEEP, GL_KEEP);
+}
+
+// Points the attributes at the stream from quad @first on: 16-bit indices start at 0.
+static void set_base(struct exec *x, uint32_t first) {
+	if (x->base == first) {
+		return;
+	}
+	x->base = first;
+	const GLsizei stride = sizeof(struct vertex);
+	const uintptr_t at = (uintptr_t)first * QUAD_VERTS * (uintptr_t)stride;
+	glVertexAttribPointer(ATTRIB_POS, 2, GL_FLOAT, GL_FALSE, stride,
+		(const void *)(at + offsetof(struct vertex, x)));
+	glVertexAttribPointer(ATTRIB_EDGE, 4, GL_FLOAT, GL_FALSE, stride,
+		(const void *)(at + offsetof(struct vertex, edge)));
+	glVertexAttribPointer(ATTRIB_FILL, 4, GL_UNSIGNED_BYTE, GL_TRUE, stride,
+		(const void *)(at + offsetof(struct vertex, fill)));
+	glVertexAttribPointer(ATTRIB_BORDER, 4, GL_UNSIGNED_BYTE, GL_TRUE, stride,
+		(const void *)(at + offsetof(struct vertex, border)));
+	glVertexAttribPointer(ATTRIB_SHAPE, 2, GL_UNSIGNED_SHORT, GL_FALSE, stride,
+		(const void *)(at + offsetof(struct vertex, shape)));
+}
+
+static void draw_quads(struct exec *x, uint32_t first, uint32_t count) {
+	while (count > 0) {
+		uint32_t n = count < BATCH_QUADS ? count : BATCH_QUADS;
+		set_base(x, first);
+		glDrawElements(GL_TRIANGLES, (GLsizei)(n * QUAD_INDICES), GL_UNSIGNED_SHORT, NULL);
+		x->stats->draw_calls++;
+		first += n;
+		count -= n;
+	}
+}
+
+static void clear_to(uint32_t premultiplied, GLbitfield extra) {
+	glClearColor((float)(premultiplied >> 24) / 255.0f,
+		(float)(premultiplied >> 16 & 0xff) / 255.0f,
+		(float)(premultiplied >> 8 & 0xff) / 255.0f,
+		(float)(premultiplied & 0xff) / 255.0f);
+	glClear(GL_COLOR_BUFFER_BIT | extra);
+}
+
+static void draw_texture(struct exec *x, GLuint tex, int width, int height, float opacity,
+		uint32_t quad) {
+	struct renderer *r = x->renderer;
+	use_program(x, r->tex_program);
+	glBindTexture(GL_TEXTURE_2D, tex);
+	glUniform2f(r->tex_texel, 1.0f / (float)width, 1.0f / (float)height);
+	glUniform1f(r->tex_opacity, opacity);
+	draw_quads(x, quad, 1);
+	glBindTexture(GL_TEXTURE_2D, 0);
+}
+
+static bool layer_begin(struct exec *x, const struct cmd *cmd) {
+	struct renderer *r = x->renderer;
+	const int w = cmd->box.x1 - cmd->box.x0, h = cmd->box.y1 - cmd->box.y0;
+	struct render_target *t = layer_pool_acquire(&r->layers, w, h, r->max_texture,
+		r->frame);
+	if (t == NULL) {
+		x->ok = false;
 		return false;
 	}
-	renderer->verts = verts;
-	renderer->verts_cap = cap;
+	x->stats->offscreen_passes++;
+	x->stack[++x->depth] = (struct target){
+		.fbo = t->fbo, .pooled = t, .x = cmd->box.x0, .y = cmd->box.y0,
+		.width = w, .height = h,
+	};
+	bind_target(x, &x->stack[x->depth]);
+	scissor(x, cmd->box);
+	clear_to(0, GL_STENCIL_BUFFER_BIT);
 	return true;
 }
 
-static int64_t clamp64(int64_t v, int64_t lo, int64_t hi) {
-	return v < lo ? lo : v > hi ? hi : v;
+static void layer_end(struct exec *x) {
+	x->popped = x->stack[x->depth--].pooled;
+	bind_target(x, &x->stack[x->depth]);
 }
 
-// Fills the batch with the drawn nodes clipped to the screen; returns the vertex count.
-// Clipping on the CPU keeps every coordinate a small exact integer in float and leaves
-// off-screen rects out of the batch entirely.
-static size_t build_batch(struct renderer *renderer, struct scene_node *const *nodes,
-		size_t count, int width, int height) {
-	size_t n = 0;
-	for (size_t i = 0; i < count; i++) {
-		const struct scene_node *node = nodes[i];
-		if (!scene_node_drawn(node)) {
-			continue;
-		}
-		const struct scene_rect_state *s = &node->state;
-		int64_t x0 = clamp64(s->x, 0, width);
-		int64_t y0 = clamp64(s->y, 0, height);
-		int64_t x1 = clamp64((int64_t)s->x + s->width, 0, width);
-		int64_t y1 = clamp64((int64_t)s->y + s->height, 0, height);
-		if (x0 >= x1 || y0 >= y1) {
-			continue;
-		}
-		uint8_t rgba[4];
-		premultiply(s->rgba, rgba);
-		const float fx0 = (float)x0, fy0 = (float)y0, fx1 = (float)x1, fy1 = (float)y1;
-		const float corners[VERTS_PER_RECT][2] = {
-			{ fx0, fy0 }, { fx1, fy0 }, { fx0, fy1 },
-			{ fx1, fy0 }, { fx1, fy1 }, { fx0, fy1 },
-		};
-		struct vertex *v = &renderer->verts[n];
-		for (int k = 0; k < VERTS_PER_RECT; k++) {
-			v[k].x = corners[k][0];
-			v[k].y = corners[k][1];
-			memcpy(v[k].rgba, rgba, sizeof rgba);
-		}
-		n += VERTS_PER_RECT;
+static void composite(struct exec *x, const struct cmd *cmd) {
+	struct render_target *layer = x->popped;
+	if (layer == NULL) {
+		return; // a layer that got no buffer
 	}
-	return n;
+	x->popped = NULL;
+	scissor(x, cmd->box);
+	stencil_test(x, cmd->stencil);
+	draw_texture(x, layer->tex, layer->width, layer->height, cmd->opacity, cmd->first);
+	layer_pool_release(&x->renderer->layers, layer);
 }
 
-static void clear_to(uint32_t background) {
-	uint8_t c[4];
-	premultiply(background, c);
-	glClearColor(c[0] / 255.0f, c[1] / 255.0f, c[2] / 255.0f, c[3] / 255.0f);
-	glClear(GL_COLOR_BUFFER_BIT);
-}
-
-bool renderer_draw(struct renderer *renderer, struct scene *scene, int width, int height) {
-	if (width <= 0 || height <= 0) {
-		// A minimised window has a 0x0 framebuffer: nothing to draw into.
-		return true;
+// The index of the CMD_LAYER_END matching the CMD_LAYER_BEGIN at @i.
+static size_t skip_layer(const struct renderer *r, size_t i) {
+	size_t open = 0;
+	for (; i < r->cmd_len; i++) {
+		if (r->cmds[i].kind == CMD_LAYER_BEGIN) {
+			open++;
+		} else if (r->cmds[i].kind == CMD_LAYER_END && --open == 0) {
+			return i;
+		}
 	}
-	// Whoever drew last (a backend, a test) may have left any state; set all we rely on.
-	glViewport(0, 0, width, height);
-	glDisable(GL_SCISSOR_TEST);
+	return r->cmd_len;
+}
+
+static void run_commands(struct exec *x, uint32_t background) {
+	struct renderer *r = x->renderer;
+	for (size_t i = 0; i < r->cmd_len; i++) {
+		const struct cmd *cmd = &r->cmds[i];
+		switch (cmd->kind) {
+		case CMD_BOX:
+			scissor(x, cmd->box);
+			clear_to(background, GL_STENCIL_BUFFER_BIT);
+			break;
+		case CMD_RECTS:
+			use_program(x, cmd->shaped ? r->rect_program : r->solid_program);
+			scissor(x, cmd->box);
+			stencil_test(x, cmd->stencil);
+			draw_quads(x, cmd->first, cmd->count);
+			break;
+		case CMD_STENCIL:
+			use_program(x, r->solid_program); // colour writes are off anyway
+			scissor(x, cmd->box);
+			stencil_test(x, 0);
+			glEnable(GL_STENCIL_TEST);
+			glClear(GL_STENCIL_BUFFER_BIT);
+			glStencilFunc(GL_ALWAYS, 0, 0xff);
+			glStencilOp(GL_KEEP, GL_KEEP, GL_INCR);
+			glColorMask(GL_FALSE, GL_FALSE, GL_FALSE, GL_FALSE);
+			draw_quads(x, cmd->first, cmd->count);
+			glColorMask(GL_TRUE, GL_TRUE, GL_TRUE, GL_TRUE);
+			glDisable(GL_STENCIL_TEST);
+			break;
+		case CMD_LAYER_BEGIN:
+			if (!layer_begin(x, cmd)) {
+				// No buffer for it: the frame goes without this layer (its
+				// composite finds nothing popped).
+				i = skip_layer(r, i);
+			}
+			break;
+		case CMD_LAYER_END:
+			layer_end(x);
+			break;
+		case CMD_COMPOSITE:
+			composite(x, cmd);
+			break;
+		}
+	}
+}
+
+static double now_ms(void) {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+// What a frame goes into: the screen (renderer_draw_list) or a screenshot.
+enum frame_dest {
+	FRAME_SCREEN,
+	FRAME_CAPTURE,
+};
+
+// Whoever drew last (a backend, a test) may have left any state; set all we rely on.
+static void reset_state(void) {
 	glDisable(GL_DEPTH_TEST);
-	glDisable(GL_STENCIL_TEST);
 	glDisable(GL_CULL_FACE);
+	glDisable(GL_DITHER);
+	glDisable(GL_STENCIL_TEST);
+	glEnable(GL_SCISSOR_TEST);
 	glColorMask(GL_TRUE, GL_TRUE, GL_TRUE, GL_TRUE);
-	clear_to(scene->background);
-
-	size_t count;
-	struct scene_node *const *nodes = scene_ordered(scene, &count);
-	if (nodes == NULL) {
-		log_error("render: no memory to sort %zu rectangles", scene->count);
-		return false;
-	}
-	if (count == 0) {
-		return true;
-	}
-	// Reserve for every node, drawn or not: one check instead of one per rect.
-	if (count > INT_MAX / VERTS_PER_RECT
-			|| !reserve_verts(renderer, count * VERTS_PER_RECT)) {
-		log_error("render: no memory for a batch of %zu rectangles", count);
-		return false;
-	}
-	size_t n = build_batch(renderer, nodes, count, width, height);
-	if (n == 0) {
-		return true;
-	}
-
-	mat4 proj;
-	// y down: (0, 0) is the top-left pixel of the framebuffer as shown.
-	glm_ortho(0.0f, (float)width, (float)height, 0.0f, -1.0f, 1.0f, proj);
-
-	glUseProgram(renderer->program);
-	glUniformMatrix4fv(renderer->u_proj, 1, GL_FALSE, (const GLfloat *)proj);
-	glBindBuffer(GL_ARRAY_BUFFER, renderer->vbo);
-	// A fresh glBufferData each frame lets the driver hand us new storage instead of
-	// waiting for the GPU to finish reading last frame's (orphaning).
-	glBufferData(GL_ARRAY_BUFFER, (GLsizeiptr)(n * sizeof *renderer->verts),
-		renderer->verts, GL_STREAM_DRAW);
-	glVertexAttribPointer(ATTRIB_POS, 2, GL_FLOAT, GL_FALSE, sizeof(struct vertex),
-		(const void *)offsetof(struct vertex, x));
-	glVertexAttribPointer(ATTRIB_COLOR, 4, GL_UNSIGNED_BYTE, GL_TRUE, sizeof(struct vertex),
-		(const void *)offsetof(struct vertex, rgba));
-	glEnableVertexAttribArray(ATTRIB_POS);
-	glEnableVertexAttribArray(ATTRIB_COLOR);
-
+	glStencilMask(0xff);
 	glEnable(GL_BLEND);
 	glBlendFunc(GL_ONE, GL_ONE_MINUS_SRC_ALPHA);
-	glDrawArrays(GL_TRIANGLES, 0, (GLsizei)n);
+	glActiveTexture(GL_TEXTURE0);
+	for (GLuint a = 0; a < ATTRIB_COUNT; a++) {
+		glEnableVertexAttribArray(a);
+	}
+}
 
-	glDisableVertexAttribArray(ATTRIB_COLOR);
-	glDisableVertexAttribArray(ATTRIB_POS);
+static void restore_state(GLuint fbo, int width, int height) {
+	for (GLuint a = 0; a < ATTRIB_COUNT; a++) {
+		glDisableVertexAttribArray(a);
+	}
 	glBindBuffer(GL_ARRAY_BUFFER, 0);
-	return true;
+	glBindBuffer(GL_ELEMENT_ARRAY_BUFFER, 0);
+	glDisable(GL_SCISSOR_TEST);
+	glDisable(GL_STENCIL_TEST);
+	glBindFramebuffer(GL_FRAMEBUFFER, fbo);
+	glViewport(0, 0, width, height);
 }
 
-bool render_target_init(struct render_target *target, int width, int height) {
-	memset(target, 0, sizeof *target);
-	GLint max_size = 0;
-	glGetIntegerv(GL_MAX_TEXTURE_SIZE, &max_size);
-	if (width <= 0 || height <= 0 || width > max_size || height > max_size) {
-		log_error("render: cannot make a %dx%d framebuffer (the GPU allows 1 to %d a side)",
-			width, height, max_size);
-		return false;
+// Draws @list into @fbo; for the screen, through the canvas when @fbo is the window's.
+static bool draw_frame(struct renderer *r, const struct draw_list *list, int width,
+		int height, struct render_stats *stats, GLuint fbo, enum frame_dest dest) {
+	const double start = now_ms();
+	memset(stats, 0, sizeof *stats);
+	const bool canvas = dest == FRAME_SCREEN && fbo == 0;
+	bool full = list->full || dest == FRAME_CAPTURE;
+	if (dest == FRAME_SCREEN) {
+		// Pixels outside the damage must be the last frame's: only when it went here.
+		full = full || !r->last_valid || r->last_canvas != canvas
+			|| r->last_width != width || r->last_height != height
+			|| (!canvas && r->last_fbo != fbo);
+		r->last_valid = false;
 	}
-	glGenTextures(1, &target->tex);
-	glBindTexture(GL_TEXTURE_2D, target->tex);
-	// No mipmaps and clamped edges: what GLES 2 needs for a non-power-of-two texture.
-	glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
-	glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
-	glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_S, GL_CLAMP_TO_EDGE);
-	glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_T, GL_CLAMP_TO_EDGE);
-	glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA, width, height, 0, GL_RGBA, GL_UNSIGNED_BYTE,
-		NULL);
-	glBindTexture(GL_TEXTURE_2D, 0);
+	bool ok = false;
+	GLuint main_fbo = fbo;
+	if (canvas) {
+		if (r->canvas.width != width || r->canvas.height != height) {
+			render_target_finish(&r->canvas);
+			if (!render_target_init(&r->canvas, width, height)) {
+				glBindFramebuffer(GL_FRAMEBUFFER, fbo);
+				goto done;
+			}
+			full = true;
+		}
+		main_fbo = r->canvas.fbo;
+	}
+	if (!batch_build(r, list, width, height, full, stats)
+			|| (canvas && !batch_reserve(r, 1))) {
+		log_error("render: no memory for a frame of %zu items", list->len);
+		goto done;
+	}
+	const uint32_t copy_quad = (uint32_t)r->quads;
+	if (canvas) {
+		batch_texture_quad(&r->verts[r->quads * QUAD_VERTS],
+			(struct draw_box){ 0, 0, width, height });
+		r->quads++;
+	}
 
-	glGenFramebuffers(1, &target->fbo);
-	glBindFramebuffer(GL_FRAMEBUFFER, target->fbo);
-	glFramebufferTexture2D(GL_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D,
-		target->tex, 0);
-	GLenum status = glCheckFramebufferStatus(GL_FRAMEBUFFER);
-	if (status != GL_FRAMEBUFFER_COMPLETE) {
-		log_error("render: cannot make a %dx%d framebuffer (status 0x%04x)",
-			width, height, (unsigned)status);
-		glBindFramebuffer(GL_FRAMEBUFFER, 0);
-		render_target_finish(target);
-		return false;
+	reset_state();
+	glBindBuffer(GL_ARRAY_BUFFER, r->vbo);
+	glBindBuffer(GL_ELEMENT_ARRAY_BUFFER, r->ibo);
+	// A fresh glBufferData each frame lets the driver hand us new storage instead of
+	// waiting for the GPU to finish reading last frame's (orphaning).
+	glBufferData(GL_ARRAY_BUFFER, (GLsizeiptr)(r->quads * QUAD_VERTS * sizeof *r->verts),
+		r->verts, GL_STREAM_DRAW);
+	struct exec x = { .renderer = r, .stats = stats, .base = UINT32_MAX, .ok = true };
+	x.stack[0] = (struct target){ .fbo = main_fbo, .width = width, .height = height };
+	bind_target(&x, &x.stack[0]);
+	glUseProgram(r->tex_program);
+	glUniform1i(r->tex_sampler, 0);
+	x.program = r->tex_program;
+	run_commands(&x, render_premultiply(list->background));
+	if (canvas) {
+		// The window's back buffer is undefined after a swap: the whole canvas goes.
+		glBindFramebuffer(GL_FRAMEBUFFER, fbo);
+		glDisable(GL_SCISSOR_TEST);
+		stencil_test(&x, 0);
+		glDisable(GL_BLEND);
+		draw_texture(&x, r->canvas.tex, width, height, 1.0f, copy_quad);
 	}
-	target->width = width;
-	target->height = height;
-	return true;
+	restore_state(fbo, width, height);
+	ok = x.ok;
+	if (dest == FRAME_SCREEN) {
+		r->frame++;
+		layer_pool_trim(&r->layers, r->frame);
+	}
+
+done:
+	if (dest == FRAME_SCREEN) {
+		r->last_valid = ok;
+		r->last_canvas = canvas;
+		r->last_fbo = fbo;
+		r->last_width = width;
+		r->last_height = height;
+	}
+	stats->frame_ms = now_ms() - start;
+	return ok;
 }
 
-void render_target_finish(struct render_target *target) {
-	if (target->fbo != 0) {
-		glDeleteFramebuffers(1, &target->fbo);
+bool renderer_draw_list(struct renderer *renderer, const struct draw_list *list,
+		int width, int height, struct render_stats *stats) {
+	struct render_stats ignored;
+	if (stats == NULL) {
+		stats = &ignored;
 	}
-	if (target->tex != 0) {
-		glDeleteTextures(1, &target->tex);
+	if (width <= 0 || height <= 0) {
+		// A minimised window has a 0x0 framebuffer: nothing to draw into.
+		memset(stats, 0, sizeof *stats);
+		return true;
 	}
-	memset(target, 0, sizeof *target);
+	GLint fbo = 0;
+	glGetIntegerv(GL_FRAMEBUFFER_BINDING, &fbo);
+	return draw_frame(renderer, list, width, height, stats, (GLuint)fbo, FRAME_SCREEN);
 }
 
 // GL reads bottom row first; the protocol's screenshots are top row first.
@@ -340,8 +557,44 @@ static void flip_rows(uint8_t *rgba, size_t stride, size_t height) {
 	}
 }
 
-bool renderer_capture(struct renderer *renderer, struct scene *scene, int width, int height,
-		uint8_t *rgba) {
+// Reads @fbo's @width x @height pixels into @rgba, top row first.
+static bool read_pixels(GLuint fbo, int width, int height, uint8_t *rgba) {
+	GLint old_fbo = 0;
+	glGetIntegerv(GL_FRAMEBUFFER_BINDING, &old_fbo);
+	glBindFramebuffer(GL_FRAMEBUFFER, fbo);
+	glPixelStorei(GL_PACK_ALIGNMENT, 4);
+	glReadPixels(0, 0, width, height, GL_RGBA, GL_UNSIGNED_BYTE, rgba);
+	GLenum err = glGetError();
+	glBindFramebuffer(GL_FRAMEBUFFER, (GLuint)old_fbo);
+	if (err != GL_NO_ERROR) {
+		log_error("render: reading back a %dx%d frame failed (GL error 0x%04x)",
+			width, height, (unsigned)err);
+		return false;
+	}
+	flip_rows(rgba, (size_t)width * 4, (size_t)height);
+	return true;
+}
+
+// Errors left over from elsewhere must not be taken for ours; the bound keeps a broken
+// context from looping forever.
+static void drain_errors(void) {
+	for (int i = 0; i < 16 && glGetError() != GL_NO_ERROR; i++) {
+	}
+}
+
+bool renderer_read_frame(struct renderer *renderer, int width, int height, uint8_t *rgba) {
+	if (!renderer->last_valid || width != renderer->last_width
+			|| height != renderer->last_height) {
+		log_error("render: no %dx%d frame to read back", width, height);
+		return false;
+	}
+	drain_errors();
+	return read_pixels(renderer->last_canvas ? renderer->canvas.fbo : renderer->last_fbo,
+		width, height, rgba);
+}
+
+bool renderer_capture_list(struct renderer *renderer, const struct draw_list *list,
+		int width, int height, uint8_t *rgba) {
 	if (width <= 0 || height <= 0) {
 		log_error("render: cannot capture a %dx%d frame", width, height);
 		return false;
@@ -350,10 +603,7 @@ bool renderer_capture(struct renderer *renderer, struct scene *scene, int width,
 	GLint old_viewport[4] = { 0 };
 	glGetIntegerv(GL_FRAMEBUFFER_BINDING, &old_fbo);
 	glGetIntegerv(GL_VIEWPORT, old_viewport);
-	// Errors left over from elsewhere must not be taken for ours; the bound keeps a
-	// broken context from looping forever.
-	for (int i = 0; i < 16 && glGetError() != GL_NO_ERROR; i++) {
-	}
+	drain_errors();
 
 	bool ok = false;
 	struct render_target *target = &renderer->capture;
@@ -363,20 +613,11 @@ bool renderer_capture(struct renderer *renderer, struct scene *scene, int width,
 			goto restore;
 		}
 	}
-	glBindFramebuffer(GL_FRAMEBUFFER, target->fbo);
-	if (!renderer_draw(renderer, scene, width, height)) {
+	struct render_stats stats;
+	if (!draw_frame(renderer, list, width, height, &stats, target->fbo, FRAME_CAPTURE)) {
 		goto restore;
 	}
-	glPixelStorei(GL_PACK_ALIGNMENT, 4);
-	glReadPixels(0, 0, width, height, GL_RGBA, GL_UNSIGNED_BYTE, rgba);
-	GLenum err = glGetError();
-	if (err != GL_NO_ERROR) {
-		log_error("render: reading back a %dx%d frame failed (GL error 0x%04x)",
-			width, height, (unsigned)err);
-		goto restore;
-	}
-	flip_rows(rgba, (size_t)width * 4, (size_t)height);
-	ok = true;
+	ok = read_pixels(target->fbo, width, height, rgba);
 
 restore:
 	glBindFramebuffer(GL_FRAMEBUFFER, (GLuint)old_fbo);

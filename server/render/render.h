@@ -1,12 +1,24 @@
 /*
- * The GLES 2 renderer: the only code that calls GL. Draws a scene into whatever
- * framebuffer the backend has bound, batching every rectangle into one vertex buffer.
+ * The GLES 2 renderer: the only code that calls GL for drawing. Draws a draw list (what
+ * the scene hands over each frame, draw-list.h) with a handful of draw calls: every
+ * rect of a frame goes into one vertex stream, and draw calls grow with clip, layer
+ * and (later) material and texture changes, never with the number of items.
+ *
+ * Frames and damage: a frame that is not full redraws only its damage, so the pixels
+ * outside must still hold the previous frame. A framebuffer object keeps its pixels,
+ * so when a framebuffer object is bound (the headless backend's) the renderer draws
+ * straight into it. The default framebuffer of a window (binding 0) does not: its back
+ * buffer is undefined after a swap. Then the renderer draws into a canvas of its own (a
+ * render_target it keeps) and copies the canvas to the window with one textured
+ * full-screen quad. Either way renderer_read_frame reads back what the screen shows.
  */
 #ifndef TESSERA_RENDER_H
 #define TESSERA_RENDER_H
 
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "draw-list.h"
 
 struct scene;
 struct renderer;
@@ -21,31 +33,61 @@ struct renderer *renderer_create(void);
 void renderer_destroy(struct renderer *renderer);
 
 /**
- * Clears the bound framebuffer (@width x @height pixels) to the scene's background and
- * draws the scene back to front with premultiplied alpha blending. Returns false when
- * memory for the drawing order or the vertex batch cannot be had (the frame then shows
- * the background).
+ * Draws @list into the bound framebuffer (@width x @height pixels) and fills @stats
+ * (NULL is fine). Items are drawn back to front with premultiplied alpha blending over
+ * list->background. When !list->full only list->damage is redrawn and every other pixel
+ * keeps the previous frame's; the renderer repaints everything anyway when it cannot
+ * know the previous frame (the first frame, another framebuffer or size than last
+ * time). The list is only read, and not kept. Leaves the framebuffer binding it found
+ * bound, with the viewport covering it and scissor and stencil tests off.
+ *
+ * Returns false when memory for the vertex stream or the commands cannot be had, or a
+ * canvas or layer buffer cannot be made (logged); the frame then shows the background
+ * or a part of the list, and the next frame is drawn in full.
+ */
+bool renderer_draw_list(struct renderer *renderer, const struct draw_list *list,
+	int width, int height, struct render_stats *stats);
+
+/**
+ * Reads back the frame renderer_draw_list last drew (from its canvas, or from the
+ * framebuffer object it drew into, which must still exist) into @rgba: width * 4 bytes
+ * per row, top row first, premultiplied RGBA8 as stored; exactly what the screen shows.
+ * @width and @height must be that frame's. Restores the framebuffer binding it found.
+ * Returns false (logged) when there is no such frame or GL fails.
+ */
+bool renderer_read_frame(struct renderer *renderer, int width, int height, uint8_t *rgba);
+
+/**
+ * The flat scene of rectangles (scene.h) drawn as a full frame: builds a draw list of
+ * its drawn rects (scene order, clipped to the output) and draws it with
+ * renderer_draw_list. Returns false when memory for the list or the drawing order cannot
+ * be had (the frame then shows the background).
  */
 bool renderer_draw(struct renderer *renderer, struct scene *scene, int width, int height);
 
 /**
- * Draws the scene into an offscreen RGBA framebuffer of @width x @height and reads it
- * back into @rgba (width * 4 bytes per row, top row first, straight RGBA8 as stored).
- * Restores the framebuffer binding it found. Returns false on GL failure.
+ * Draws the scene as renderer_draw does into an offscreen RGBA framebuffer of @width x
+ * @height and reads it back into @rgba (width * 4 bytes per row, top row first, RGBA8 as
+ * stored). Restores the framebuffer binding it found. Returns false on GL failure.
  */
 bool renderer_capture(struct renderer *renderer, struct scene *scene, int width, int height,
 	uint8_t *rgba);
 
-/** An offscreen RGBA8 framebuffer with a texture as its colour (RGBA8 renderbuffers
- *  are not core GLES 2). Used for screenshots and by the headless backend. */
+/** An offscreen framebuffer: a texture as its colour (RGBA8 renderbuffers are not core
+ *  GLES 2) and an 8-bit stencil renderbuffer for rotated clips. Used for screenshots,
+ *  the canvas, layers and by the headless backend. */
 struct render_target {
 	unsigned int fbo, tex;
+	unsigned int stencil;   // renderbuffer; 0 when the GPU would not attach one
 	int width, height;
 };
 
 /**
  * Makes @target @width x @height and leaves it bound. Returns false after logging why
- * (too large, incomplete framebuffer), with nothing left behind and @target zeroed.
+ * (too large, incomplete framebuffer), with nothing left behind and @target zeroed. A
+ * GPU that takes no 8-bit stencil attachment (neither GL_STENCIL_INDEX8 nor a packed
+ * depth-stencil) still gets a target, without stencil: rotated clips then clip to
+ * their bounding boxes only.
  */
 bool render_target_init(struct render_target *target, int width, int height);
 

@@ -1,0 +1,160 @@
+/*
+ * What the renderer's files share: the vertex format, the commands a frame is built
+ * into, and struct renderer. Drawing a frame has two halves: render-batch.c walks the
+ * draw list on the CPU and writes every quad of the frame into one vertex stream and a
+ * short list of commands (no GL at all); render.c uploads the stream once and runs
+ * the commands, each a GL draw call or a change of target.
+ */
+#ifndef TESSERA_RENDER_INTERNAL_H
+#define TESSERA_RENDER_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "draw-list.h"
+#include "render.h"
+
+/*
+ * One vertex of the frame's stream, 36 bytes (a quad is 144). Every material shares it:
+ *
+ *   offset  size  field   attribute  type
+ *        0     8  x, y    a_pos      2 x GL_FLOAT       screen pixels, y down
+ *        8    16  edge    a_edge     4 x GL_FLOAT       see below
+ *       24     4  fill    a_fill     4 x GL_UNSIGNED_BYTE, normalized: premultiplied RGBA
+ *       28     4  border  a_border   4 x GL_UNSIGNED_BYTE, normalized: premultiplied RGBA
+ *       32     4  shape   a_shape    2 x GL_UNSIGNED_SHORT: radius, border width; 1/8 px
+ *
+ * A rect's edge holds the distances from the vertex to the rect's left, right, top and
+ * bottom edges, in its local pixels times the item's scale (about screen pixels).
+ * Interpolated, they give the fragment shader its distances to the edges, which are
+ * small exactly where they matter (near an edge), so mediump floats are precise enough
+ * there; a position relative to the centre would need the full size's precision.
+ * Stencil quads leave edge, colours and shape zero. The textured program reads edge's
+ * first two floats as texel coordinates (a_uv).
+ */
+struct vertex {
+	float x, y;
+	float edge[4];
+	uint8_t fill[4];
+	uint8_t border[4];
+	uint16_t shape[2];
+};
+
+#define QUAD_VERTS 4
+#define QUAD_INDICES 6
+// 16-bit indices (GL_UNSIGNED_SHORT; OES_element_index_uint may be missing) reach 65536
+// vertices: a longer run is split into draw calls of at most this many quads.
+#define BATCH_QUADS (65536 / QUAD_VERTS)
+// Layers drawn offscreen at once (nested); deeper ones draw through (no group opacity).
+#define LAYER_DEPTH_MAX 16
+// Damage boxes drawn one by one; with more, their bounding box is drawn instead.
+#define DAMAGE_BOXES_MAX 8
+// Shape values are fixed point with 3 fractional bits.
+#define SHAPE_ONE 8.0f
+
+enum cmd_kind {
+	CMD_BOX,          // the main target: scissor to the damage box, clear it
+	CMD_RECTS,        // quads with the rect program
+	CMD_STENCIL,      // a clip chain's quads into the stencil (colour writes off)
+	CMD_LAYER_BEGIN,  // a layer target for @box, cleared, becomes current
+	CMD_LAYER_END,    // back to the target below
+	CMD_COMPOSITE,    // the layer that just ended, drawn there (quad @first)
+};
+
+struct cmd {
+	uint8_t kind;
+	uint8_t stencil;          // RECTS, COMPOSITE: the stencil value to pass, 0: no test
+	bool shaped;              // RECTS: some have a radius or a border (else all solid)
+	float opacity;            // COMPOSITE
+	uint32_t first, count;    // quads in the stream
+	struct draw_box box;      // screen box: the scissor, or the region of a layer
+};
+
+/** A pool of offscreen targets for layers, reused across frames (render-target.c). */
+struct layer_pool {
+	struct render_target targets[LAYER_DEPTH_MAX];
+	uint32_t last_used[LAYER_DEPTH_MAX]; // frame number
+	bool busy[LAYER_DEPTH_MAX];
+};
+
+struct renderer {
+	unsigned int rect_program, solid_program, tex_program;
+	int rect_proj, solid_proj, tex_proj, tex_texel, tex_opacity, tex_sampler; // uniform locations
+	unsigned int vbo, ibo;
+	int max_texture;
+
+	// The CPU side of the frame, reused across frames; grow, never shrink.
+	struct vertex *verts;
+	size_t quads, quads_cap;   // quads used and allocated in verts
+	struct cmd *cmds;
+	size_t cmd_len, cmd_cap;
+	struct draw_list flat;     // renderer_draw's list of the flat scene
+
+	// The window's canvas (see render.h) and what the last frame went into.
+	struct render_target canvas;
+	unsigned int last_fbo;
+	int last_width, last_height;
+	bool last_canvas, last_valid;
+
+	struct layer_pool layers;
+	uint32_t frame;            // frames drawn, for the pool's ageing
+	struct render_target capture; // made at the first screenshot, kept while the size holds
+};
+
+/**
+ * Writes the whole frame of @list for a @width x @height output into renderer->verts
+ * and renderer->cmds (render-batch.c), redrawing everything when @full. Counts
+ * nodes_drawn and damaged_pixels into @stats. Returns false when memory cannot be had.
+ */
+bool batch_build(struct renderer *renderer, const struct draw_list *list, int width,
+	int height, bool full, struct render_stats *stats);
+
+/** Writes a textured quad covering @box whose texels are (0, 0)-(w, h) of @box, the top
+ *  row of the box being texel row h - 1 (GL's rows run bottom up). */
+void batch_texture_quad(struct vertex v[QUAD_VERTS], struct draw_box box);
+
+/** Grows the stream to hold @more quads beyond renderer->quads; false without memory. */
+bool batch_reserve(struct renderer *renderer, size_t more);
+
+/**
+ * A free layer target of at least @width x @height from the pool, marked busy, made or
+ * remade when none fits (leaving it bound); NULL (logged) when GL refuses or all are
+ * busy.
+ */
+struct render_target *layer_pool_acquire(struct layer_pool *pool, int width, int height,
+	int max_size, uint32_t frame);
+/** Gives a target from layer_pool_acquire back to the pool. */
+void layer_pool_release(struct layer_pool *pool, struct render_target *target);
+/** Deletes targets no layer used in the last few seconds of frames. */
+void layer_pool_trim(struct layer_pool *pool, uint32_t frame);
+/** Deletes every target (context current). */
+void layer_pool_finish(struct layer_pool *pool);
+
+/**
+ * Draws @list in full into the capture target (@width x @height, remade when the size
+ * changes) and reads it back into @rgba as renderer_capture does. Restores the
+ * framebuffer binding and viewport it found. Returns false (logged) on failure.
+ */
+bool renderer_capture_list(struct renderer *renderer, const struct draw_list *list,
+	int width, int height, uint8_t *rgba);
+
+/** Straight 0xRRGGBBAA to premultiplied 0xRRGGBBAA, rounding to nearest. */
+uint32_t render_premultiply(uint32_t rgba);
+
+static inline struct draw_box box_intersect(struct draw_box a, struct draw_box b) {
+	return (struct draw_box){
+		a.x0 > b.x0 ? a.x0 : b.x0, a.y0 > b.y0 ? a.y0 : b.y0,
+		a.x1 < b.x1 ? a.x1 : b.x1, a.y1 < b.y1 ? a.y1 : b.y1,
+	};
+}
+
+static inline bool box_empty(struct draw_box b) {
+	return b.x0 >= b.x1 || b.y0 >= b.y1;
+}
+
+static inline bool box_equal(struct draw_box a, struct draw_box b) {
+	return a.x0 == b.x0 && a.y0 == b.y0 && a.x1 == b.x1 && a.y1 == b.y1;
+}
+
+#endif
