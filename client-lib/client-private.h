@@ -1,6 +1,6 @@
 /*
- * libtessera internals shared by client.c (connection, ids, dispatch), rect.c and
- * introspect.c. Nothing here is exported: libtessera.map keeps only the public API.
+ * libtessera internals shared by client.c (connection, ids, dispatch), rect.c,
+ * introspect.c and the generated client-protocol.h and client-protocol.c. Nothing here is exported: libtessera.map keeps only the public API.
  */
 #ifndef TESSERA_CLIENT_PRIVATE_H
 #define TESSERA_CLIENT_PRIVATE_H
@@ -126,10 +126,10 @@ struct entry *id_lookup(struct ts_display *display, uint32_t id, enum entry_kind
 /** Puts @id back on the free list: its last event has arrived. */
 void id_release(struct ts_display *display, uint32_t id);
 
-/* Event handlers that live with the requests they answer (introspect.c). */
-int introspect_handle_client_info(struct ts_display *display, const union ts_arg *args);
-int introspect_handle_limit(struct ts_display *display, const union ts_arg *args);
-int introspect_handle_info_done(struct ts_display *display, const union ts_arg *args);
-int introspect_handle_screenshot_done(struct ts_display *display, const union ts_arg *args);
+/*
+ * The request stubs (ts__req_NAME) and the event handlers (ts__handle_NAME, those of
+ * introspection in introspect.c, the rest in client.c) are declared in
+ * client-protocol.h, which scanner.py makes from the protocol spec.
+ */
 
 #endif

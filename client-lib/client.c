@@ -4,7 +4,7 @@
  * introspect.c.
  */
 #define _GNU_SOURCE
-#include "client-private.h"
+#include "client-protocol.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -116,9 +116,9 @@ void id_release(struct ts_display *display, uint32_t id) {
 	display->free_head = id;
 }
 
-/* ---- event handlers, one per event, indexed by opcode ---- */
+/* ---- event handlers: those of the core events ---- */
 
-static int handle_welcome(struct ts_display *display, const union ts_arg *args) {
+int ts__handle_welcome(struct ts_display *display, const union ts_arg *args) {
 	if (display->welcomed) {
 		return display_fail(display, EPROTO, "the server sent a second welcome");
 	}
@@ -138,7 +138,7 @@ static int handle_welcome(struct ts_display *display, const union ts_arg *args) 
 	return 0;
 }
 
-static int handle_error(struct ts_display *display, const union ts_arg *args) {
+int ts__handle_error(struct ts_display *display, const union ts_arg *args) {
 	uint32_t object = args[0].u, code = args[1].u;
 	const char *message = args[2].s;
 	if (display->error_func != NULL) {
@@ -157,7 +157,7 @@ static int handle_error(struct ts_display *display, const union ts_arg *args) {
 	return -1;
 }
 
-static int handle_done(struct ts_display *display, const union ts_arg *args) {
+int ts__handle_done(struct ts_display *display, const union ts_arg *args) {
 	uint32_t id = args[0].u;
 	struct entry *entry = id_lookup(display, id, ENTRY_CALLBACK);
 	if (entry == NULL) {
@@ -175,7 +175,7 @@ static int handle_done(struct ts_display *display, const union ts_arg *args) {
 	return 0;
 }
 
-static int handle_delete_id(struct ts_display *display, const union ts_arg *args) {
+int ts__handle_delete_id(struct ts_display *display, const union ts_arg *args) {
 	uint32_t id = args[0].u;
 	if (id_lookup(display, id, ENTRY_ZOMBIE) == NULL) {
 		return display_fail(display, EPROTO, "the server sent delete_id for #%u, "
@@ -185,18 +185,8 @@ static int handle_delete_id(struct ts_display *display, const union ts_arg *args
 	return 0;
 }
 
-typedef int (*event_handler)(struct ts_display *display, const union ts_arg *args);
-
-static const event_handler handlers[TS_EV_COUNT_] = {
-	[TS_EV_welcome] = handle_welcome,
-	[TS_EV_error] = handle_error,
-	[TS_EV_done] = handle_done,
-	[TS_EV_delete_id] = handle_delete_id,
-	[TS_EV_client_info] = introspect_handle_client_info,
-	[TS_EV_info_done] = introspect_handle_info_done,
-	[TS_EV_limit] = introspect_handle_limit,
-	[TS_EV_screenshot_done] = introspect_handle_screenshot_done,
-};
+// The table that dispatches to them, ts__event_handlers, is made from the protocol spec
+// (client-protocol.c).
 
 /* ---- reading and dispatching ---- */
 
@@ -240,7 +230,7 @@ static int dispatch_deferred(struct ts_display *display) {
 		trace("<-", &ts_event_interface, TS_EV_done, args);
 	}
 	display->dispatched++;
-	return handle_done(display, args) < 0 ? -1 : 1;
+	return ts__handle_done(display, args) < 0 ? -1 : 1;
 }
 
 // Decodes and handles the next event as @mode allows. Returns 1 when an event was
@@ -264,13 +254,15 @@ static int dispatch_one(struct ts_display *display, enum mode mode) {
 	}
 	// Handlers run application callbacks, which may dispatch again and so move the
 	// in-buffer: take the message out of it before handling it.
-	uint8_t copy[TS_MAX_MESSAGE];
+	_Alignas(8) uint8_t copy[TS_MAX_MESSAGE];
 	const uint8_t *msg = display->conn.in.data + display->conn.in.start;
 	memcpy(copy, msg, hdr.size);
 	const char *sig = ts_events[hdr.opcode].signature;
 	for (unsigned i = 0; sig[i]; i++) {
 		if (sig[i] == 's') {
 			args[i].s = (const char *)copy + (args[i].s - (const char *)msg);
+		} else if (sig[i] == 'a') {
+			args[i].a.data = copy + ((const uint8_t *)args[i].a.data - msg);
 		}
 	}
 	ts_connection_consume(&display->conn, hdr.size);
@@ -283,7 +275,7 @@ static int dispatch_one(struct ts_display *display, enum mode mode) {
 			trace("<-", &ts_event_interface, hdr.opcode, args);
 		}
 		display->dispatched++;
-		if (handlers[hdr.opcode](display, args) < 0) {
+		if (ts__event_handlers[hdr.opcode](display, args) < 0) {
 			ret = -1;
 		}
 	}
@@ -578,12 +570,9 @@ struct ts_display *ts_display_connect(const char *socket_path, const char *name)
 	const char *debug = getenv("TESSERA_DEBUG");
 	display->debug = debug != NULL && debug[0] != '\0' && strcmp(debug, "0") != 0;
 
-	union ts_arg hello[2] = {
-		{ .u = TS_PROTOCOL_VERSION },
-		{ .s = hello_name(name ? name : program_invocation_short_name,
-			name_buf, sizeof name_buf) },
-	};
-	if (display_queue(display, TS_REQ_hello, hello) < 0 ||
+	const char *hello = hello_name(name ? name : program_invocation_short_name,
+		name_buf, sizeof name_buf);
+	if (ts__req_hello(display, TS_PROTOCOL_VERSION, hello) < 0 ||
 			display_wait(display, &display->welcomed) < 0) {
 		int err = errno;
 		if (display->error == EPROTO && display->protocol_code != 0) {
@@ -749,10 +738,12 @@ void ts_display_set_error_handler(struct ts_display *display, ts_error_func func
 }
 
 int ts_display_commit(struct ts_display *display) {
-	return display_queue(display, TS_REQ_commit, NULL);
+	return ts__req_commit(display);
 }
 
-static int send_callback(struct ts_display *display, uint16_t opcode, ts_done_func func,
+// Sends @request (sync or frame) with a new callback id that calls @func.
+static int send_callback(struct ts_display *display,
+		int (*request)(struct ts_display *display, uint32_t callback), ts_done_func func,
 		void *data) {
 	if (display_check(display) < 0) {
 		return -1;
@@ -763,14 +754,13 @@ static int send_callback(struct ts_display *display, uint16_t opcode, ts_done_fu
 	}
 	display->entries[id].callback.func = func;
 	display->entries[id].callback.data = data;
-	union ts_arg arg = { .u = id };
-	return display_queue(display, opcode, &arg);
+	return request(display, id);
 }
 
 int ts_display_frame(struct ts_display *display, ts_done_func func, void *data) {
-	return send_callback(display, TS_REQ_frame, func, data);
+	return send_callback(display, ts__req_frame, func, data);
 }
 
 int ts_display_sync(struct ts_display *display, ts_done_func func, void *data) {
-	return send_callback(display, TS_REQ_sync, func, data);
+	return send_callback(display, ts__req_sync, func, data);
 }

@@ -5,7 +5,7 @@
  * points at it until the final event arrives. If the connection fails first nothing
  * is dispatched any more, so the entry is never used again.
  */
-#include "client-private.h"
+#include "client-protocol.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int introspect_handle_client_info(struct ts_display *display, const union ts_arg *args) {
+int ts__handle_client_info(struct ts_display *display, const union ts_arg *args) {
 	struct entry *entry = id_lookup(display, args[0].u, ENTRY_INFO);
 	if (entry == NULL) {
 		return display_fail(display, EPROTO, "the server sent client_info for #%u, "
@@ -47,7 +47,7 @@ int introspect_handle_client_info(struct ts_display *display, const union ts_arg
 	return 0;
 }
 
-int introspect_handle_limit(struct ts_display *display, const union ts_arg *args) {
+int ts__handle_limit(struct ts_display *display, const union ts_arg *args) {
 	struct entry *entry = id_lookup(display, args[0].u, ENTRY_INFO);
 	if (entry == NULL) {
 		return display_fail(display, EPROTO, "the server sent limit for #%u, "
@@ -72,7 +72,7 @@ int introspect_handle_limit(struct ts_display *display, const union ts_arg *args
 	return 0;
 }
 
-int introspect_handle_info_done(struct ts_display *display, const union ts_arg *args) {
+int ts__handle_info_done(struct ts_display *display, const union ts_arg *args) {
 	struct entry *entry = id_lookup(display, args[0].u, ENTRY_INFO);
 	if (entry == NULL) {
 		return display_fail(display, EPROTO, "the server sent info_done for #%u, "
@@ -90,7 +90,7 @@ int introspect_handle_info_done(struct ts_display *display, const union ts_arg *
 	return 0;
 }
 
-int introspect_handle_screenshot_done(struct ts_display *display, const union ts_arg *args) {
+int ts__handle_screenshot_done(struct ts_display *display, const union ts_arg *args) {
 	uint32_t id = args[0].u, width = args[1].u, height = args[2].u, stride = args[3].u;
 	struct entry *entry = id_lookup(display, id, ENTRY_SCREENSHOT);
 	if (entry == NULL) {
@@ -131,9 +131,9 @@ int introspect_handle_screenshot_done(struct ts_display *display, const union ts
 	return 0;
 }
 
-// Sends @opcode with a new id of @kind (and @fd, for a message that takes one: the
-// connection owns it from here), then waits until *@done.
-static int query(struct ts_display *display, uint16_t opcode, enum entry_kind kind,
+// Sends info_query (@kind ENTRY_INFO) or screenshot with @fd (the connection owns it
+// from here) and a new id of @kind, then waits until *@done.
+static int query(struct ts_display *display, enum entry_kind kind,
 		void *state, const bool *done, int fd) {
 	if (display_check(display) < 0) {
 		if (fd >= 0) {
@@ -153,8 +153,9 @@ static int query(struct ts_display *display, uint16_t opcode, enum entry_kind ki
 	} else {
 		display->entries[id].shot = state;
 	}
-	union ts_arg args[2] = { { .u = id }, { .h = fd } };
-	if (display_queue(display, opcode, args) < 0) {
+	int rc = kind == ENTRY_INFO ? ts__req_info_query(display, id) :
+		ts__req_screenshot(display, id, fd);
+	if (rc < 0) {
 		return -1;
 	}
 	return display_wait(display, done);
@@ -163,7 +164,7 @@ static int query(struct ts_display *display, uint16_t opcode, enum entry_kind ki
 int ts_display_query_info(struct ts_display *display, struct ts_server_info *info) {
 	memset(info, 0, sizeof *info);
 	struct info_query state = { .info = info };
-	if (query(display, TS_REQ_info_query, ENTRY_INFO, &state, &state.done, -1) < 0) {
+	if (query(display, ENTRY_INFO, &state, &state.done, -1) < 0) {
 		int err = errno;
 		ts_server_info_finish(info);
 		errno = err;
@@ -224,7 +225,7 @@ int ts_display_screenshot(struct ts_display *display, struct ts_image *image) {
 		close(state.fd);
 		return display_fail(display, err, NULL);
 	}
-	int rc = query(display, TS_REQ_screenshot, ENTRY_SCREENSHOT, &state, &state.done, sent);
+	int rc = query(display, ENTRY_SCREENSHOT, &state, &state.done, sent);
 	close(state.fd);
 	return rc;
 }

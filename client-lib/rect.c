@@ -3,7 +3,7 @@
  * table until destroyed. The id itself stays taken (a zombie entry) until the
  * server's delete_id says nothing more about the old rectangle is in flight.
  */
-#include "client-private.h"
+#include "client-protocol.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -25,8 +25,7 @@ struct ts_rect *ts_rect_create(struct ts_display *display) {
 	rect->display = display;
 	rect->id = id;
 	display->entries[id].rect = rect;
-	union ts_arg arg = { .u = id };
-	if (display_queue(display, TS_REQ_rect_create, &arg) < 0) {
+	if (ts__req_rect_create(display, id) < 0) {
 		id_release(display, id);
 		free(rect);
 		return NULL;
@@ -39,12 +38,12 @@ int ts_rect_destroy(struct ts_rect *rect) {
 		return 0;
 	}
 	struct ts_display *display = rect->display;
-	union ts_arg arg = { .u = rect->id };
+	uint32_t id = rect->id;
 	struct entry *entry = &display->entries[rect->id];
 	entry->kind = ENTRY_ZOMBIE;
 	entry->rect = NULL;
 	free(rect);
-	return display_queue(display, TS_REQ_destroy, &arg);
+	return ts__req_destroy(display, id);
 }
 
 uint32_t ts_rect_get_id(const struct ts_rect *rect) {
@@ -52,26 +51,21 @@ uint32_t ts_rect_get_id(const struct ts_rect *rect) {
 }
 
 int ts_rect_set_position(struct ts_rect *rect, int32_t x, int32_t y) {
-	union ts_arg args[] = { { .u = rect->id }, { .i = x }, { .i = y } };
-	return display_queue(rect->display, TS_REQ_rect_set_position, args);
+	return ts__req_rect_set_position(rect->display, rect->id, x, y);
 }
 
 int ts_rect_set_size(struct ts_rect *rect, uint32_t width, uint32_t height) {
-	union ts_arg args[] = { { .u = rect->id }, { .u = width }, { .u = height } };
-	return display_queue(rect->display, TS_REQ_rect_set_size, args);
+	return ts__req_rect_set_size(rect->display, rect->id, width, height);
 }
 
 int ts_rect_set_color(struct ts_rect *rect, uint32_t rgba) {
-	union ts_arg args[] = { { .u = rect->id }, { .u = rgba } };
-	return display_queue(rect->display, TS_REQ_rect_set_color, args);
+	return ts__req_rect_set_color(rect->display, rect->id, rgba);
 }
 
 int ts_rect_set_z(struct ts_rect *rect, int32_t z) {
-	union ts_arg args[] = { { .u = rect->id }, { .i = z } };
-	return display_queue(rect->display, TS_REQ_rect_set_z, args);
+	return ts__req_rect_set_z(rect->display, rect->id, z);
 }
 
 int ts_rect_set_visible(struct ts_rect *rect, bool visible) {
-	union ts_arg args[] = { { .u = rect->id }, { .u = visible ? 1 : 0 } };
-	return display_queue(rect->display, TS_REQ_rect_set_visible, args);
+	return ts__req_rect_set_visible(rect->display, rect->id, visible ? 1 : 0);
 }

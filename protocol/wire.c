@@ -3,15 +3,27 @@
 #include <stdio.h>
 #include <string.h>
 
+#define TS_X_(op, k, type, iface, mask, null_, elem) [op][k] = { \
+		.interface = iface, .interfaces = mask, .nullable = null_, .elem_size = elem },
+static const struct ts_arg_desc request_args[TS_REQ_COUNT_][TS_MAX_ARGS] = {
+	TS_REQUEST_ARGS(TS_X_)
+};
+static const struct ts_arg_desc event_args[TS_EV_COUNT_][TS_MAX_ARGS] = {
+	TS_EVENT_ARGS(TS_X_)
+};
+#undef TS_X_
+
 const struct ts_message_desc ts_requests[TS_REQ_COUNT_] = {
-#define TS_X_(op, n, sig, f) [op] = { .name = #n, .signature = sig, .fields = f },
-	TS_REQUESTS(TS_X_)
+#define TS_X_(op, n, sig, f, iface, since_) [op] = { .name = #n, .signature = sig, \
+		.fields = f, .interface = #iface, .since = since_, .args = request_args[op] },
+	TS_REQUEST_INFO(TS_X_)
 #undef TS_X_
 };
 
 const struct ts_message_desc ts_events[TS_EV_COUNT_] = {
-#define TS_X_(op, n, sig, f) [op] = { .name = #n, .signature = sig, .fields = f },
-	TS_EVENTS(TS_X_)
+#define TS_X_(op, n, sig, f, iface, since_) [op] = { .name = #n, .signature = sig, \
+		.fields = f, .interface = #iface, .since = since_, .args = event_args[op] },
+	TS_EVENT_INFO(TS_X_)
 #undef TS_X_
 };
 
@@ -28,13 +40,15 @@ const struct ts_interface ts_event_interface = {
 _Static_assert(TS_MAX_ARGS <= 8, "ts_message_meta.ids has a bit per field");
 _Static_assert(TS_HEADER_SIZE + 4 * TS_MAX_ARGS <= UINT16_MAX, "ts_message_meta.size");
 
-static struct ts_message_meta meta_of(const char *signature) {
+struct ts_message_meta ts_message_meta_of(const struct ts_message_desc *desc) {
+	const char *signature = desc->signature;
 	struct ts_message_meta meta = { .plain = true };
 	unsigned size = TS_HEADER_SIZE;
 	bool fixed = true;
 	for (unsigned k = 0; signature[k]; k++) {
 		switch (signature[k]) {
 		case 's':
+		case 'a':
 			fixed = false;
 			meta.plain = false;
 			break;
@@ -42,8 +56,12 @@ static struct ts_message_meta meta_of(const char *signature) {
 			meta.nfds++;
 			meta.plain = false;
 			break;
-		case 'n':
 		case 'o':
+			if (desc->args != NULL && desc->args[k].nullable) {
+				meta.nullable |= (uint8_t)(1u << k);
+			}
+			// fall through
+		case 'n':
 			meta.ids |= (uint8_t)(1u << k);
 			size += 4;
 			break;
@@ -60,10 +78,10 @@ static struct ts_message_meta meta_of(const char *signature) {
 // message can be encoded or decoded: the table is constant, so its meta is too.
 __attribute__((constructor)) static void compute_all_meta(void) {
 	for (unsigned op = 0; op < TS_REQ_COUNT_; op++) {
-		request_meta[op] = meta_of(ts_requests[op].signature);
+		request_meta[op] = ts_message_meta_of(&ts_requests[op]);
 	}
 	for (unsigned op = 0; op < TS_EV_COUNT_; op++) {
-		event_meta[op] = meta_of(ts_events[op].signature);
+		event_meta[op] = ts_message_meta_of(&ts_events[op]);
 	}
 }
 
@@ -125,14 +143,42 @@ int ts_decode(const struct ts_interface *iface, const uint8_t *msg,
 		case 'i':
 			args[i].i = (int32_t)v;
 			break;
+		case 'f':
+			args[i].f = (int32_t)v;
+			break;
 		case 'n':
 		case 'o':
-			if (v == 0 || v > TS_MAX_ID) {
+			if (v > TS_MAX_ID || (v == 0 && !((meta->nullable >> i) & 1))) {
 				*why = "object id out of range";
 				return TS_ERR_invalid_id;
 			}
 			args[i].u = v;
 			break;
+		case 'a': {
+			if ((size_t)(end - p) < v) {
+				*why = "array runs past the end of the message";
+				return TS_ERR_invalid_message;
+			}
+			unsigned elem = desc->args != NULL ? desc->args[i].elem_size : 0;
+			if (elem > 1 && v % elem != 0) {
+				*why = "array length not a multiple of its element size";
+				return TS_ERR_invalid_message;
+			}
+			size_t padded = ((size_t)v + 3) & ~(size_t)3;
+			if ((size_t)(end - p) < padded) {
+				*why = "array padding runs past the end of the message";
+				return TS_ERR_invalid_message;
+			}
+			for (size_t k = v; k < padded; k++) {
+				if (p[k] != 0) {
+					*why = "array padding not zero";
+					return TS_ERR_invalid_message;
+				}
+			}
+			args[i].a = (struct ts_array){ .data = p, .size = v };
+			p += padded;
+			break;
+		}
 		case 's': {
 			// v counts the final NUL; padding rounds it up to 4.
 			if (v == 0 || v > TS_MAX_STRING) {
@@ -193,6 +239,15 @@ size_t ts_encoded_size(const struct ts_interface *iface, uint16_t opcode,
 				return 0;
 			}
 			size += 4 + ((len + 3) & ~(size_t)3);
+		} else if (*c == 'a') {
+			const struct ts_array *a = &args[i].a;
+			const struct ts_arg_desc *ad = iface->messages[opcode].args;
+			unsigned elem = ad != NULL ? ad[i].elem_size : 0;
+			if (a->size > TS_MAX_MESSAGE || (a->size != 0 && a->data == NULL) ||
+					(elem > 1 && a->size % elem != 0)) {
+				return 0;
+			}
+			size += 4 + (((size_t)a->size + 3) & ~(size_t)3);
 		} else {
 			size += 4;
 		}
@@ -224,6 +279,17 @@ size_t ts_encode(uint8_t *buf, size_t cap, const struct ts_interface *iface,
 			size_t padded = (len + 3) & ~(size_t)3;
 			ts_put_u32(p, (uint32_t)len);
 			memcpy(p + 4, args[i].s, len);
+			memset(p + 4 + len, 0, padded - len);
+			p += 4 + padded;
+			break;
+		}
+		case 'a': {
+			size_t len = args[i].a.size;
+			size_t padded = (len + 3) & ~(size_t)3;
+			ts_put_u32(p, (uint32_t)len);
+			if (len != 0) {
+				memcpy(p + 4, args[i].a.data, len);
+			}
 			memset(p + 4 + len, 0, padded - len);
 			p += 4 + padded;
 			break;
@@ -266,9 +332,19 @@ char *ts_format(char *out, size_t cap, const struct ts_interface *iface,
 		case 'i':
 			APPEND("%d", args[i].i);
 			break;
+		case 'f':
+			APPEND("%.10g", ts_fixed_to_double(args[i].f));
+			break;
 		case 'n':
 		case 'o':
-			APPEND("#%u", args[i].u);
+			if (args[i].u == 0 && ((iface->meta[opcode].nullable >> i) & 1)) {
+				APPEND("none");
+			} else {
+				APPEND("#%u", args[i].u);
+			}
+			break;
+		case 'a':
+			APPEND("[%u bytes]", args[i].a.size);
 			break;
 		case 's':
 			APPEND("\"%s\"", args[i].s);
