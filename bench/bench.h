@@ -128,5 +128,6 @@ void run_memory(struct bench *b);
 void run_clients(struct bench *b);
 void run_idle(struct bench *b);
 void run_fairness(struct bench *b);
+void run_emfile(struct bench *b);
 
 #endif

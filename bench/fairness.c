@@ -26,7 +26,6 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,6 +33,7 @@
 #include <tessera/client.h>
 
 #include "bench.h"
+#include "peer.h"
 #include "wire.h"
 
 #define CROWD 50
@@ -176,16 +176,15 @@ static void member_stuck(const char *socket_path, int index, int ready_fd) {
 
 // Connected, then nothing (even members) or the first half of a hello header (odd).
 static void member_silent(const char *socket_path, int index, int ready_fd) {
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	snprintf(addr.sun_path, sizeof addr.sun_path, "%s", socket_path);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
+	int fd = peer_connect(socket_path, PEER_BLOCKING);
+	if (fd < 0) {
 		member_fail(index, "cannot connect: %s", strerror(errno));
 	}
 	if (index % 2 == 1) {
-		uint8_t half[TS_HEADER_SIZE / 2];
-		ts_put_u32(half, 24); // the size word of a hello; its opcode never comes
-		if (write(fd, half, sizeof half) != (ssize_t)sizeof half) {
+		uint8_t hello[TS_MAX_MESSAGE];
+		size_t n = peer_encode_hello(hello, sizeof hello, "bench-silent");
+		// Half of a hello's header: its size word; its opcode never comes.
+		if (n == 0 || peer_write(fd, hello, TS_HEADER_SIZE / 2, NULL, 0) != PEER_WRITTEN) {
 			member_fail(index, "cannot send half a header: %s", strerror(errno));
 		}
 	}

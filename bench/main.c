@@ -65,6 +65,7 @@ static struct metric metrics[] = {
 	M("connect_1000_ms", "ms", "raw_connect_1000_ms", AT_MOST, 25),
 	M("connect_1000_server_cpu_ms", "ms", NULL, NONE, 0),
 	M("idle_wakeups_per_s", "1/s", NULL, AT_MOST, 0),
+	M("emfile_server_cpu_pct", "%", NULL, AT_MOST, 50),
 #define FAIRNESS(c, fps_goal) \
 	M("fairness_fps_" c, "fps", "fairness_fps_alone", fps_goal, 0.9), \
 	M("fairness_worst_gap_ms_" c, "ms", "fairness_worst_gap_ms_alone", NONE, 0), \
@@ -112,6 +113,7 @@ static struct runner runners[] = {
 	{ .name = "memory", .run = run_memory, .produces = { "bytes_per_object" } },
 	{ .name = "clients", .run = run_clients, .produces = { "bytes_per_client", "connect_1000_" } },
 	{ .name = "idle", .run = run_idle, .produces = { "idle_wakeups_per_s" } },
+	{ .name = "emfile", .run = run_emfile, .produces = { "emfile_" } },
 	{ .name = "fairness", .run = run_fairness, .produces = { "fairness_" } },
 };
 #define RUNNER_COUNT (sizeof runners / sizeof runners[0])

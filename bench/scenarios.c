@@ -11,7 +11,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +19,7 @@
 
 #include "bench.h"
 #include "connection.h"
+#include "peer.h"
 
 static struct ts_display *connect_or_fail(struct bench_server *server, const char *name) {
 	struct ts_display *display = ts_display_connect(server->socket, name);
@@ -353,19 +353,12 @@ struct storm_client {
 // Starts a connection to @path; false when the listen backlog is full (try later).
 static bool storm_connect(struct storm_client *c, const char *path, uint32_t index,
 		bool tessera) {
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int fd = peer_connect(path, PEER_NONBLOCK);
 	if (fd < 0) {
-		bench_fail("socket: %s (raise the open file limit?)", strerror(errno));
-	}
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path);
-	if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
-		int err = errno;
-		close(fd);
-		if (err == EAGAIN) {
+		if (errno == EAGAIN) {
 			return false;
 		}
-		bench_fail("connect: %s", strerror(err));
+		bench_fail("connect: %s (raise the open file limit?)", strerror(errno));
 	}
 	ts_connection_init(&c->conn, fd, 64 * 1024, 64 * 1024);
 	if (!tessera) {

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "malformed.h"
 #include "wire.h"
 
 static const struct ts_interface *const ifaces[] = {
@@ -401,6 +402,65 @@ static void test_body_rejections(void **state) {
 	assert_int_equal(decode_words(rq, TS_REQ_commit, 1, NULL, 0, args), TS_ERR_bad_fds);
 	assert_int_equal(DECODE(rq, TS_REQ_sync, 4, 1), TS_ERR_bad_fds);
 	free_last_msg();
+}
+
+// The catalogue of malformed inputs (tests/peer/malformed.h), as far as the codec can
+// tell: every case the table alone makes wrong is refused by ts_header_read or
+// ts_decode with exactly its code, and every case only the server can tell apart (its
+// state, the fds that came, the values) decodes here, so that it reaches the server's
+// own checks. What comes before the bad part decodes too.
+static void test_catalogue(void **state) {
+	size_t count;
+	struct peer_case *cases = peer_malformed(&count);
+	assert_non_null(cases);
+	int fds[TS_MAX_FDS_PER_MESSAGE + 1] = { 40, 41, 42, 43, 44 };
+	unsigned at_codec = 0;
+	for (size_t i = 0; i < count; i++) {
+		const struct peer_case *c = &cases[i];
+		for (size_t j = 0; j < i; j++) {
+			assert_string_not_equal(cases[j].name, c->name);
+		}
+		assert_true(c->expect != 0);
+		struct ts_header hdr;
+		union ts_arg args[TS_MAX_ARGS];
+		const char *why;
+		for (size_t off = 0; off < c->setup; off += hdr.size) {
+			assert_int_equal(ts_header_read(c->bytes + off, c->setup - off, &hdr), TS_HEADER_OK);
+			assert_true(off + hdr.size <= c->setup);
+			if (ts_decode(&ts_request_interface, c->bytes + off, &hdr, fds, args, &why) != 0) {
+				fail_msg("%s: its setup does not decode: %s", c->name, why);
+			}
+		}
+		const uint8_t *bad = c->bytes + c->setup;
+		size_t len = c->len - c->setup;
+		int rc = ts_header_read(bad, len, &hdr);
+		bool one_code = (c->expect & (c->expect - 1)) == 0;
+		if (c->level == PEER_AT_HEADER) {
+			if (rc >= 0 || !peer_case_allows(c, (uint32_t)-rc)) {
+				fail_msg("%s: ts_header_read gave %d", c->name, rc);
+			}
+			at_codec++;
+			continue;
+		}
+		if (!one_code) {
+			continue; // random bytes: whatever they make first
+		}
+		assert_int_equal(rc, TS_HEADER_OK);
+		assert_int_equal(hdr.size, len); // the bad part is one message, whole
+		rc = ts_decode(&ts_request_interface, bad, &hdr, fds, args, &why);
+		if (c->level == PEER_AT_DECODE) {
+			if (rc <= 0 || !peer_case_allows(c, (uint32_t)rc)) {
+				fail_msg("%s: ts_decode gave %d", c->name, rc);
+			}
+			at_codec++;
+		} else if (rc != 0) {
+			fail_msg("%s: the server's to refuse, but ts_decode does: %s", c->name, why);
+		}
+	}
+	free(cases);
+	// Every request has cases of its own (it is long by a word, at least).
+	assert_true(count > 5 * TS_REQ_COUNT_);
+	assert_true(at_codec > 3 * TS_REQ_COUNT_);
 }
 
 static void test_encode_rejections(void **state) {
@@ -848,6 +908,7 @@ int main(void) {
 		cmocka_unit_test(test_error_event_id_zero),
 		cmocka_unit_test(test_header_rejections),
 		cmocka_unit_test(test_body_rejections),
+		cmocka_unit_test(test_catalogue),
 		cmocka_unit_test(test_encode_rejections),
 		cmocka_unit_test(test_meta),
 		cmocka_unit_test(test_encode_matches_reference),

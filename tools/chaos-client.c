@@ -5,9 +5,11 @@
  * request and checking that the server refuses it with the right error.
  *
  * What the library would never send (invalid requests, half messages, stray fds) is
- * encoded here with the protocol's own codec (wire.h) and written straight to the
- * socket. Before writing to the library's socket we always finish a round trip, so
- * the library has nothing queued and the stream is at a message boundary.
+ * encoded here with the protocol's own codec (wire.h, through the raw peer of
+ * tests/peer) and written straight to the socket. Before writing to the library's
+ * socket we always finish a round trip, so the library has nothing queued and the
+ * stream is at a message boundary. Which requests take which ids comes from the
+ * table; so do the raw rounds and the catalogue's cases (chaos-raw.c).
  *
  * Every count goes to the shared struct chaos_stats at once, so it survives the death
  * that follows.
@@ -31,6 +33,8 @@
 
 #include "chaos.h"
 #include "connection.h"
+#include "gen.h"
+#include "peer.h"
 #include "wire.h"
 
 #define CHILD_ALARM_S 30    // a phase of a client's life taking longer is stuck: SIGALRM ends it
@@ -39,7 +43,7 @@
 struct life {
 	const struct chaos_plan *plan;
 	struct chaos_stats *stats;
-	struct chaos_rng rng;
+	struct peer_rng rng;
 	struct ts_display *display;
 	int fd;                         // the display's socket
 	struct ts_rect *rects[MAX_RECTS];
@@ -129,19 +133,10 @@ static void sleep_ms(unsigned ms) {
 
 static void say(const struct life *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void say(const struct life *l, const char *fmt, ...) {
-	char text[768];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof text, fmt, ap);
+	chaos_vsay(l->plan, fmt, ap);
 	va_end(ap);
-	// One write, so that lines of concurrent clients do not interleave.
-	char line[1024];
-	int n = snprintf(line, sizeof line, "tessera-chaos: client %u (%s, seed %llu): %s\n",
-		l->plan->serial, chaos_fate_name(l->plan->fate),
-		(unsigned long long)l->plan->seed, text);
-	if (n > 0) {
-		(void)!write(STDERR_FILENO, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
-	}
 }
 
 /* ---- the library's connection failing ---- */
@@ -213,16 +208,16 @@ static void flush(struct life *l) {
 
 // Coordinates mostly on screen, now and then anything an int32 holds.
 static int32_t random_coord(struct life *l, int extent) {
-	if (chaos_rng_chance(&l->rng, 2)) {
-		return (int32_t)chaos_rng_next(&l->rng);
+	if (peer_rng_chance(&l->rng, 2)) {
+		return (int32_t)peer_rng_next(&l->rng);
 	}
-	return (int32_t)chaos_rng_below(&l->rng, (uint32_t)extent * 2) - extent / 2;
+	return (int32_t)peer_rng_below(&l->rng, (uint32_t)extent * 2) - extent / 2;
 }
 
 static void set_random(struct life *l, struct ts_rect *r) {
-	struct chaos_rng *rng = &l->rng;
+	struct peer_rng *rng = &l->rng;
 	int rc = 0;
-	switch (chaos_rng_below(rng, 5)) {
+	switch (peer_rng_below(rng, 5)) {
 	case 0:
 		rc = ts_rect_set_position(r, random_coord(l, l->width), random_coord(l, l->height));
 		count_valid(l, TS_REQ_rect_set_position, 1);
@@ -230,26 +225,26 @@ static void set_random(struct life *l, struct ts_rect *r) {
 	case 1: {
 		// Small mostly: llvmpipe pays for every pixel. The largest size allowed now
 		// and then.
-		uint32_t w = chaos_rng_below(rng, 200), h = chaos_rng_below(rng, 200);
-		if (chaos_rng_chance(rng, 1)) {
-			w = chaos_rng_chance(rng, 50) ? 32768 : chaos_rng_below(rng, 32769);
-			h = chaos_rng_below(rng, 4);
+		uint32_t w = peer_rng_below(rng, 200), h = peer_rng_below(rng, 200);
+		if (peer_rng_chance(rng, 1)) {
+			w = peer_rng_chance(rng, 50) ? 32768 : peer_rng_below(rng, 32769);
+			h = peer_rng_below(rng, 4);
 		}
 		rc = ts_rect_set_size(r, w, h);
 		count_valid(l, TS_REQ_rect_set_size, 1);
 		break;
 	}
 	case 2:
-		rc = ts_rect_set_color(r, (uint32_t)chaos_rng_next(rng));
+		rc = ts_rect_set_color(r, (uint32_t)peer_rng_next(rng));
 		count_valid(l, TS_REQ_rect_set_color, 1);
 		break;
 	case 3:
-		rc = ts_rect_set_z(r, chaos_rng_chance(rng, 3) ? (int32_t)chaos_rng_next(rng)
-			: (int32_t)chaos_rng_below(rng, 17) - 8);
+		rc = ts_rect_set_z(r, peer_rng_chance(rng, 3) ? (int32_t)peer_rng_next(rng)
+			: (int32_t)peer_rng_below(rng, 17) - 8);
 		count_valid(l, TS_REQ_rect_set_z, 1);
 		break;
 	default:
-		rc = ts_rect_set_visible(r, chaos_rng_chance(rng, 80));
+		rc = ts_rect_set_visible(r, peer_rng_chance(rng, 80));
 		count_valid(l, TS_REQ_rect_set_visible, 1);
 		break;
 	}
@@ -262,7 +257,7 @@ static void destroy_rect(struct life *l, uint32_t index);
 
 static struct ts_rect *create_rect(struct life *l) {
 	if (l->nrects == MAX_RECTS) {
-		destroy_rect(l, chaos_rng_below(&l->rng, l->nrects)); // make room
+		destroy_rect(l, peer_rng_below(&l->rng, l->nrects)); // make room
 	}
 	struct ts_rect *r = ts_rect_create(l->display);
 	count_valid(l, TS_REQ_rect_create, 1);
@@ -270,7 +265,7 @@ static struct ts_rect *create_rect(struct life *l) {
 		lost(l, "rect_create");
 	}
 	l->rects[l->nrects++] = r;
-	for (unsigned n = chaos_rng_below(&l->rng, 5); n > 0; n--) {
+	for (unsigned n = peer_rng_below(&l->rng, 5); n > 0; n--) {
 		set_random(l, r);
 	}
 	return r;
@@ -341,28 +336,28 @@ static void screenshot(struct life *l) {
 // them (or, past its limit, cuts the client off: counted by lost()).
 static void stall(struct life *l) {
 	chaos_add(&l->stats->stalls, 1);
-	unsigned syncs = 1 + chaos_rng_below(&l->rng, 2000);
+	unsigned syncs = 1 + peer_rng_below(&l->rng, 2000);
 	for (unsigned i = 0; i < syncs; i++) {
 		count_valid(l, TS_REQ_sync, 1);
 		if (ts_display_sync(l->display, on_sync, l) < 0) {
 			lost(l, "sync");
 		}
 	}
-	if (chaos_rng_chance(&l->rng, 50)) {
+	if (peer_rng_chance(&l->rng, 50)) {
 		frame(l, false);
 	}
 	// Not flush(): its round trip would read.
 	if (ts_display_flush(l->display) < 0 && errno != EAGAIN) {
 		lost(l, "a flush");
 	}
-	sleep_ms(20 + chaos_rng_below(&l->rng, 800));
+	sleep_ms(20 + peer_rng_below(&l->rng, 800));
 	roundtrip(l);
 }
 
 enum step {
 	STEP_CREATE, STEP_SET, STEP_DESTROY, STEP_COMMIT, STEP_FRAME, STEP_SYNC,
 	STEP_ROUNDTRIP, STEP_READ, STEP_INFO, STEP_SCREENSHOT, STEP_BURST, STEP_PURGE,
-	STEP_NAP, STEP_STALL, STEP_COUNT_
+	STEP_NAP, STEP_STALL, STEP_RAW, STEP_COUNT_
 };
 
 // Relative weights, in thousandths: mostly cheap requests, now and then the costly
@@ -371,7 +366,7 @@ static const unsigned step_weights[STEP_COUNT_] = {
 	[STEP_CREATE] = 200, [STEP_SET] = 330, [STEP_DESTROY] = 60, [STEP_COMMIT] = 150,
 	[STEP_FRAME] = 40, [STEP_SYNC] = 40, [STEP_ROUNDTRIP] = 30, [STEP_READ] = 50,
 	[STEP_INFO] = 20, [STEP_SCREENSHOT] = 5, [STEP_BURST] = 4, [STEP_PURGE] = 6,
-	[STEP_NAP] = 60, [STEP_STALL] = 2,
+	[STEP_NAP] = 60, [STEP_STALL] = 2, [STEP_RAW] = 8,
 };
 
 static const char *const step_names[STEP_COUNT_] = {
@@ -380,7 +375,7 @@ static const char *const step_names[STEP_COUNT_] = {
 	[STEP_ROUNDTRIP] = "roundtrip step", [STEP_READ] = "read step",
 	[STEP_INFO] = "info_query step", [STEP_SCREENSHOT] = "screenshot step",
 	[STEP_BURST] = "burst step", [STEP_PURGE] = "purge step", [STEP_NAP] = "nap step",
-	[STEP_STALL] = "stall step",
+	[STEP_STALL] = "stall step", [STEP_RAW] = "raw round step",
 };
 
 static enum step pick_step(struct life *l) {
@@ -388,7 +383,7 @@ static enum step pick_step(struct life *l) {
 	for (unsigned i = 0; i < STEP_COUNT_; i++) {
 		total += step_weights[i];
 	}
-	unsigned r = chaos_rng_below(&l->rng, total);
+	unsigned r = peer_rng_below(&l->rng, total);
 	for (unsigned i = 0; i < STEP_COUNT_; i++) {
 		if (r < step_weights[i]) {
 			return (enum step)i;
@@ -399,7 +394,7 @@ static enum step pick_step(struct life *l) {
 }
 
 static void step(struct life *l) {
-	struct chaos_rng *rng = &l->rng;
+	struct peer_rng *rng = &l->rng;
 	enum step what = pick_step(l);
 	enter_phase(step_names[what]);
 	switch (what) {
@@ -410,19 +405,19 @@ static void step(struct life *l) {
 		break;
 	case STEP_SET:
 		if (l->nrects > 0) {
-			set_random(l, l->rects[chaos_rng_below(rng, l->nrects)]);
+			set_random(l, l->rects[peer_rng_below(rng, l->nrects)]);
 		}
 		break;
 	case STEP_DESTROY:
 		if (l->nrects > 0) {
-			destroy_rect(l, chaos_rng_below(rng, l->nrects));
+			destroy_rect(l, peer_rng_below(rng, l->nrects));
 		}
 		break;
 	case STEP_COMMIT:
 		commit(l);
 		break;
 	case STEP_FRAME:
-		frame(l, chaos_rng_chance(rng, 50));
+		frame(l, peer_rng_chance(rng, 50));
 		break;
 	case STEP_SYNC:
 		count_valid(l, TS_REQ_sync, 1);
@@ -446,23 +441,26 @@ static void step(struct life *l) {
 		screenshot(l);
 		break;
 	case STEP_BURST:
-		for (unsigned n = 100 + chaos_rng_below(rng, 1900); n > 0 && l->nrects < MAX_RECTS; n--) {
+		for (unsigned n = 100 + peer_rng_below(rng, 1900); n > 0 && l->nrects < MAX_RECTS; n--) {
 			create_rect(l);
 		}
 		commit(l);
 		break;
 	case STEP_PURGE:
 		for (uint32_t n = l->nrects / 2; n > 0; n--) {
-			destroy_rect(l, chaos_rng_below(rng, l->nrects));
+			destroy_rect(l, peer_rng_below(rng, l->nrects));
 		}
 		commit(l);
 		break;
 	case STEP_NAP:
 		flush(l);
-		sleep_ms(1 + chaos_rng_below(rng, 10));
+		sleep_ms(1 + peer_rng_below(rng, 10));
 		break;
 	case STEP_STALL:
 		stall(l);
+		break;
+	case STEP_RAW:
+		chaos_raw_round(l->plan, l->stats, &l->rng);
 		break;
 	case STEP_COUNT_:
 		break;
@@ -473,16 +471,21 @@ static void step(struct life *l) {
 
 // Encodes a request into @buf (TS_MAX_MESSAGE bytes) and returns its size.
 static size_t encode(uint8_t *buf, uint16_t opcode, const union ts_arg *args) {
-	size_t n = ts_encode(buf, TS_MAX_MESSAGE, &ts_request_interface, opcode, args);
+	size_t n = peer_encode(buf, TS_MAX_MESSAGE, opcode, args);
 	if (n == 0) {
 		abort(); // a bug in this file: every request built here is encodable
 	}
 	return n;
 }
 
+// Writes raw bytes (and fds, with the first byte); false once the server has gone.
+static bool send_raw(int fd, const void *data, size_t len, const int *fds, unsigned nfds) {
+	return peer_write(fd, data, len, fds, nfds) == PEER_WRITTEN;
+}
+
 static void fill_random(struct life *l, uint8_t *p, size_t len) {
 	for (size_t i = 0; i < len; i++) {
-		p[i] = (uint8_t)chaos_rng_next(&l->rng);
+		p[i] = (uint8_t)peer_rng_next(&l->rng);
 	}
 }
 
@@ -552,39 +555,59 @@ static uint32_t live_id(struct life *l) {
 	if (l->nrects == 0) {
 		create_rect(l);
 	}
-	return ts_rect_get_id(l->rects[chaos_rng_below(&l->rng, l->nrects)]);
+	return ts_rect_get_id(l->rects[peer_rng_below(&l->rng, l->nrects)]);
 }
 
-// A random request whose id fields are all @id, and other fields valid.
+// A random request whose id fields are all @id, and other fields valid (the
+// generator's safe values: tests/peer/gen.h).
 static size_t encode_with_id(struct life *l, uint8_t *buf, uint16_t opcode, uint32_t id) {
-	union ts_arg args[TS_MAX_ARGS] = { { .u = id } };
-	if (opcode == TS_REQ_rect_set_visible) {
-		args[1].u = chaos_rng_below(&l->rng, 2);
-	} else if (opcode == TS_REQ_rect_set_size) {
-		args[1].u = chaos_rng_below(&l->rng, 100);
-		args[2].u = chaos_rng_below(&l->rng, 100);
-	} else {
-		args[1].u = (uint32_t)chaos_rng_next(&l->rng);
-		args[2].u = (uint32_t)chaos_rng_next(&l->rng);
+	union ts_arg args[TS_MAX_ARGS] = { { .u = 0 } };
+	char strings[TS_MAX_STRING];
+	// Any id will do for the generator (its own are overwritten below): @id may be
+	// out of range.
+	struct peer_ids ids = { .live = { 1 }, .kinds = { UINT32_MAX }, .nlive = 1 };
+	if (!peer_gen_args(&l->rng, &ids, PEER_VALUES_SAFE, opcode, args, strings)) {
+		abort(); // the lists below hold only requests it can make with one live id
+	}
+	const char *sig = ts_requests[opcode].signature;
+	for (unsigned k = 0; sig[k]; k++) {
+		if (sig[k] == 'n' || sig[k] == 'o') {
+			args[k].u = id;
+		}
 	}
 	return encode(buf, opcode, args);
 }
 
-static const uint16_t uses_id[] = {
-	TS_REQ_destroy, TS_REQ_rect_set_position, TS_REQ_rect_set_size,
-	TS_REQ_rect_set_color, TS_REQ_rect_set_z, TS_REQ_rect_set_visible,
+// Requests by what their ids are, from the table: uses_id those that name an existing
+// object, new_id those that take a new one (those with fds aside: theirs have rules of
+// their own), any_id every one but hello without fds.
+struct opcodes {
+	uint16_t op[TS_REQ_COUNT_];
+	uint32_t count;
 };
-// Requests with a new id (screenshot aside: its fd has rules of its own).
-static const uint16_t new_id[] = {
-	TS_REQ_sync, TS_REQ_frame, TS_REQ_rect_create, TS_REQ_info_query,
-};
-#define PICK(l, array) (array)[chaos_rng_below(&(l)->rng, sizeof(array) / sizeof((array)[0]))]
+static struct opcodes uses_id, new_id, any_id;
+
+static void sort_requests(void) {
+	for (uint16_t op = 0; op < TS_REQ_COUNT_; op++) {
+		const char *sig = ts_requests[op].signature;
+		if (op == TS_REQ_hello || strchr(sig, 'h') != NULL) {
+			continue;
+		}
+		any_id.op[any_id.count++] = op;
+		if (strchr(sig, 'o') != NULL) {
+			uses_id.op[uses_id.count++] = op;
+		} else if (strchr(sig, 'n') != NULL) {
+			new_id.op[new_id.count++] = op;
+		}
+	}
+}
+#define PICK(l, list) ((list).op[peer_rng_below(&(l)->rng, (list).count)])
 
 // An fd the server must refuse to write a screenshot into: not a memfd, a memfd not
 // sealed against shrinking, one smaller than the output, or one sealed against writing.
 static int bad_pixels(struct life *l) {
 	size_t need = (size_t)l->width * 4 * (size_t)l->height;
-	unsigned how = chaos_rng_below(&l->rng, 4);
+	unsigned how = peer_rng_below(&l->rng, 4);
 	int fd = how == 0 ? open("/dev/null", O_RDWR | O_CLOEXEC)
 		: memfd_create("tessera-chaos-pixels", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0) {
@@ -594,7 +617,7 @@ static int bad_pixels(struct life *l) {
 	if (how == 0) {
 		return fd;
 	}
-	off_t size = (off_t)(how == 2 ? chaos_rng_below(&l->rng, (uint32_t)need) : need);
+	off_t size = (off_t)(how == 2 ? peer_rng_below(&l->rng, (uint32_t)need) : need);
 	int seals = (how == 1 ? 0 : F_SEAL_SHRINK) | (how == 3 ? F_SEAL_WRITE : 0);
 	if (ftruncate(fd, size) < 0 || (seals != 0 && fcntl(fd, F_ADD_SEALS, seals) < 0)) {
 		say(l, "cannot make screenshot memory: %s", strerror(errno));
@@ -607,31 +630,31 @@ static int bad_pixels(struct life *l) {
 // in @fds. Returns its size.
 static size_t build_invalid(struct life *l, enum chaos_invalid kind, uint8_t *buf,
 		int *fds, unsigned *nfds) {
-	struct chaos_rng *rng = &l->rng;
+	struct peer_rng *rng = &l->rng;
 	size_t size = 0;
 	*nfds = 0;
 	switch (kind) {
 	case INVALID_bad_header: {
 		uint32_t word[2] = { 12, TS_REQ_commit };
-		switch (chaos_rng_below(rng, 5)) {
-		case 0: word[0] = chaos_rng_below(rng, TS_HEADER_SIZE); break;
-		case 1: word[0] = TS_MAX_MESSAGE + 1 + chaos_rng_below(rng, UINT32_MAX - TS_MAX_MESSAGE); break;
-		case 2: word[0] = 9 + 4 * chaos_rng_below(rng, 1000) + chaos_rng_below(rng, 3); break;
-		case 3: word[1] |= (1 + chaos_rng_below(rng, 255)) << 24; break; // flags
-		default: word[1] |= (TS_MAX_FDS_PER_MESSAGE + 1 + chaos_rng_below(rng, 200)) << 16; break;
+		switch (peer_rng_below(rng, 5)) {
+		case 0: word[0] = peer_rng_below(rng, TS_HEADER_SIZE); break;
+		case 1: word[0] = TS_MAX_MESSAGE + 1 + peer_rng_below(rng, UINT32_MAX - TS_MAX_MESSAGE); break;
+		case 2: word[0] = 9 + 4 * peer_rng_below(rng, 1000) + peer_rng_below(rng, 3); break;
+		case 3: word[1] |= (1 + peer_rng_below(rng, 255)) << 24; break; // flags
+		default: word[1] |= (TS_MAX_FDS_PER_MESSAGE + 1 + peer_rng_below(rng, 200)) << 16; break;
 		}
 		memcpy(buf, word, sizeof word);
-		size = sizeof word + 4 * chaos_rng_below(rng, 16);
+		size = sizeof word + 4 * peer_rng_below(rng, 16);
 		fill_random(l, buf + sizeof word, size - sizeof word);
 		break;
 	}
 	case INVALID_garbage:
-		size = 1 + chaos_rng_below(rng, 2048);
+		size = 1 + peer_rng_below(rng, 2048);
 		fill_random(l, buf, size);
 		break;
 	case INVALID_bad_opcode: {
-		size = TS_HEADER_SIZE + 4 * chaos_rng_below(rng, 8);
-		uint32_t opcode = TS_REQ_COUNT_ + chaos_rng_below(rng, 0x10000 - TS_REQ_COUNT_);
+		size = TS_HEADER_SIZE + 4 * peer_rng_below(rng, 8);
+		uint32_t opcode = TS_REQ_COUNT_ + peer_rng_below(rng, 0x10000 - TS_REQ_COUNT_);
 		ts_put_u32(buf, (uint32_t)size);
 		ts_put_u32(buf + 4, opcode);
 		fill_random(l, buf + TS_HEADER_SIZE, size - TS_HEADER_SIZE);
@@ -642,11 +665,11 @@ static size_t build_invalid(struct life *l, enum chaos_invalid kind, uint8_t *bu
 		// word a live id.
 		uint16_t opcode;
 		do {
-			opcode = (uint16_t)chaos_rng_below(rng, TS_REQ_COUNT_);
+			opcode = (uint16_t)peer_rng_below(rng, TS_REQ_COUNT_);
 		} while (!ts_request_interface.meta[opcode].plain);
 		uint32_t right = ts_request_interface.meta[opcode].size;
 		do {
-			size = TS_HEADER_SIZE + 4 * chaos_rng_below(rng, chaos_rng_chance(rng, 80) ? 8 : 1022);
+			size = TS_HEADER_SIZE + 4 * peer_rng_below(rng, peer_rng_chance(rng, 80) ? 8 : 1022);
 		} while (size == right);
 		uint32_t id = live_id(l);
 		ts_put_u32(buf, (uint32_t)size);
@@ -657,9 +680,9 @@ static size_t build_invalid(struct life *l, enum chaos_invalid kind, uint8_t *bu
 		break;
 	}
 	case INVALID_id_out_of_range: {
-		uint32_t bad = chaos_rng_chance(rng, 50) ? 0
-			: TS_MAX_ID + 1 + chaos_rng_below(rng, UINT32_MAX - TS_MAX_ID);
-		uint16_t opcode = chaos_rng_chance(rng, 50) ? PICK(l, uses_id) : PICK(l, new_id);
+		uint32_t bad = peer_rng_chance(rng, 50) ? 0
+			: TS_MAX_ID + 1 + peer_rng_below(rng, UINT32_MAX - TS_MAX_ID);
+		uint16_t opcode = peer_rng_chance(rng, 50) ? PICK(l, uses_id) : PICK(l, new_id);
 		size = encode_with_id(l, buf, opcode, bad);
 		break;
 	}
@@ -679,14 +702,14 @@ static size_t build_invalid(struct life *l, enum chaos_invalid kind, uint8_t *bu
 	}
 	case INVALID_bad_value: {
 		uint32_t id = live_id(l);
-		if (chaos_rng_chance(rng, 50)) {
-			uint32_t big = 32769 + chaos_rng_below(rng, UINT32_MAX - 32769);
-			bool wide = chaos_rng_chance(rng, 50);
+		if (peer_rng_chance(rng, 50)) {
+			uint32_t big = 32769 + peer_rng_below(rng, UINT32_MAX - 32769);
+			bool wide = peer_rng_chance(rng, 50);
 			size = encode(buf, TS_REQ_rect_set_size, (union ts_arg[]){
 				{ .u = id }, { .u = wide ? big : 1 }, { .u = wide ? 1 : big } });
 		} else {
 			size = encode(buf, TS_REQ_rect_set_visible, (union ts_arg[]){
-				{ .u = id }, { .u = 2 + chaos_rng_below(rng, UINT32_MAX - 2) } });
+				{ .u = id }, { .u = 2 + peer_rng_below(rng, UINT32_MAX - 2) } });
 		}
 		break;
 	}
@@ -704,18 +727,18 @@ static size_t build_invalid(struct life *l, enum chaos_invalid kind, uint8_t *bu
 		// A request that takes no fds, saying it carries some (and sending them or
 		// not), or sending some and saying nothing of them. Or a screenshot without
 		// its fd.
-		uint32_t count = 1 + chaos_rng_below(rng, TS_MAX_FDS_PER_MESSAGE);
-		if (kind == INVALID_fds_missing && chaos_rng_chance(rng, 30)) {
+		uint32_t count = 1 + peer_rng_below(rng, TS_MAX_FDS_PER_MESSAGE);
+		if (kind == INVALID_fds_missing && peer_rng_chance(rng, 30)) {
 			size = encode(buf, TS_REQ_screenshot, (union ts_arg[]){ { .u = freed_id(l) } });
 			break;
 		}
-		size = chaos_rng_chance(rng, 50) ? encode(buf, TS_REQ_commit, NULL)
+		size = peer_rng_chance(rng, 50) ? encode(buf, TS_REQ_commit, NULL)
 			: encode_with_id(l, buf, TS_REQ_rect_set_color, live_id(l));
 		if (kind != INVALID_fds_stray) {
 			ts_put_u32(buf + 4, ts_get_u32(buf + 4) | count << 16); // nfds
 		}
 		if (kind != INVALID_fds_missing) {
-			*nfds = chaos_open_fds(fds, count);
+			*nfds = peer_open_fds(fds, count);
 			if (*nfds != count) {
 				say(l, "cannot open file descriptors to send: %s", strerror(errno));
 				_exit(CHILD_BROKEN);
@@ -725,9 +748,9 @@ static size_t build_invalid(struct life *l, enum chaos_invalid kind, uint8_t *bu
 	}
 	case INVALID_fds_too_many: {
 		// More than a connection queues, with an honest commit.
-		unsigned count = TS_CONNECTION_MAX_FDS + 1 + chaos_rng_below(rng, 36);
+		unsigned count = TS_CONNECTION_MAX_FDS + 1 + peer_rng_below(rng, 36);
 		size = encode(buf, TS_REQ_commit, NULL);
-		*nfds = chaos_open_fds(fds, count);
+		*nfds = peer_open_fds(fds, count);
 		if (*nfds != count) {
 			say(l, "cannot open file descriptors to send: %s", strerror(errno));
 			_exit(CHILD_BROKEN);
@@ -754,7 +777,7 @@ static void __attribute__((noreturn)) invalid_on_display(struct life *l, enum ch
 		size_t size = encode_with_id(l, buf, PICK(l, uses_id), live_id(l));
 		roundtrip(l);
 		chaos_add(&l->stats->invalid[kind], 1);
-		chaos_send(l->fd, buf, 1 + chaos_rng_below(&l->rng, (uint32_t)size - 1), NULL, 0);
+		send_raw(l->fd, buf, 1 + peer_rng_below(&l->rng, (uint32_t)size - 1), NULL, 0);
 		_exit(CHILD_OK);
 	}
 	size_t size = build_invalid(l, kind, buf, fds, &nfds);
@@ -762,7 +785,7 @@ static void __attribute__((noreturn)) invalid_on_display(struct life *l, enum ch
 	chaos_add(&l->stats->invalid[kind], 1);
 	// If the server hung up before taking it all, its reason may be waiting to be read:
 	// the round trip below reads it (as does read_answer).
-	chaos_send(l->fd, buf, size, fds, nfds);
+	send_raw(l->fd, buf, size, fds, nfds);
 	for (unsigned i = 0; i < nfds; i++) {
 		close(fds[i]);
 	}
@@ -787,10 +810,13 @@ static void __attribute__((noreturn)) invalid_on_display(struct life *l, enum ch
 // The invalid requests that need a fresh connection: before or at hello, or ids
 // ahead of what the client has used, which only a client counting its own ids knows.
 static void __attribute__((noreturn)) raw_invalid(struct life *l, enum chaos_invalid kind) {
-	struct chaos_rng *rng = &l->rng;
-	int fd = chaos_raw_connect(l->plan->socket);
+	struct peer_rng *rng = &l->rng;
+	int fd = peer_connect(l->plan->socket, PEER_BLOCKING);
 	if (fd < 0) {
 		_exit(CHILD_NO_CONNECT);
+	}
+	if (kind == INVALID_catalogue) {
+		chaos_catalogue_case(l->plan, l->stats, &l->rng, fd);
 	}
 	uint8_t buf[2 * TS_MAX_MESSAGE];
 	size_t size = 0;
@@ -802,29 +828,26 @@ static void __attribute__((noreturn)) raw_invalid(struct life *l, enum chaos_inv
 		count_valid(l, TS_REQ_hello, 1);
 	}
 	switch (kind) {
-	case INVALID_before_hello: {
-		static const uint16_t any[] = { TS_REQ_sync, TS_REQ_commit, TS_REQ_rect_create,
-			TS_REQ_info_query };
-		size += encode_with_id(l, buf + size, PICK(l, any), 1);
+	case INVALID_before_hello:
+		size += encode_with_id(l, buf + size, PICK(l, any_id), 1);
 		break;
-	}
 	case INVALID_bad_version:
 		size += encode(buf + size, TS_REQ_hello, (union ts_arg[]){ { .u = 0 }, { .s = "v0" } });
 		break;
 	case INVALID_bad_string: {
 		// hello(1, s) with s broken in one of the ways a string can be.
 		uint8_t *m = buf + size;
-		uint32_t len = 4 + chaos_rng_below(rng, 60);
+		uint32_t len = 4 + peer_rng_below(rng, 60);
 		uint32_t room = (len + 3) & ~3u;
 		memset(m, 0, 16 + room);
 		memset(m + 16, 'x', len - 1);
 		uint32_t claimed = len;
-		switch (chaos_rng_below(rng, 5)) {
+		switch (peer_rng_below(rng, 5)) {
 		case 0: claimed = 0; break;                                 // empty, no NUL
-		case 1: claimed = TS_MAX_STRING + 1 + chaos_rng_below(rng, 1000); break;
-		case 2: claimed = room + 4 + chaos_rng_below(rng, 100); break; // past the end
+		case 1: claimed = TS_MAX_STRING + 1 + peer_rng_below(rng, 1000); break;
+		case 2: claimed = room + 4 + peer_rng_below(rng, 100); break; // past the end
 		case 3: m[16 + len - 1] = 'x'; break;                        // no final NUL
-		default: m[16 + chaos_rng_below(rng, len - 1)] = '\0'; break; // a NUL inside
+		default: m[16 + peer_rng_below(rng, len - 1)] = '\0'; break; // a NUL inside
 		}
 		ts_put_u32(m, 16 + room);
 		ts_put_u32(m + 4, TS_REQ_hello);
@@ -834,12 +857,12 @@ static void __attribute__((noreturn)) raw_invalid(struct life *l, enum chaos_inv
 		break;
 	}
 	case INVALID_id_ahead: {
-		unsigned created = chaos_rng_below(rng, 10);
+		unsigned created = peer_rng_below(rng, 10);
 		for (unsigned i = 0; i < created; i++) {
 			size += encode(buf + size, TS_REQ_rect_create, (union ts_arg[]){ { .u = ++highest } });
 		}
 		count_valid(l, TS_REQ_rect_create, created);
-		uint32_t ahead = highest + 2 + chaos_rng_below(rng, 1000);
+		uint32_t ahead = highest + 2 + peer_rng_below(rng, 1000);
 		size += encode_with_id(l, buf + size, PICK(l, new_id), ahead);
 		break;
 	}
@@ -853,7 +876,7 @@ static void __attribute__((noreturn)) raw_invalid(struct life *l, enum chaos_inv
 	count_valid(l, TS_REQ_sync, 1);
 	// Refused at connect (the clients limit), the server may hang up before we have
 	// written it all; what it said is read all the same.
-	chaos_send(fd, buf, size, NULL, 0);
+	send_raw(fd, buf, size, NULL, 0);
 	struct chaos_answer answer = read_answer(l, fd, sync_id);
 	judge(l, kind, answer.error, answer.synced);
 }
@@ -879,7 +902,7 @@ static void segfault(void) {
 
 // A request with a live id or a fresh one, encoded whole into @buf.
 static size_t any_request(struct life *l, uint8_t *buf) {
-	if (l->nrects > 0 && chaos_rng_chance(&l->rng, 70)) {
+	if (l->nrects > 0 && peer_rng_chance(&l->rng, 70)) {
 		return encode_with_id(l, buf, PICK(l, uses_id), live_id(l));
 	}
 	return encode(buf, TS_REQ_hello, (union ts_arg[]){ { .u = 1 }, { .s = "half a hello" } });
@@ -900,7 +923,7 @@ static void __attribute__((noreturn)) flood(struct life *l) {
 	}
 	chaos_add(&l->stats->stalls, 1);
 	enter_phase("flood");
-	while (chaos_send(l->fd, chunk, size, NULL, 0)) {
+	while (send_raw(l->fd, chunk, size, NULL, 0)) {
 		phase_bytes += size;
 		count_valid(l, TS_REQ_sync, syncs);
 		count_valid(l, TS_REQ_info_query, queries);
@@ -922,11 +945,11 @@ static void __attribute__((noreturn)) flood(struct life *l) {
 }
 
 static void __attribute__((noreturn)) die(struct life *l) {
-	struct chaos_rng *rng = &l->rng;
+	struct peer_rng *rng = &l->rng;
 	uint8_t buf[TS_MAX_MESSAGE];
 	switch (l->plan->fate) {
 	case FATE_segv:
-		if (chaos_rng_chance(rng, 50)) {
+		if (peer_rng_chance(rng, 50)) {
 			flush(l);
 		}
 		segfault();
@@ -934,7 +957,7 @@ static void __attribute__((noreturn)) die(struct life *l) {
 	case FATE_abort:
 		abort();
 	case FATE_kill:
-		if (chaos_rng_chance(rng, 50)) {
+		if (peer_rng_chance(rng, 50)) {
 			flush(l);
 		}
 		kill(getpid(), SIGKILL);
@@ -942,18 +965,18 @@ static void __attribute__((noreturn)) die(struct life *l) {
 	case FATE_midmsg: {
 		size_t size = any_request(l, buf);
 		roundtrip(l);
-		chaos_send(l->fd, buf, 1 + chaos_rng_below(rng, (uint32_t)size - 1), NULL, 0);
+		send_raw(l->fd, buf, 1 + peer_rng_below(rng, (uint32_t)size - 1), NULL, 0);
 		kill(getpid(), SIGKILL);
 		break;
 	}
 	case FATE_exit:
 		// With requests still queued in the library, or not.
-		if (chaos_rng_chance(rng, 50)) {
+		if (peer_rng_chance(rng, 50)) {
 			flush(l);
 		}
 		_exit(CHILD_OK);
 	case FATE_disconnect:
-		if (chaos_rng_chance(rng, 50)) {
+		if (peer_rng_chance(rng, 50)) {
 			// A tidy client: takes its rects away first.
 			while (l->nrects > 0) {
 				destroy_rect(l, l->nrects - 1);
@@ -966,14 +989,14 @@ static void __attribute__((noreturn)) die(struct life *l) {
 	case FATE_fds: {
 		// Fds with part of a message, or with whole ones that do not claim them.
 		int fds[TS_MAX_FDS_PER_MESSAGE];
-		unsigned count = chaos_open_fds(fds, 1 + chaos_rng_below(rng, TS_MAX_FDS_PER_MESSAGE));
+		unsigned count = peer_open_fds(fds, 1 + peer_rng_below(rng, TS_MAX_FDS_PER_MESSAGE));
 		size_t size = any_request(l, buf);
 		roundtrip(l);
-		if (chaos_rng_chance(rng, 70)) {
-			size = 1 + chaos_rng_below(rng, (uint32_t)size - 1);
+		if (peer_rng_chance(rng, 70)) {
+			size = 1 + peer_rng_below(rng, (uint32_t)size - 1);
 		}
 		chaos_add(&l->stats->fds_in_flight, count);
-		chaos_send(l->fd, buf, size, fds, count);
+		send_raw(l->fd, buf, size, fds, count);
 		kill(getpid(), SIGKILL);
 		break;
 	}
@@ -998,16 +1021,18 @@ void chaos_client_run(const struct chaos_plan *plan, struct chaos_stats *stats) 
 	enter_phase("hello");
 	no_core_dumps();
 
+	sort_requests();
 	struct life *l = &life;
 	l->plan = plan;
 	l->stats = stats;
 	l->rng.state = plan->seed;
 	l->width = plan->width;
 	l->height = plan->height;
-	l->max_rects = 1 + chaos_rng_below(&l->rng, chaos_rng_chance(&l->rng, 80) ? 64 : MAX_RECTS);
+	l->max_rects = 1 + peer_rng_below(&l->rng, peer_rng_chance(&l->rng, 80) ? 64 : MAX_RECTS);
 
-	enum chaos_invalid kind = (enum chaos_invalid)chaos_rng_below(&l->rng, INVALID_COUNT_);
+	enum chaos_invalid kind = (enum chaos_invalid)peer_rng_below(&l->rng, INVALID_COUNT_);
 	if (plan->fate == FATE_invalid && (kind == INVALID_before_hello ||
+			kind == INVALID_catalogue ||
 			kind == INVALID_bad_version || kind == INVALID_bad_string ||
 			kind == INVALID_id_ahead)) {
 		raw_invalid(l, kind);
@@ -1029,8 +1054,8 @@ void chaos_client_run(const struct chaos_plan *plan, struct chaos_stats *stats) 
 	l->fd = ts_display_get_fd(l->display);
 
 	// Many short lives, some long ones, and a few that end right after hello.
-	unsigned steps = chaos_rng_chance(&l->rng, 5) ? 0 : 1 + chaos_rng_below(&l->rng,
-		chaos_rng_chance(&l->rng, 80) ? 100 : 1000);
+	unsigned steps = peer_rng_chance(&l->rng, 5) ? 0 : 1 + peer_rng_below(&l->rng,
+		peer_rng_chance(&l->rng, 80) ? 100 : 1000);
 	for (unsigned i = 0; i < steps || plan->fate == FATE_outside; i++) {
 		step(l);
 	}

@@ -47,12 +47,15 @@ static void usage(FILE *out) {
 		"usage: %s --socket PATH --clients N --seconds T [--seed X] [--json]\n"
 		"A soak test: keeps N client processes running against the server for T\n"
 		"seconds. Each one sends random valid requests through libtessera (every\n"
-		"request of the protocol, with pauses in reading its events), then ends in\n"
-		"one of these ways, chosen at random:\n", prog);
+		"request of the protocol, with pauses in reading its events) and, now and\n"
+		"then, on a raw connection of its own, requests of every kind the protocol's\n"
+		"table has, made from the table; then it ends in one of these ways, chosen\n"
+		"at random:\n", prog);
 #define CHAOS_X_(name, what) fprintf(out, "  %-11s %s\n", #name, what);
 	CHAOS_FATES(CHAOS_X_)
 #undef CHAOS_X_
-	fprintf(out, "Invalid requests are written as raw bytes, one kind per client:\n ");
+	fprintf(out, "Invalid requests are written as raw bytes, one kind per client (catalogue:\n"
+		"a case of the tests' catalogue of malformed inputs, built from the table):\n ");
 	size_t column = 1;
 	for (unsigned i = 0; i < INVALID_COUNT_; i++) {
 		size_t len = strlen(invalid_names[i]) + 2;
@@ -301,7 +304,7 @@ struct run {
 	const char *socket;
 	unsigned clients;
 	struct chaos_stats *stats; // shared with the clients
-	struct chaos_rng rng;
+	struct peer_rng rng;
 	struct slot *slots;
 	unsigned running;
 	unsigned long long started;
@@ -321,12 +324,12 @@ static const unsigned fate_weights[FATE_COUNT_] = {
 	[FATE_invalid] = 4, [FATE_outside] = 1,
 };
 
-static enum chaos_fate pick_fate(struct chaos_rng *rng) {
+static enum chaos_fate pick_fate(struct peer_rng *rng) {
 	unsigned total = 0;
 	for (unsigned i = 0; i < FATE_COUNT_; i++) {
 		total += fate_weights[i];
 	}
-	unsigned r = chaos_rng_below(rng, total);
+	unsigned r = peer_rng_below(rng, total);
 	for (unsigned i = 0; i < FATE_COUNT_; i++) {
 		if (r < fate_weights[i]) {
 			return (enum chaos_fate)i;
@@ -340,13 +343,13 @@ static void spawn(struct run *r, struct slot *slot) {
 	// Choices come from the parent's generator in order, so a seed repeats them.
 	struct chaos_plan plan = {
 		.socket = r->socket,
-		.seed = chaos_rng_next(&r->rng),
+		.seed = peer_rng_next(&r->rng),
 		.fate = pick_fate(&r->rng),
 		.serial = (unsigned)r->started + 1,
 		.width = r->width,
 		.height = r->height,
 	};
-	uint64_t kill_after = (1 + chaos_rng_below(&r->rng, OUTSIDE_KILL_MAX_MS)) * 1000000ull;
+	uint64_t kill_after = (1 + peer_rng_below(&r->rng, OUTSIDE_KILL_MAX_MS)) * 1000000ull;
 	fflush(stdout);
 	fflush(stderr);
 	pid_t pid = fork();
@@ -588,9 +591,10 @@ static void print_text(struct run *r, const struct snapshot *start, const struct
 		}
 	}
 	printf("%s\n", any ? "" : " none");
-	printf("answers: %llu frame callbacks, %llu syncs, %llu info queries, %llu screenshots\n",
+	printf("answers: %llu frame callbacks, %llu syncs, %llu info queries, %llu screenshots; "
+		"%llu rounds of requests made from the protocol table on raw connections\n",
 		load(&s->frames_done), load(&s->syncs_done), load(&s->info_queries),
-		load(&s->screenshots));
+		load(&s->screenshots), load(&s->raw_rounds));
 	printf("stalls (clients not reading for a while): %llu; %.1f MiB flooded by clients "
 		"that never read; %llu fds sent by clients dying with them\n", load(&s->stalls),
 		(double)load(&s->flood_bytes) / 1048576.0, load(&s->fds_in_flight));
@@ -672,12 +676,12 @@ static void print_json(struct run *r, const struct snapshot *start, const struct
 		"\"refused_at_connect\": %llu, "
 		"\"stalls\": %llu, \"flood_bytes\": %llu, \"fds_in_flight\": %llu, "
 		"\"frames_done\": %llu, \"syncs_done\": %llu, \"info_queries\": %llu, "
-		"\"screenshots\": %llu,\n", load(&s->refused_as_expected), load(&s->refused_silently),
+		"\"screenshots\": %llu, \"raw_rounds\": %llu,\n", load(&s->refused_as_expected), load(&s->refused_silently),
 		load(&s->refused_wrong_code), load(&s->invalid_accepted), load(&s->valid_refused),
 		load(&s->bad_answers), load(&s->cut_off_limit), load(&s->cut_off_hangup),
 		load(&s->refused_at_connect), load(&s->stalls), load(&s->flood_bytes), load(&s->fds_in_flight),
 		load(&s->frames_done), load(&s->syncs_done), load(&s->info_queries),
-		load(&s->screenshots));
+		load(&s->screenshots), load(&s->raw_rounds));
 	printf(" \"deaths\": {");
 	for (unsigned f = 0; f < FATE_COUNT_; f++) {
 		printf("%s\"%s\": {\"started\": %llu", f ? ", " : "", chaos_fate_name((enum chaos_fate)f),

@@ -7,11 +7,13 @@
 #ifndef TESSERA_TOOLS_CHAOS_H
 #define TESSERA_TOOLS_CHAOS_H
 
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "peer.h"
 #include "tessera-protocol.h"
 
 /* How a client ends its life: chosen by the parent, so a seed reproduces the mix. */
@@ -68,8 +70,10 @@ static inline const char *chaos_fate_name(enum chaos_fate fate) {
 	X(before_hello, CHAOS_BIT_(not_ready)) \
 	X(bad_version, CHAOS_BIT_(bad_version)) \
 	X(bad_string, CHAOS_BIT_(invalid_message)) \
+	X(catalogue, CHAOS_ANY) \
 	X(truncated, 0)
-/* Garbage: random bytes; any error, or none, is a fair answer. */
+/* Garbage: random bytes; any error, or none, is a fair answer. A case of the malformed-
+   input catalogue (tests/peer/malformed.h) is judged by what the case itself expects. */
 #define CHAOS_ANY 0xffffffffu
 
 enum chaos_invalid {
@@ -107,6 +111,7 @@ struct chaos_stats {
 	chaos_counter flood_bytes;           // bytes written by clients that never read
 	chaos_counter fds_in_flight;         // fds sent by clients dying with them
 	chaos_counter frames_done, syncs_done, screenshots, info_queries;
+	chaos_counter raw_rounds;            // rounds of table-generated requests on a raw connection
 };
 
 /** What one client process is to do: fixed by the parent before the fork. */
@@ -122,60 +127,46 @@ struct chaos_plan {
 void chaos_client_run(const struct chaos_plan *plan, struct chaos_stats *stats)
 	__attribute__((noreturn));
 
-/* ---- the raw socket (chaos-raw.c) ---- */
-
-/** A blocking connection to @path with no hello sent, or -1. */
-int chaos_raw_connect(const char *path);
-
-/**
- * Writes @len bytes to @fd, blocking, with the @nfds descriptors of @fds (at most 253,
- * still owned by the caller) attached to the first of them. False when the server
- * hung up or the socket failed.
- */
-bool chaos_send(int fd, const void *data, size_t len, const int *fds, unsigned nfds);
-
-/** Opens up to @count descriptors of assorted kinds (memfd, pipe, /dev/null) into @fds,
- *  to be sent; returns how many it opened. */
-unsigned chaos_open_fds(int *fds, unsigned count);
+/* ---- the raw socket (chaos-raw.c; the raw peer of tests/peer does the rest) ---- */
 
 /** What the server sent on a raw connection, up to its error or hang-up. */
 struct chaos_answer {
 	int error;        // the code of its error event (counted in stats->errors), or -1
 	bool synced;      // done for the awaited sync came first
+	bool hung_up;     // the server closed the connection (after its error, if any)
 	const char *bad;  // an event the protocol does not allow, if one came (NULL: none)
 };
 
 /**
  * Reads events from @fd until an error event, done(@sync_id) (0: none awaited), a
- * hang-up, or 20 s of silence. Fds that come along are closed.
+ * hang-up, or 20 s of silence; error events are counted in @stats (chaos's own part of
+ * the raw peer's peer_next). Fds that come along are closed.
  */
 struct chaos_answer chaos_read_answer(int fd, uint32_t sync_id, struct chaos_stats *stats);
+
+/**
+ * A round of requests made from the protocol table by the generator (tests/peer/gen.h)
+ * on a raw connection of the client's own: a request added to the table is soaked
+ * with no change here. Counts what it sent in @stats; a round trip after them must be
+ * answered without an error, else the client ends (CHILD_ANOMALY).
+ */
+void chaos_raw_round(const struct chaos_plan *plan, struct chaos_stats *stats,
+	struct peer_rng *rng);
+
+/**
+ * Sends a random case of the malformed-input catalogue (tests/peer/malformed.h) on the
+ * new connection @fd, judges the server's answer by what the case expects, counts it
+ * in @stats and ends the client.
+ */
+void chaos_catalogue_case(const struct chaos_plan *plan, struct chaos_stats *stats,
+	struct peer_rng *rng, int fd) __attribute__((noreturn));
+
+/** Writes "tessera-chaos: client N (fate, seed S): TEXT" to stderr in one write. */
+void chaos_vsay(const struct chaos_plan *plan, const char *fmt, va_list ap);
 
 /** Adds @n to a shared counter. */
 static inline void chaos_add(chaos_counter *counter, unsigned long long n) {
 	atomic_fetch_add_explicit(counter, n, memory_order_relaxed);
-}
-
-/* splitmix64: small, fast and good enough to make choices reproducible from a seed. */
-struct chaos_rng {
-	uint64_t state;
-};
-
-static inline uint64_t chaos_rng_next(struct chaos_rng *rng) {
-	uint64_t z = (rng->state += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-/** A number from 0 to @n - 1 (0 when @n is 0). */
-static inline uint32_t chaos_rng_below(struct chaos_rng *rng, uint32_t n) {
-	return (uint32_t)(((chaos_rng_next(rng) >> 32) * n) >> 32);
-}
-
-/** True with probability @percent / 100. */
-static inline int chaos_rng_chance(struct chaos_rng *rng, uint32_t percent) {
-	return chaos_rng_below(rng, 100) < percent;
 }
 
 #endif

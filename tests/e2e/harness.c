@@ -10,9 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,6 +21,8 @@
 
 #include <tessera/client.h>
 
+#include "malformed.h"
+#include "peer.h"
 #include "wire.h"
 
 bool e2e_window_backend = false;
@@ -363,51 +363,46 @@ void e2e_check_as_found(const struct e2e_server *srv, int fd_baseline, int timeo
 	e2e_image_free(&img);
 }
 
-int e2e_raw_connect(const char *path) {
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(fd >= 0);
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	strncpy(addr.sun_path, path, sizeof addr.sun_path - 1);
-	assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof addr), 0);
-	return fd;
+void e2e_peer_connect(struct peer *p, const char *path) {
+	int fd = peer_connect(path, PEER_BLOCKING);
+	if (fd < 0) {
+		fail_msg("cannot connect to %s: %s", path, strerror(errno));
+	}
+	peer_init(p, fd);
 }
 
-void e2e_raw_send(int fd, uint16_t opcode, const union ts_arg *args) {
-	uint8_t buf[TS_MAX_MESSAGE];
-	size_t n = ts_encode(buf, sizeof buf, &ts_request_interface, opcode, args);
-	assert_true(n > 0);
-	assert_int_equal(send(fd, buf, n, MSG_NOSIGNAL), (ssize_t)n);
+void e2e_peer_send(struct peer *p, uint16_t opcode, const union ts_arg *args) {
+	assert_int_equal(peer_send(p->fd, opcode, args), PEER_WRITTEN);
 }
 
-int e2e_read_until_hangup(int fd, char *text, size_t cap) {
-	uint8_t buf[65536];
-	size_t used = 0;
-	for (;;) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		assert_true(poll(&p, 1, 5000) > 0);
-		ssize_t n = read(fd, buf + used, sizeof buf - used);
-		if (n <= 0) {
-			break;
-		}
-		used += (size_t)n;
-		assert_true(used < sizeof buf);
+void e2e_peer_drain(struct peer *p, int timeout_ms) {
+	enum peer_status rc = peer_drain(p, timeout_ms);
+	if (rc != PEER_HANGUP) {
+		fail_msg("the server %s", rc == PEER_TIMEOUT ? "did not hang up in time" : p->bad);
 	}
-	int code = -1;
-	size_t off = 0;
-	struct ts_header hdr;
-	while (ts_header_read(buf + off, used - off, &hdr) == TS_HEADER_OK &&
-			hdr.size <= used - off) {
-		union ts_arg args[TS_MAX_ARGS];
-		const char *why;
-		assert_int_equal(ts_decode(&ts_event_interface, buf + off, &hdr, NULL, args, &why), 0);
-		if (hdr.opcode == TS_EV_error) {
-			code = (int)args[1].u;
-			snprintf(text, cap, "%s", args[2].s);
+}
+
+size_t e2e_check_catalogue(const struct e2e_server *srv) {
+	size_t count;
+	struct peer_case *cases = peer_malformed(&count);
+	assert_non_null(cases);
+	for (size_t i = 0; i < count; i++) {
+		struct peer p;
+		e2e_peer_connect(&p, srv->socket);
+		// The server may hang up before it has read it all: its reason is still there.
+		assert_int_not_equal(peer_case_send(p.fd, &cases[i]), PEER_FAILED);
+		if (peer_drain(&p, 5000) == PEER_TIMEOUT) {
+			fail_msg("%s: no hang-up within 5 s (%d errors)", cases[i].name, p.errors);
 		}
-		off += hdr.size;
+		char why[768];
+		if (!peer_case_check(&cases[i], &p, why, sizeof why)) {
+			fail_msg("%s", why);
+		}
+		peer_close(&p);
 	}
-	assert_int_equal(off, used); // nothing but whole messages
-	return code;
+	assert_true(e2e_server_alive(srv));
+	free(cases);
+	return count;
 }
 
 /* ---- Added for tests/e2e/test-misbehave.c ---- */

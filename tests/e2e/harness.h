@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "peer.h"
 #include "wire.h"
 
 struct e2e_server {
@@ -100,15 +101,30 @@ bool e2e_flat(const struct e2e_image *img, uint32_t *rgba);
  */
 void e2e_check_as_found(const struct e2e_server *srv, int fd_baseline, int timeout_ms);
 
-/** A plain socket connected to @path, for clients that speak the protocol by hand. */
-int e2e_raw_connect(const char *path);
-/** Encodes a request with the protocol's encoder and sends it whole. */
-void e2e_raw_send(int fd, uint16_t opcode, const union ts_arg *args);
-/**
- * Reads everything the server sends until it hangs up (failing after 5 s) and returns
- * the error code of the error event found in it (its text in @text), or -1.
+/*
+ * Clients that speak the protocol by hand are raw peers (tests/peer); these wrap it
+ * with what a test does when the peer itself fails: fail the test.
  */
-int e2e_read_until_hangup(int fd, char *text, size_t cap);
+
+/** Connects raw peer @p (blocking) to @path, no hello sent; fails the test if it cannot. */
+void e2e_peer_connect(struct peer *p, const char *path);
+
+/** Encodes and writes request @opcode; fails the test unless it is written whole. */
+void e2e_peer_send(struct peer *p, uint16_t opcode, const union ts_arg *args);
+
+/**
+ * Reads @p until the server hangs up, failing the test after @timeout_ms or on an
+ * event that does not decode; then p->errors, p->code and p->message say what it was
+ * told.
+ */
+void e2e_peer_drain(struct peer *p, int timeout_ms);
+
+/**
+ * Sends every case of the malformed-input catalogue (tests/peer/malformed.h), each on a
+ * new connection, and checks that the server answers each with its error and hangs up.
+ * Fails the test at the first case answered otherwise; returns how many were checked.
+ */
+size_t e2e_check_catalogue(const struct e2e_server *srv);
 
 /* ---- Added for tests/e2e/test-misbehave.c ---- */
 

@@ -1,8 +1,9 @@
 /*
  * Writes the seed corpus of the fuzz targets, in each target's input format (see
  * fuzz-decode.c and fuzz-server.c), from streams made with the protocol's encoder:
- * every request well formed after a hello, every event, realistic sessions, and each
- * malformed case the unit and end-to-end tests know.
+ * every request well formed after a hello (made by tests/peer/gen.h from the table),
+ * every event, realistic sessions, and every case of the tests' catalogue of malformed
+ * inputs (tests/peer/malformed.h).
  *
  * usage: gen-corpus DIR    writes DIR/fuzz-decode/NAME, DIR/fuzz-server/NAME and the
  *                          dictionaries DIR/fuzz-decode.dict, DIR/fuzz-server.dict
@@ -12,7 +13,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +20,8 @@
 #include <sys/stat.h>
 
 #include "fuzz-server.h"
+#include "gen.h"
+#include "malformed.h"
 #include "wire.h"
 
 struct buf {
@@ -50,23 +52,6 @@ static void put(struct buf *b, const void *bytes, size_t n) {
 
 static void put_byte(struct buf *b, uint8_t v) {
 	put(b, &v, 1);
-}
-
-// Raw 32-bit words, for messages the encoder refuses to make.
-static void words(struct buf *b, unsigned n, ...) {
-	va_list ap;
-	va_start(ap, n);
-	for (unsigned i = 0; i < n; i++) {
-		uint8_t w[4];
-		ts_put_u32(w, va_arg(ap, uint32_t));
-		put(b, w, 4);
-	}
-	va_end(ap);
-}
-
-// The second header word: opcode, fd count, flags.
-static uint32_t op_word(uint16_t opcode, uint8_t nfds, uint8_t flags) {
-	return opcode | (uint32_t)nfds << 16 | (uint32_t)flags << 24;
 }
 
 static void message(struct buf *b, const struct ts_interface *iface, uint16_t opcode,
@@ -232,36 +217,28 @@ static void seed(const char *name, bool with_hello, void (*fn)(struct buf *)) {
 	free(s.data);
 }
 
-/* Every request, well formed, after a hello. */
+/* Every request, well formed, after a hello: made by the request generator from the
+   table (tests/peer/gen.h), so a new request gets its seed with no change here. */
 
 static void one_each(void) {
+	struct peer_rng rng = { 0x5eed };
 	for (uint16_t opcode = 0; opcode < TS_REQ_COUNT_; opcode++) {
 		struct buf s = { 0 };
 		hello(&s);
-		// Requests about a rect get one; a new id is the next one.
-		const char *sig = ts_requests[opcode].signature;
-		bool needs_rect = strchr(sig, 'o') != NULL;
-		if (needs_rect) {
-			REQ(&s, rect_create, { .u = 1 });
-		}
-		union ts_arg args[TS_MAX_ARGS] = { 0 };
-		for (unsigned i = 0; sig[i]; i++) {
-			switch (sig[i]) {
-			case 'n':
-				args[i].u = needs_rect ? 2 : 1;
-				break;
-			case 'o':
-				args[i].u = 1;
-				break;
-			case 's':
-				args[i].s = "seed";
-				break;
-			default:
-				args[i].u = 1; // a valid value for every field
-				break;
-			}
+		struct peer_ids ids = { 0 };
+		union ts_arg args[TS_MAX_ARGS] = { { .u = 0 } };
+		char strings[TS_MAX_STRING];
+		// A request about an object gets one, made first.
+		if (strchr(ts_requests[opcode].signature, 'o') != NULL) {
+			REQ(&s, rect_create, { .u = ++ids.highest });
+			ids.kinds[ids.nlive] = UINT32_MAX; // of any interface
+			ids.live[ids.nlive++] = ids.highest;
 		}
 		if (opcode != TS_REQ_hello) {
+			if (!peer_gen_args(&rng, &ids, PEER_VALUES_SAFE, opcode, args, strings)) {
+				fprintf(stderr, "gen-corpus: cannot make %s\n", ts_requests[opcode].name);
+				exit(1);
+			}
 			message(&s, &ts_request_interface, opcode, args);
 		}
 		REQ(&s, commit);
@@ -379,50 +356,6 @@ static void many_rects(struct buf *s) {
 	REQ(s, screenshot, { .u = 41 });
 }
 
-/* Malformed headers and fields. */
-
-static void size_short(struct buf *s) { words(s, 2, 4, op_word(TS_REQ_commit, 0, 0)); }
-static void size_odd(struct buf *s) { words(s, 3, 10, op_word(TS_REQ_commit, 0, 0), 0); }
-static void size_huge(struct buf *s) { words(s, 2, 0xffffffffu, op_word(TS_REQ_sync, 0, 0)); }
-static void size_above_max(struct buf *s) {
-	words(s, 2, TS_MAX_MESSAGE + 4, op_word(TS_REQ_sync, 0, 0));
-}
-static void too_long(struct buf *s) {
-	REQ(s, rect_create, { .u = 1 });
-	words(s, 6, 24, op_word(TS_REQ_rect_set_position, 0, 0), 1, 2, 3, 4);
-}
-static void too_short(struct buf *s) {
-	REQ(s, rect_create, { .u = 1 });
-	words(s, 4, 16, op_word(TS_REQ_rect_set_position, 0, 0), 1, 2);
-}
-static void commit_with_body(struct buf *s) { words(s, 3, 12, op_word(TS_REQ_commit, 0, 0), 0); }
-static void bad_opcode(struct buf *s) { words(s, 2, 8, op_word(999, 0, 0)); }
-static void opcode_past_table(struct buf *s) { words(s, 3, 12, op_word(TS_REQ_COUNT_, 0, 0), 1); }
-static void flags_set(struct buf *s) { words(s, 2, 8, op_word(TS_REQ_commit, 0, 1)); }
-static void too_many_fds(struct buf *s) { words(s, 2, 8, op_word(TS_REQ_commit, 5, 0)); }
-static void fds_missing(struct buf *s) { words(s, 2, 8, op_word(TS_REQ_commit, 1, 0)); }
-
-/* Strings (hello is the only request with one). */
-
-static void str_zero_length(struct buf *s) { words(s, 4, 16, op_word(TS_REQ_hello, 0, 0), 1, 0); }
-static void str_too_long(struct buf *s) {
-	words(s, 4, 16, op_word(TS_REQ_hello, 0, 0), 1, TS_MAX_STRING + 1);
-}
-static void str_past_end(struct buf *s) {
-	words(s, 5, 20, op_word(TS_REQ_hello, 0, 0), 1, 8, 0x00636261);
-}
-static void str_no_nul(struct buf *s) {
-	words(s, 5, 20, op_word(TS_REQ_hello, 0, 0), 1, 4, 0x64636261);
-}
-static void str_inner_nul(struct buf *s) {
-	words(s, 5, 20, op_word(TS_REQ_hello, 0, 0), 1, 4, 0x00620061);
-}
-static void str_bad_padding(struct buf *s) {
-	words(s, 5, 20, op_word(TS_REQ_hello, 0, 0), 1, 2, 0x00ff0061);
-}
-static void str_trailing_word(struct buf *s) {
-	words(s, 6, 24, op_word(TS_REQ_hello, 0, 0), 1, 4, 0x00636261, 0);
-}
 static void str_longest(struct buf *s) {
 	char name[TS_MAX_STRING];
 	memset(name, 'n', sizeof name - 1);
@@ -431,67 +364,45 @@ static void str_longest(struct buf *s) {
 	REQ(s, sync, { .u = 1 });
 }
 
-/* Ids. */
-
-static void id_zero(struct buf *s) { words(s, 3, 12, op_word(TS_REQ_rect_create, 0, 0), 0); }
-static void id_above_max(struct buf *s) {
-	words(s, 3, 12, op_word(TS_REQ_rect_create, 0, 0), TS_MAX_ID + 1);
-}
-static void id_all_ones(struct buf *s) {
-	words(s, 3, 12, op_word(TS_REQ_destroy, 0, 0), 0xffffffffu);
-}
-static void id_unknown(struct buf *s) { REQ(s, rect_set_color, { .u = 7 }, { .u = 0 }); }
-static void id_skips_ahead(struct buf *s) { REQ(s, rect_create, { .u = 50 }); }
-static void id_in_use(struct buf *s) {
-	REQ(s, rect_create, { .u = 1 });
-	REQ(s, rect_create, { .u = 1 });
-}
-static void id_destroyed(struct buf *s) {
-	REQ(s, rect_create, { .u = 1 });
-	REQ(s, commit);
-	REQ(s, destroy, { .u = 1 });
-	REQ(s, rect_set_z, { .u = 1 }, { .i = 3 });
-}
-static void id_destroyed_twice(struct buf *s) {
-	REQ(s, rect_create, { .u = 1 });
-	REQ(s, destroy, { .u = 1 });
-	REQ(s, destroy, { .u = 1 });
-}
-static void destroy_callback(struct buf *s) {
-	REQ(s, frame, { .u = 1 });
-	REQ(s, destroy, { .u = 1 });
-}
-static void callback_as_rect(struct buf *s) {
-	REQ(s, frame, { .u = 1 });
-	REQ(s, rect_set_size, { .u = 1 }, { .u = 1 }, { .u = 1 });
-}
-static void callback_id_in_use(struct buf *s) {
-	REQ(s, rect_create, { .u = 1 });
-	REQ(s, sync, { .u = 1 });
-}
-
-/* Values and order. */
-
-static void size_too_large(struct buf *s) {
-	REQ(s, rect_create, { .u = 1 });
-	REQ(s, rect_set_size, { .u = 1 }, { .u = 40000 }, { .u = 10 });
-}
-static void visible_two(struct buf *s) {
-	REQ(s, rect_create, { .u = 1 });
-	REQ(s, rect_set_visible, { .u = 1 }, { .u = 2 });
-}
-static void before_hello(struct buf *s) { REQ(s, rect_create, { .u = 1 }); }
-static void hello_twice(struct buf *s) { hello(s); }
-static void hello_version_zero(struct buf *s) { REQ(s, hello, { .u = 0 }, { .s = "v0" }); }
 static void hello_future_version(struct buf *s) {
 	REQ(s, hello, { .u = TS_PROTOCOL_VERSION + 7 }, { .s = "future" });
 	REQ(s, sync, { .u = 1 });
 }
-static void random_bytes(struct buf *s) {
-	unsigned seed = 12345;
-	for (int i = 0; i < 512; i++) {
-		put_byte(s, (uint8_t)(rand_r(&seed) >> 7));
+
+/* Every malformed input of the tests' catalogue (tests/peer/malformed.h), for both
+   targets: fuzz-decode with the case's fds queued, fuzz-server with its setup sent as
+   a client would and its bad part sent with its fds. */
+
+static void catalogue(void) {
+	size_t count;
+	struct peer_case *cases = peer_malformed(&count);
+	if (cases == NULL) {
+		fprintf(stderr, "gen-corpus: out of memory\n");
+		exit(1);
 	}
+	struct buf b = { 0 };
+	for (size_t i = 0; i < count; i++) {
+		const struct peer_case *c = &cases[i];
+		char name[80];
+		snprintf(name, sizeof name, "bad-%s", c->name);
+		b.len = 0;
+		put_byte(&b, (uint8_t)(c->nfds < 7 ? c->nfds : 7));
+		put(&b, c->bytes, c->len);
+		write_file("fuzz-decode", name, &b);
+		b.len = 0;
+		put_byte(&b, 0); // one client
+		op_send(&b, 0, c->bytes, c->setup);
+		if (c->nfds > 0) {
+			op_send_fds(&b, 0, c->nfds < 3 ? c->nfds : 3, FUZZ_FD_DEV_NULL,
+				c->bytes + c->setup, c->len - c->setup);
+		} else {
+			op_send_raw(&b, 0, c->bytes + c->setup, c->len - c->setup);
+		}
+		settle(&b, 1);
+		write_file("fuzz-server", name, &b);
+	}
+	free(b.data);
+	free(cases);
 }
 
 /* fuzz-server only: several clients, fds, hang-ups. */
@@ -615,18 +526,8 @@ static void multi_client(void) {
 
 static void fds(void) {
 	struct buf b = { 0 }, s = { 0 };
-	hello(&s);
-	size_t hello_len = s.len;
-	words(&s, 2, 8, op_word(TS_REQ_commit, 1, 0));
-	// commit claiming the fd it carries: a message that takes none.
-	put_byte(&b, 0);
-	op_send(&b, 0, s.data, hello_len);
-	op_send_fds(&b, 0, 1, FUZZ_FD_SCREENSHOT, s.data + hello_len, 8);
-	settle(&b, 1);
-	write_file("fuzz-server", "bad-fds-commit-with-fd", &b);
-
+	// (A commit claiming an fd, and a screenshot without its own, are the catalogue's.)
 	// Fds no message claims, sent with a well-formed commit, again and again.
-	b.len = 0;
 	put_byte(&b, 0);
 	s.len = 0;
 	hello(&s);
@@ -652,15 +553,10 @@ static void fds(void) {
 	settle(&b, 1);
 	write_file("fuzz-server", "bad-fds-with-hello", &b);
 
-	// A screenshot without its memory, and one with each kind of wrong memory.
+	// A screenshot with each kind of memory, right and wrong.
 	s.len = 0;
 	hello(&s);
-	REQ(&s, screenshot, { .u = 1 });
-	b.len = 0;
-	put_byte(&b, 0);
-	op_send_raw(&b, 0, s.data, s.len);
-	settle(&b, 1);
-	write_file("fuzz-server", "bad-fds-screenshot-missing", &b);
+	size_t hello_len = s.len;
 	static const char *const kinds[] = {
 		[FUZZ_FD_DEV_NULL] = "dev-null", [FUZZ_FD_SCREENSHOT] = "ok",
 		[FUZZ_FD_UNSEALED] = "unsealed", [FUZZ_FD_TOO_SMALL] = "too-small",
@@ -681,21 +577,12 @@ static void fds(void) {
 		write_file("fuzz-server", name, &b);
 	}
 
-	// fuzz-decode: an fd queued for a message that takes none, and one too few.
-	s.len = 0;
-	put_byte(&s, 1);
-	words(&s, 2, 8, op_word(TS_REQ_commit, 1, 0));
-	write_file("fuzz-decode", "bad-fds-commit-with-fd", &s);
+	// fuzz-decode: one fd queued for two screenshots.
 	s.len = 0;
 	put_byte(&s, 1);
 	REQ(&s, screenshot, { .u = 5 });
 	REQ(&s, screenshot, { .u = 6 });
 	write_file("fuzz-decode", "bad-fds-one-short", &s);
-	s.len = 0;
-	put_byte(&s, 0);
-	hello(&s);
-	REQ(&s, screenshot, { .u = 1 });
-	write_file("fuzz-decode", "bad-fds-screenshot-missing", &s);
 	free(s.data);
 	free(b.data);
 }
@@ -871,42 +758,7 @@ int main(int argc, char *argv[]) {
 	seed("ok-uncommitted-compacted", true, uncommitted_compacted);
 	seed("ok-longest-name", false, str_longest);
 	seed("ok-future-version", false, hello_future_version);
-	seed("bad-size-short", true, size_short);
-	seed("bad-size-odd", true, size_odd);
-	seed("bad-size-huge", false, size_huge);
-	seed("bad-size-above-max", true, size_above_max);
-	seed("bad-too-long", true, too_long);
-	seed("bad-too-short", true, too_short);
-	seed("bad-commit-with-body", true, commit_with_body);
-	seed("bad-opcode", true, bad_opcode);
-	seed("bad-opcode-past-table", true, opcode_past_table);
-	seed("bad-flags", true, flags_set);
-	seed("bad-nfds-above-4", true, too_many_fds);
-	seed("bad-fds-missing", true, fds_missing);
-	seed("bad-str-zero-length", false, str_zero_length);
-	seed("bad-str-too-long", false, str_too_long);
-	seed("bad-str-past-end", false, str_past_end);
-	seed("bad-str-no-nul", false, str_no_nul);
-	seed("bad-str-inner-nul", false, str_inner_nul);
-	seed("bad-str-padding", false, str_bad_padding);
-	seed("bad-str-trailing-word", false, str_trailing_word);
-	seed("bad-id-zero", true, id_zero);
-	seed("bad-id-above-max", true, id_above_max);
-	seed("bad-id-all-ones", true, id_all_ones);
-	seed("bad-id-unknown", true, id_unknown);
-	seed("bad-id-skips-ahead", true, id_skips_ahead);
-	seed("bad-id-in-use", true, id_in_use);
-	seed("bad-id-destroyed", true, id_destroyed);
-	seed("bad-id-destroyed-twice", true, id_destroyed_twice);
-	seed("bad-destroy-callback", true, destroy_callback);
-	seed("bad-callback-as-rect", true, callback_as_rect);
-	seed("bad-callback-id-in-use", true, callback_id_in_use);
-	seed("bad-size-too-large", true, size_too_large);
-	seed("bad-visible-two", true, visible_two);
-	seed("bad-before-hello", false, before_hello);
-	seed("bad-hello-twice", true, hello_twice);
-	seed("bad-hello-version-0", false, hello_version_zero);
-	seed("bad-random-bytes", false, random_bytes);
+	catalogue();
 	multi_client();
 	tight();
 	fds();

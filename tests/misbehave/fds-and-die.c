@@ -24,8 +24,8 @@ int main(int argc, char *argv[]) {
 	struct mb_options opt;
 	mb_parse(argc, argv,
 		"Writes part of a message with 3 fds, then SIGKILLs itself.\n", modes, 0, &opt);
-	struct mb_reader r;
-	mb_reader_init(&r, mb_connect(opt.socket));
+	struct peer r;
+	peer_init(&r, mb_connect(opt.socket));
 	mb_hello(&r, "misbehave-fds-and-die", opt.timeout_ms);
 	int fds[FDS];
 	for (unsigned i = 0; i < FDS; i++) {

@@ -24,8 +24,8 @@ int main(int argc, char *argv[]) {
 		mb_say("--count must be 1 to 64");
 		return 2;
 	}
-	struct mb_reader r;
-	mb_reader_init(&r, mb_connect(opt.socket));
+	struct peer r;
+	peer_init(&r, mb_connect(opt.socket));
 	mb_hello(&r, "misbehave-flood", opt.timeout_ms);
 	int fd = r.fd;
 	uint32_t rects = (uint32_t)opt.count, callback = rects + 1;
@@ -68,17 +68,16 @@ int main(int argc, char *argv[]) {
 		}
 		// Read whatever has come, without waiting.
 		for (;;) {
-			struct ts_header hdr;
-			union ts_arg args[TS_MAX_ARGS];
-			enum mb_read rc = mb_next_event(&r, 0, &hdr, args);
-			if (rc == MB_HANGUP) {
+			struct peer_event ev;
+			enum peer_status rc = mb_next_event(&r, 0, &ev);
+			if (rc == PEER_HANGUP) {
 				mb_say("disconnected");
 				return 0;
 			}
-			if (rc == MB_TIMEOUT) {
+			if (rc == PEER_TIMEOUT) {
 				break;
 			}
-			if (hdr.opcode == TS_EV_done && args[0].u == callback) {
+			if (ev.hdr.opcode == TS_EV_done && ev.args[0].u == callback) {
 				sync_out = false;
 			}
 		}

@@ -19,8 +19,8 @@ int main(int argc, char *argv[]) {
 		"Says hello, then moves (set-position) or destroys (destroy) the objects with\n"
 		"ids 1..N (--count, default 8) that it never created.\n",
 		modes, 8, &opt);
-	struct mb_reader r;
-	mb_reader_init(&r, mb_connect(opt.socket));
+	struct peer r;
+	peer_init(&r, mb_connect(opt.socket));
 	mb_hello(&r, "misbehave-foreign-ids", opt.timeout_ms);
 	mb_say("ready");
 	// All of them in one go: the server must stop at the first.

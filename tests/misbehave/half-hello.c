@@ -21,8 +21,8 @@ int main(int argc, char *argv[]) {
 	mb_parse(argc, argv,
 		"Connects, sends part of a hello (or nothing) and waits for the server.\n",
 		modes, 0, &opt);
-	struct mb_reader r;
-	mb_reader_init(&r, mb_connect(opt.socket));
+	struct peer r;
+	peer_init(&r, mb_connect(opt.socket));
 	uint8_t hello[TS_MAX_MESSAGE];
 	size_t len = mb_encode(hello, TS_REQ_hello,
 		(union ts_arg[]){ { .u = 1 }, { .s = "misbehave-half-hello" } });

@@ -3,16 +3,10 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
-
-#include "connection.h"
 
 static void usage(FILE *out, const char *help, const char *const *modes) {
 	fprintf(out, "usage: %s --socket PATH%s [--count N] [--timeout-ms MS] [--hold]\n%s",
@@ -111,24 +105,15 @@ void mb_die(const char *what) {
 }
 
 int mb_connect(const char *socket_path) {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	if (strlen(socket_path) >= sizeof addr.sun_path) {
-		errno = ENAMETOOLONG;
-		mb_die(socket_path);
-	}
-	strcpy(addr.sun_path, socket_path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = peer_connect(socket_path, PEER_BLOCKING);
 	if (fd < 0) {
-		mb_die("socket");
-	}
-	if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
 		mb_die(socket_path);
 	}
 	return fd;
 }
 
 size_t mb_encode(uint8_t *buf, uint16_t opcode, const union ts_arg *args) {
-	size_t n = ts_encode(buf, TS_MAX_MESSAGE, &ts_request_interface, opcode, args);
+	size_t n = peer_encode(buf, TS_MAX_MESSAGE, opcode, args);
 	if (n == 0) {
 		fprintf(stderr, "%s: cannot encode request %u\n", program_invocation_short_name,
 			opcode);
@@ -138,183 +123,76 @@ size_t mb_encode(uint8_t *buf, uint16_t opcode, const union ts_arg *args) {
 }
 
 bool mb_write(int fd, const void *buf, size_t len, const int *fds, unsigned nfds) {
-	const uint8_t *p = buf;
-	if (nfds > TS_SEND_MAX_FDS) {
-		errno = EINVAL;
-		mb_die("too many fds for one write");
+	enum peer_write_result rc = peer_write(fd, buf, len, fds, nfds);
+	if (rc == PEER_FAILED) {
+		mb_die("sendmsg");
 	}
-	while (len > 0 || nfds > 0) {
-		ssize_t n = ts_send_fds(fd, p, len, fds, nfds, 0);
-		if (n < 0) {
-			if (errno == EPIPE || errno == ECONNRESET) {
-				return false;
-			}
-			mb_die("sendmsg");
-		}
-		// The fds went with the first byte.
-		nfds = 0;
-		p += n;
-		len -= (size_t)n;
-		if (len == 0) {
-			break;
-		}
-	}
-	return true;
+	return rc == PEER_WRITTEN;
 }
 
 bool mb_send(int fd, uint16_t opcode, const union ts_arg *args) {
 	uint8_t buf[TS_MAX_MESSAGE];
-	size_t n = mb_encode(buf, opcode, args);
-	return mb_write(fd, buf, n, NULL, 0);
+	return mb_write(fd, buf, mb_encode(buf, opcode, args), NULL, 0);
 }
 
-void mb_reader_init(struct mb_reader *r, int fd) {
-	r->fd = fd;
-	r->start = r->end = 0;
-}
-
-static long long now_ms(void) {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-// Reads once into the buffer. Returns 1 when bytes came, 0 on hang-up, -1 on timeout.
-static int fill(struct mb_reader *r, long long deadline) {
-	if (r->start > 0) {
-		memmove(r->buf, r->buf + r->start, r->end - r->start);
-		r->end -= r->start;
-		r->start = 0;
-	}
-	for (;;) {
-		int wait = -1;
-		if (deadline >= 0) {
-			long long left = deadline - now_ms();
-			wait = left > 0 ? (int)left : 0;
-		}
-		struct pollfd p = { .fd = r->fd, .events = POLLIN };
-		int rc = poll(&p, 1, wait);
-		if (rc < 0 && errno == EINTR) {
-			continue;
-		}
-		if (rc < 0) {
-			mb_die("poll");
-		}
-		if (rc == 0) {
-			return -1;
-		}
-		union {
-			char buf[CMSG_SPACE(sizeof(int) * 32)];
-			struct cmsghdr align;
-		} control;
-		struct iovec iov = { .iov_base = r->buf + r->end, .iov_len = sizeof r->buf - r->end };
-		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-			.msg_controllen = sizeof control.buf };
-		ssize_t n = recvmsg(r->fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
-			continue;
-		}
-		// A server that closes with our requests unread makes its close a reset.
-		if (n < 0 && errno == ECONNRESET) {
-			return 0;
-		}
-		if (n < 0) {
-			mb_die("recvmsg");
-		}
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
-			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-				size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-				for (size_t i = 0; i < count; i++) {
-					int fd;
-					memcpy(&fd, CMSG_DATA(c) + i * sizeof fd, sizeof fd);
-					close(fd);
-				}
-			}
-		}
-		if (n == 0) {
-			return 0;
-		}
-		r->end += (size_t)n;
-		return 1;
-	}
-}
-
-enum mb_read mb_next_event(struct mb_reader *r, int timeout_ms, struct ts_header *hdr,
-		union ts_arg *args) {
-	long long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
-	for (;;) {
-		int rc = ts_header_read(r->buf + r->start, r->end - r->start, hdr);
-		if (rc < 0) {
-			fprintf(stderr, "%s: malformed event header from the server\n",
-				program_invocation_short_name);
-			exit(2);
-		}
-		if (rc == TS_HEADER_OK && hdr->size <= r->end - r->start) {
-			break;
-		}
-		int got = fill(r, deadline);
-		if (got <= 0) {
-			return got == 0 ? MB_HANGUP : MB_TIMEOUT;
-		}
-	}
-	// Fds were closed as they came: decode as if each 'h' field were -1.
-	int fds[TS_MAX_FDS_PER_MESSAGE] = { -1, -1, -1, -1 };
-	const char *why = "";
-	if (ts_decode(&ts_event_interface, r->buf + r->start, hdr, fds, args, &why) != 0) {
-		fprintf(stderr, "%s: malformed event from the server: %s\n",
-			program_invocation_short_name, why);
+enum peer_status mb_next_event(struct peer *p, int timeout_ms, struct peer_event *ev) {
+	enum peer_status rc = peer_next(p, timeout_ms, ev);
+	if (rc == PEER_BAD) {
+		fprintf(stderr, "%s: from the server: %s\n", program_invocation_short_name, p->bad);
 		exit(2);
 	}
-	r->start += hdr->size;
-	if (hdr->opcode == TS_EV_error) {
-		printf("error %s %u %s\n", ts_error_name(args[1].u), args[0].u, args[2].s);
+	if (rc == PEER_EVENT && ev->hdr.opcode == TS_EV_error) {
+		printf("error %s %u %s\n", ts_error_name(p->code), p->object, p->message);
 		fflush(stdout);
 	}
-	return MB_EVENT;
+	return rc;
 }
 
-void mb_hello(struct mb_reader *r, const char *name, int timeout_ms) {
-	if (!mb_send(r->fd, TS_REQ_hello, (union ts_arg[]){ { .u = 1 }, { .s = name } })) {
-		mb_finish(r, timeout_ms);
+void mb_hello(struct peer *p, const char *name, int timeout_ms) {
+	uint8_t buf[TS_MAX_MESSAGE];
+	size_t n = peer_encode_hello(buf, sizeof buf, name);
+	if (n == 0) {
+		fprintf(stderr, "%s: cannot encode hello\n", program_invocation_short_name);
+		exit(2);
 	}
-	mb_wait_event(r, TS_EV_welcome, 0, timeout_ms);
+	if (!mb_write(p->fd, buf, n, NULL, 0)) {
+		mb_finish(p, timeout_ms);
+	}
+	mb_wait_event(p, TS_EV_welcome, 0, timeout_ms);
 }
 
 // The next event before @deadline; a hang-up or the deadline ends the program with
 // its line ("disconnected", exit 0; "timeout", exit 1).
-static void next_or_exit(struct mb_reader *r, long long deadline, struct ts_header *hdr,
-		union ts_arg *args) {
-	long long left = deadline - now_ms();
-	enum mb_read rc = mb_next_event(r, left > 0 ? (int)left : 0, hdr, args);
-	if (rc == MB_HANGUP) {
+static void next_or_exit(struct peer *p, long long deadline, struct peer_event *ev) {
+	long long left = deadline - peer_now_ms();
+	enum peer_status rc = mb_next_event(p, left > 0 ? (int)left : 0, ev);
+	if (rc == PEER_HANGUP) {
 		mb_say("disconnected");
 		exit(0);
 	}
-	if (rc == MB_TIMEOUT) {
+	if (rc == PEER_TIMEOUT) {
 		mb_say("timeout");
 		exit(1);
 	}
 }
 
-void mb_wait_event(struct mb_reader *r, uint16_t opcode, uint32_t id, int timeout_ms) {
-	long long deadline = now_ms() + timeout_ms;
+void mb_wait_event(struct peer *p, uint16_t opcode, uint32_t id, int timeout_ms) {
+	long long deadline = peer_now_ms() + timeout_ms;
 	for (;;) {
-		struct ts_header hdr;
-		union ts_arg args[TS_MAX_ARGS];
-		next_or_exit(r, deadline, &hdr, args);
+		struct peer_event ev;
+		next_or_exit(p, deadline, &ev);
 		// welcome names no object; the others name theirs first.
-		if (hdr.opcode == opcode && (opcode == TS_EV_welcome || args[0].u == id)) {
+		if (ev.hdr.opcode == opcode && (opcode == TS_EV_welcome || ev.args[0].u == id)) {
 			return;
 		}
 	}
 }
 
-void mb_finish(struct mb_reader *r, int timeout_ms) {
-	long long deadline = now_ms() + timeout_ms;
+void mb_finish(struct peer *p, int timeout_ms) {
+	long long deadline = peer_now_ms() + timeout_ms;
 	for (;;) {
-		struct ts_header hdr;
-		union ts_arg args[TS_MAX_ARGS];
-		next_or_exit(r, deadline, &hdr, args);
+		struct peer_event ev;
+		next_or_exit(p, deadline, &ev);
 	}
 }
 

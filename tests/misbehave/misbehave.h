@@ -1,8 +1,9 @@
 /*
  * Misbehaving clients: small programs that each do one bad thing to a Tessera server,
- * in the spirit of wleird. They speak the protocol raw (protocol/wire.h encodes the
- * requests) so that they can get it wrong on purpose; the end-to-end tests in
- * tests/e2e/test-misbehave.c run them and check what the server did.
+ * in the spirit of wleird. They speak the protocol raw, through the raw peer of
+ * tests/peer (its encoding is protocol/wire.h's), so that they can get it wrong on
+ * purpose; the end-to-end tests in tests/e2e/test-misbehave.c run them and check what
+ * the server did.
  *
  * What they print on stdout, one line each, flushed at once:
  *   ready                          the setup is done and the bad thing starts (or is done)
@@ -21,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "wire.h"
+#include "peer.h"
 
 /** The command line every program understands; each uses the parts it needs. */
 struct mb_options {
@@ -46,63 +47,52 @@ void mb_say(const char *line);
 /** Prints "@prog: @what: <strerror>" to stderr and exits 2. */
 void mb_die(const char *what) __attribute__((noreturn));
 
-/** A blocking raw connection to @socket; exits 2 when there is none. */
+/*
+ * The raw side is tests/peer (peer.h); these wrap it with what every program here
+ * does on failure: exit 2 when the program itself cannot go on, and print the lines
+ * above as events come.
+ */
+
+/** A blocking raw connection to @socket (peer_connect); exits 2 when there is none. */
 int mb_connect(const char *socket);
 
 /**
- * Encodes request @opcode with @args into @buf (TS_MAX_MESSAGE bytes). Returns its
- * size; exits 2 if the table refuses the arguments (a bug in the program).
+ * Encodes request @opcode with @args into @buf (TS_MAX_MESSAGE bytes) with
+ * peer_encode. Returns its size; exits 2 if the table refuses the arguments (a bug in
+ * the program).
  */
 size_t mb_encode(uint8_t *buf, uint16_t opcode, const union ts_arg *args);
 
 /**
- * Writes all of @buf (blocking), the @nfds descriptors @fds going with its first byte
- * (SCM_RIGHTS). Returns false when the server has closed the connection (EPIPE,
- * ECONNRESET); exits 2 on any other failure.
+ * peer_write: all of @buf, the @nfds descriptors @fds with its first byte. Returns
+ * false when the server has closed the connection; exits 2 on any other failure.
  */
 bool mb_write(int fd, const void *buf, size_t len, const int *fds, unsigned nfds);
 
 /** Encodes and writes one request; false when the server has gone (see mb_write). */
 bool mb_send(int fd, uint16_t opcode, const union ts_arg *args);
 
-/** Reads events from a raw connection, a whole message at a time. */
-struct mb_reader {
-	int fd;
-	size_t start, end;
-	uint8_t buf[65536];
-};
-
-enum mb_read {
-	MB_EVENT = 1,    // one event in *hdr and args
-	MB_HANGUP = 0,   // the server closed the connection
-	MB_TIMEOUT = -1, // nothing within the time given
-};
-
-void mb_reader_init(struct mb_reader *r, int fd);
-
 /**
- * The next event, waiting at most @timeout_ms (-1: no limit; 0: only what has already
- * arrived). Every error event is also printed ("error CODE OBJECT MESSAGE"). Fds that
- * come with events are closed. Exits 2 on a malformed event (a server bug).
+ * peer_next, and every error event printed ("error CODE OBJECT MESSAGE"). Returns
+ * PEER_EVENT, PEER_HANGUP or PEER_TIMEOUT; exits 2 on a malformed event (a server bug).
  */
-enum mb_read mb_next_event(struct mb_reader *r, int timeout_ms, struct ts_header *hdr,
-	union ts_arg *args);
+enum peer_status mb_next_event(struct peer *p, int timeout_ms, struct peer_event *ev);
 
 /** Sends hello as @name and waits for welcome; exits through mb_finish if refused. */
-void mb_hello(struct mb_reader *r, const char *name, int timeout_ms);
+void mb_hello(struct peer *p, const char *name, int timeout_ms);
 
 /**
  * Waits for the event @opcode about object @id (a done, a delete_id; any welcome),
  * reading past others. When the server hangs up instead, prints "disconnected" and
  * exits 0; after @timeout_ms, prints "timeout" and exits 1.
  */
-void mb_wait_event(struct mb_reader *r, uint16_t opcode, uint32_t id, int timeout_ms);
+void mb_wait_event(struct peer *p, uint16_t opcode, uint32_t id, int timeout_ms);
 
 /**
  * Reads and reports events until the server hangs up: prints "disconnected" and
  * exits 0, or "timeout" after @timeout_ms and exits 1.
  */
-void mb_finish(struct mb_reader *r, int timeout_ms) __attribute__((noreturn));
+void mb_finish(struct peer *p, int timeout_ms) __attribute__((noreturn));
 
 /** If --hold was given: waits until stdin reaches EOF (the test lets go). */
 void mb_hold(const struct mb_options *opt);

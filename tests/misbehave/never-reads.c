@@ -54,8 +54,8 @@ int main(int argc, char *argv[]) {
 		"Sends hello, then sync and info_query without end (at most --count pairs,\n"
 		"default 4000000), never reading the answers.\n",
 		NULL, 4000000, &opt);
-	struct mb_reader r;
-	mb_reader_init(&r, mb_connect(opt.socket));
+	struct peer r;
+	peer_init(&r, mb_connect(opt.socket));
 	// Not even the welcome is read.
 	if (!mb_send(r.fd, TS_REQ_hello,
 			(union ts_arg[]){ { .u = 1 }, { .s = "misbehave-never-reads" } })) {

@@ -13,13 +13,11 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "misbehave.h"
@@ -30,55 +28,43 @@ struct tally {
 	unsigned long renewed, by_reason[REASON_OTHER + 1];
 };
 
-static long long now_ms(void) {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int open_silent(const char *socket) {
-	int fd = mb_connect(socket);
-	int flags = fcntl(fd, F_GETFL);
-	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
-		mb_die("fcntl");
+	int fd = peer_connect(socket, PEER_NONBLOCK);
+	if (fd < 0) {
+		mb_die(socket);
 	}
 	return fd;
 }
 
-// What the server's error event said, as text: enough to tell the limits apart.
-static enum reason classify(char *buf, size_t n) {
-	buf[n] = '\0';
-	// The text follows the event's fixed fields; search past any NUL.
-	for (size_t i = 0; i < n; i++) {
-		if (buf[i] == '\0') {
-			buf[i] = ' ';
-		}
+// What the server's error event said: enough to tell the limits apart.
+static enum reason classify(const struct peer *p) {
+	if (p->errors == 0) {
+		return REASON_NONE;
 	}
-	if (strstr(buf, "limit pending_clients=") != NULL) {
+	if (strstr(p->message, "limit pending_clients=") != NULL) {
 		return REASON_EVICTED;
 	}
-	if (strstr(buf, "limit clients=") != NULL) {
+	if (strstr(p->message, "limit clients=") != NULL) {
 		return REASON_REFUSED;
 	}
-	if (strstr(buf, "limit hello_timeout_ms=") != NULL) {
+	if (strstr(p->message, "limit hello_timeout_ms=") != NULL) {
 		return REASON_EXPIRED;
 	}
 	return REASON_OTHER;
 }
 
-// The server wrote to or closed @fd. Reads what it said into *@why and returns true
-// once the connection has ended.
-static bool dropped(int fd, enum reason *why) {
-	char buf[4096];
+// The server wrote to or closed connection @p. Reads what it said and returns true
+// once the connection has ended (a malformed event ends it too, as "other").
+static bool dropped(struct peer *p) {
 	for (;;) {
-		ssize_t n = read(fd, buf, sizeof buf - 1);
-		if (n > 0) {
-			if (*why == REASON_NONE) {
-				*why = classify(buf, (size_t)n);
-			}
-			continue;
+		struct peer_event ev;
+		enum peer_status rc = peer_next(p, 0, &ev);
+		if (rc == PEER_TIMEOUT) {
+			return false;
 		}
-		return n == 0 || (errno != EAGAIN && errno != EINTR);
+		if (rc != PEER_EVENT) {
+			return true;
+		}
 	}
 }
 
@@ -107,14 +93,18 @@ int main(int argc, char *argv[]) {
 	for (size_t i = 1; i <= count; i++) {
 		pfds[i] = (struct pollfd){ .fd = open_silent(opt.socket), .events = POLLIN };
 	}
-	mb_say("ready");
-	enum reason *why = calloc(count + 1, sizeof *why);
-	if (why == NULL) {
+	// peers[i] reads connection pfds[i].
+	struct peer *peers = calloc(count + 1, sizeof *peers);
+	if (peers == NULL) {
 		mb_die("calloc");
 	}
+	for (size_t i = 1; i <= count; i++) {
+		peer_init(&peers[i], pfds[i].fd);
+	}
+	mb_say("ready");
 	struct tally t = { 0 };
-	long long deadline = now_ms() + opt.timeout_ms;
-	while (now_ms() < deadline) {
+	long long deadline = peer_now_ms() + opt.timeout_ms;
+	while (peer_now_ms() < deadline) {
 		// The tests start us with a 30 s alarm against a hang; the storm may last
 		// longer, so the alarm is against a pass of this loop that never ends (a
 		// connect that blocks for good) instead.
@@ -134,21 +124,22 @@ int main(int argc, char *argv[]) {
 			}
 		}
 		for (size_t i = 1; i <= count; i++) {
-			if (pfds[i].revents && dropped(pfds[i].fd, &why[i])) {
+			if (pfds[i].revents && dropped(&peers[i])) {
 				// Closed without a word counts as "other".
-				t.by_reason[why[i] == REASON_NONE ? REASON_OTHER : why[i]]++;
-				why[i] = REASON_NONE;
-				close(pfds[i].fd);
+				enum reason why = classify(&peers[i]);
+				t.by_reason[why == REASON_NONE ? REASON_OTHER : why]++;
+				peer_close(&peers[i]);
 				pfds[i].fd = open_silent(opt.socket);
+				peer_init(&peers[i], pfds[i].fd);
 				t.renewed++;
 			}
 		}
 	}
 	for (size_t i = 1; i <= count; i++) {
-		close(pfds[i].fd);
+		peer_close(&peers[i]);
 	}
 	free(pfds);
-	free(why);
+	free(peers);
 	printf("renewed %lu evicted %lu refused %lu expired %lu other %lu\n", t.renewed,
 		t.by_reason[REASON_EVICTED], t.by_reason[REASON_REFUSED],
 		t.by_reason[REASON_EXPIRED], t.by_reason[REASON_OTHER]);

@@ -17,8 +17,8 @@ int main(int argc, char *argv[]) {
 	mb_parse(argc, argv,
 		"Creates and shows a rect, destroys it, then uses its id again.\n",
 		modes, 0, &opt);
-	struct mb_reader r;
-	mb_reader_init(&r, mb_connect(opt.socket));
+	struct peer r;
+	peer_init(&r, mb_connect(opt.socket));
 	mb_hello(&r, "misbehave-stale-ids", opt.timeout_ms);
 	int fd = r.fd;
 	const uint32_t rect = 1, callback = 2;

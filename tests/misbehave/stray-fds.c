@@ -25,8 +25,8 @@ static const char *const modes[] = { "unclaimed", "missing", "burst", "trickle",
 int main(int argc, char *argv[]) {
 	struct mb_options opt;
 	mb_parse(argc, argv, "Sends file descriptors that no message takes.\n", modes, 0, &opt);
-	struct mb_reader r;
-	mb_reader_init(&r, mb_connect(opt.socket));
+	struct peer r;
+	peer_init(&r, mb_connect(opt.socket));
 	mb_hello(&r, "misbehave-stray-fds", opt.timeout_ms);
 	// Every fd sent is a copy of this one: the server gets a new fd for each.
 	int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
