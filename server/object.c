@@ -33,11 +33,16 @@ void *object_lookup(struct client *client, uint32_t id, enum object_type type) {
 	return slot;
 }
 
+// Where an object of @type at @slot keeps its pending index.
+static uint32_t *slot_pending_index(uint8_t type, void *slot) {
+	assert(slot != NULL && object_types[type]->commit != NULL);
+	return (uint32_t *)(void *)((uint8_t *)slot + object_types[type]->pending_offset);
+}
+
 static uint32_t *pending_index_of(const struct client *client, uint32_t id) {
 	uint8_t type;
-	uint8_t *slot = objmap_lookup(&client->objects, id, &type);
-	assert(slot != NULL && object_types[type]->commit != NULL);
-	return (uint32_t *)(void *)(slot + object_types[type]->pending_offset);
+	void *slot = objmap_lookup(&client->objects, id, &type);
+	return slot_pending_index(type, slot);
 }
 
 // Drops the entries of destroyed objects, keeping the order of the rest.
@@ -103,9 +108,8 @@ bool object_commit_all(struct client *client) {
 			continue;
 		}
 		uint8_t type;
-		uint8_t *slot = objmap_lookup(&client->objects, e->id, &type);
-		assert(slot != NULL);
-		*(uint32_t *)(void *)(slot + object_types[type]->pending_offset) = 0;
+		void *slot = objmap_lookup(&client->objects, e->id, &type);
+		*slot_pending_index(type, slot) = 0;
 		if (!object_types[type]->commit(client, e->id, slot, e)) {
 			return false;
 		}
@@ -132,7 +136,7 @@ void object_destroy(struct client *client, uint32_t id, enum object_type type, v
 		ops->destroy(client, id, slot);
 	}
 	if (ops->commit != NULL) {
-		uint32_t index = *(uint32_t *)(void *)((uint8_t *)slot + ops->pending_offset);
+		uint32_t index = *slot_pending_index(type, slot);
 		if (index != 0) {
 			object_pending_drop(client, index);
 		}

@@ -131,7 +131,7 @@ static struct draw_box covered(const struct tree_root *root, const struct tree_n
 		if (n->parent == NULL || (n->flags & TREE_DIRTY) || !shows(root, n)) {
 			return none;
 		}
-		if (need_transform && n != node && n->parent != NULL) {
+		if (need_transform && n != node) {
 			struct affine local = local_of(root, n);
 			world = affine_mul(&local, &world);
 		}
@@ -232,49 +232,39 @@ void tree_node_finish(struct tree_root *root, struct tree_node *node) {
 	}
 }
 
-// The depth of the deepest node of @node's subtree below @node (0 for a leaf).
-static unsigned subtree_height(const struct tree_root *root, const struct tree_node *node) {
-	unsigned depth = 0, height = 0;
-	const struct tree_node *n = node;
-	for (;;) {
-		const struct tree_node *child = first_child(root, n);
-		if (child != NULL) {
-			n = child;
-			depth++;
-			height = depth > height ? depth : height;
-			continue;
-		}
-		// Up until there is a next sibling, stopping at @node.
-		while (n != node && next_sibling(root, n) == NULL) {
-			n = n->parent;
-			depth--;
-		}
-		if (n == node) {
-			return height;
-		}
-		n = next_sibling(root, n);
+// The node after @n in a pre-order walk of @top's subtree (parents before their
+// children), or NULL after the last.
+static struct tree_node *preorder_next(const struct tree_root *root,
+		const struct tree_node *top, struct tree_node *n) {
+	struct tree_node *child = first_child(root, n);
+	if (child != NULL) {
+		return child;
 	}
+	for (; n != top; n = n->parent) {
+		struct tree_node *next = next_sibling(root, n);
+		if (next != NULL) {
+			return next;
+		}
+	}
+	return NULL;
+}
+
+// The depth of the deepest node of @node's subtree below @node (0 for a leaf). Every
+// node's depth is its parent's + 1, in a detached subtree too.
+static unsigned subtree_height(const struct tree_root *root, struct tree_node *node) {
+	unsigned height = 0;
+	for (struct tree_node *n = node; n != NULL; n = preorder_next(root, node, n)) {
+		unsigned below = (unsigned)(n->depth - node->depth);
+		height = below > height ? below : height;
+	}
+	return height;
 }
 
 // Sets the depths of @node's subtree from @node's.
 static void set_depths(const struct tree_root *root, struct tree_node *node) {
-	struct tree_node *n = node;
-	for (;;) {
-		struct tree_node *child = first_child(root, n);
-		if (child != NULL) {
-			child->depth = (uint16_t)(n->depth + 1);
-			n = child;
-			continue;
-		}
-		while (n != node && next_sibling(root, n) == NULL) {
-			n = n->parent;
-		}
-		if (n == node) {
-			return;
-		}
-		struct tree_node *next = next_sibling(root, n);
-		next->depth = n->depth;
-		n = next;
+	for (struct tree_node *n = preorder_next(root, node, node); n != NULL;
+			n = preorder_next(root, node, n)) {
+		n->depth = (uint16_t)(n->parent->depth + 1);
 	}
 }
 

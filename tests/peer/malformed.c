@@ -172,6 +172,15 @@ static unsigned fds_of(const struct msg *m) {
 	return ts_request_interface.meta[m->opcode].nfds;
 }
 
+// Ends case @c with @m, its fields changed since valid_msg, as the bad message that the
+// server must answer with @code.
+static void finish_bad_msg(struct builder *b, struct peer_case *c, struct msg *m,
+		uint32_t code) {
+	reencode(b, m);
+	bad_bytes(c, m->bytes, m->size);
+	finish(c, PEER_AT_SERVER, PEER_ERR(code), fds_of(m));
+}
+
 /* ---- the cases ---- */
 
 // Breaks of a whole request: its length, its fds, and its place before hello.
@@ -285,17 +294,13 @@ static void id_cases(struct builder *b, uint16_t op, unsigned k) {
 			uint32_t live = setup_object(b, c, &ids);
 			valid_msg(b, c, &ids, op, &m);
 			m.args[k].u = live;
-			reencode(b, &m);
-			bad_bytes(c, m.bytes, m.size);
-			finish(c, PEER_AT_SERVER, PEER_ERR(TS_ERR_id_in_use), fds_of(&m));
+			finish_bad_msg(b, c, &m, TS_ERR_id_in_use);
 		}
 		if ((c = begin(b, hello, "%s-%s-ahead", name, field))) {
 			ids = (struct peer_ids){ 0 };
 			valid_msg(b, c, &ids, op, &m);
 			m.args[k].u = ids.highest + 1;
-			reencode(b, &m);
-			bad_bytes(c, m.bytes, m.size);
-			finish(c, PEER_AT_SERVER, PEER_ERR(TS_ERR_invalid_id), fds_of(&m));
+			finish_bad_msg(b, c, &m, TS_ERR_invalid_id);
 		}
 		return;
 	}
@@ -305,9 +310,7 @@ static void id_cases(struct builder *b, uint16_t op, unsigned k) {
 		ids = (struct peer_ids){ 0 };
 		valid_msg(b, c, &ids, op, &m);
 		m.args[k].u = ids.highest + 1;
-		reencode(b, &m);
-		bad_bytes(c, m.bytes, m.size);
-		finish(c, PEER_AT_SERVER, PEER_ERR(TS_ERR_invalid_id), fds_of(&m));
+		finish_bad_msg(b, c, &m, TS_ERR_invalid_id);
 	}
 	if ((c = begin(b, hello, "%s-%s-destroyed", name, field))) {
 		ids = (struct peer_ids){ 0 };
@@ -321,9 +324,7 @@ static void id_cases(struct builder *b, uint16_t op, unsigned k) {
 				m.args[j].u = j == k ? gone : other;
 			}
 		}
-		reencode(b, &m);
-		bad_bytes(c, m.bytes, m.size);
-		finish(c, PEER_AT_SERVER, PEER_ERR(TS_ERR_invalid_id), fds_of(&m));
+		finish_bad_msg(b, c, &m, TS_ERR_invalid_id);
 	}
 	if ((c = begin(b, hello, "%s-%s-callback", name, field))) {
 		ids = (struct peer_ids){ 0 };
@@ -331,9 +332,7 @@ static void id_cases(struct builder *b, uint16_t op, unsigned k) {
 		uint32_t callback = ids.highest + 1;
 		setup_request(c, TS_REQ_frame, (union ts_arg[]){ { .u = callback } });
 		m.args[k].u = callback;
-		reencode(b, &m);
-		bad_bytes(c, m.bytes, m.size);
-		finish(c, PEER_AT_SERVER, PEER_ERR(TS_ERR_wrong_type), fds_of(&m));
+		finish_bad_msg(b, c, &m, TS_ERR_wrong_type);
 	}
 }
 

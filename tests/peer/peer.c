@@ -243,15 +243,20 @@ enum peer_status peer_next(struct peer *p, int timeout_ms, struct peer_event *ev
 	return PEER_EVENT;
 }
 
+// Milliseconds until @deadline (peer_now_ms), 0 once past it; -1 for no deadline (-1).
+static int time_left(long long deadline) {
+	if (deadline < 0) {
+		return -1;
+	}
+	long long ms = deadline - peer_now_ms();
+	return ms > 0 ? (int)ms : 0;
+}
+
 enum peer_status peer_wait(struct peer *p, uint16_t opcode, uint32_t id, int timeout_ms,
 		struct peer_event *ev) {
 	long long deadline = timeout_ms < 0 ? -1 : peer_now_ms() + timeout_ms;
 	for (;;) {
-		int left = -1;
-		if (deadline >= 0) {
-			long long ms = deadline - peer_now_ms();
-			left = ms > 0 ? (int)ms : 0;
-		}
+		int left = time_left(deadline);
 		enum peer_status rc = peer_next(p, left, ev);
 		if (rc != PEER_EVENT) {
 			return rc;
@@ -280,11 +285,7 @@ enum peer_status peer_hello(struct peer *p, const char *name, int timeout_ms,
 enum peer_status peer_drain(struct peer *p, int timeout_ms) {
 	long long deadline = timeout_ms < 0 ? -1 : peer_now_ms() + timeout_ms;
 	for (;;) {
-		int left = -1;
-		if (deadline >= 0) {
-			long long ms = deadline - peer_now_ms();
-			left = ms > 0 ? (int)ms : 0;
-		}
+		int left = time_left(deadline);
 		struct peer_event ev;
 		enum peer_status rc = peer_next(p, left, &ev);
 		if (rc != PEER_EVENT) {
