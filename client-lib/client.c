@@ -177,6 +177,13 @@ int ts__handle_done(struct ts_display *display, const union ts_arg *args) {
 
 int ts__handle_delete_id(struct ts_display *display, const union ts_arg *args) {
 	uint32_t id = args[0].u;
+	// A node destroyed with a group it was in: its handle lives on, dead, until the
+	// application destroys it too.
+	struct entry *live = id_lookup(display, id, ENTRY_NODE);
+	if (live != NULL) {
+		live->kind = ENTRY_DEAD;
+		return 0;
+	}
 	if (id_lookup(display, id, ENTRY_ZOMBIE) == NULL) {
 		return display_fail(display, EPROTO, "the server sent delete_id for #%u, "
 			"which was not destroyed", id);
@@ -602,8 +609,8 @@ void ts_display_disconnect(struct ts_display *display) {
 		ts_connection_flush(&display->conn);
 	}
 	for (uint32_t id = 1; id <= display->highest; id++) {
-		if (display->entries[id].kind == ENTRY_RECT) {
-			free(display->entries[id].rect);
+		if (display->entries[id].kind == ENTRY_NODE || display->entries[id].kind == ENTRY_DEAD) {
+			free(display->entries[id].node);
 		}
 	}
 	free(display->entries);

@@ -11,21 +11,12 @@
 
 #include "connection.h"
 #include "list.h"
+#include "node.h"
 #include "object.h"
 #include "objmap.h"
-#include "scene.h"
+#include "tree.h"
 
 struct server;
-
-/**
- * A rectangle: a slot of its client's objects, 32 bytes. Nothing points at it but the
- * scene (through node) and, by id, its client's pending list.
- */
-struct rect {
-	// Its committed state once in the scene; before the first commit nothing reads it.
-	struct scene_node node;
-	uint32_t pending;                 // 0, or 1 + the place of its entry in client.pending
-};
 
 /** A growable array of object ids. */
 struct id_array {
@@ -53,9 +44,13 @@ struct client {
 	bool welcomed;                    // hello done
 	bool dying;                       // no more dispatch; destroyed after this round
 	bool write_blocked;               // the socket is full: waiting for POLLOUT
-	uint16_t scene_owner;             // the scene's name for us; 0 until a first commit
-	// Every object, stored by id (struct rect slots): freed all at once.
+	// Every object, stored by id (struct tree_node slots): freed all at once.
 	struct objmap objects;
+	struct tree_root root;            // the client's tree in the scene, once has_root
+	bool has_root;                    // made at its first node
+	uint32_t node_count;              // groups and rects (the nodes limit)
+	struct structure_log structure;   // changes of structure until the commit
+	struct list shots;                // struct shot.client_link: waiting for a frame
 	// Objects made or changed since the last commit, in the order they first were:
 	// what the next commit applies (object.h).
 	struct pending_entry *pending;
@@ -149,6 +144,12 @@ bool client_charge(struct client *client, size_t more);
 
 /** Appends @id to one of the client's id arrays, within client_bytes. */
 bool client_push_id(struct client *client, struct id_array *array, uint32_t id);
+
+/**
+ * The client's tree in the scene, made (in the normal layer) the first time it is
+ * needed. NULL after posting an error.
+ */
+struct tree_root *client_root(struct client *client);
 
 /**
  * Answers the client's committed frame callbacks with @time_ms, frees their ids and

@@ -15,12 +15,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "scene.h"
+#include "tree.h"
 
 struct client;
 
 enum object_type {
-	OBJECT_RECT = 1,
+	OBJECT_GROUP = 1,
+	OBJECT_RECT,
+	// A node whose destroy request waits for the commit: no request may name it.
+	OBJECT_DOOMED,
 	// An id a callback answers: later (frame) or at once (sync, info_query,
 	// screenshot). Only its type byte in client.objects is used.
 	OBJECT_CALLBACK,
@@ -33,8 +36,15 @@ enum pending_field {
 	PENDING_POSITION = 1u << 1,
 	PENDING_SIZE = 1u << 2,
 	PENDING_COLOR = 1u << 3,
-	PENDING_Z = 1u << 4,
-	PENDING_VISIBLE = 1u << 5,
+	PENDING_VISIBLE = 1u << 4,
+	PENDING_ANCHOR = 1u << 5,
+	PENDING_ROTATION = 1u << 6,
+	PENDING_SCALE = 1u << 7,
+	PENDING_OPACITY = 1u << 8,
+	PENDING_CLIP = 1u << 9,
+	PENDING_ISOLATE = 1u << 10,
+	PENDING_RADIUS = 1u << 11,
+	PENDING_BORDER = 1u << 12,
 };
 
 /** One object's pending state: what the next commit applies to it. */
@@ -42,7 +52,7 @@ struct pending_entry {
 	uint32_t id;                 // 0 once the object is destroyed before the commit
 	uint32_t fields;             // enum pending_field
 	union {
-		struct scene_rect_state rect;
+		struct tree_props props;  // groups and rects
 	} state;
 };
 
@@ -50,6 +60,11 @@ struct object_ops {
 	const char *name;            // "rect": for error messages
 	// The client may destroy it with the destroy request.
 	bool destroyable;
+	/**
+	 * What the destroy request does, when it does not destroy the object at once
+	 * (nodes: at the commit). Returns false after posting an error. NULL: at once.
+	 */
+	bool (*request_destroy)(struct client *client, uint32_t id);
 	/**
 	 * Takes the object out of everything that refers to it (the scene, the pending
 	 * list). Its slot is freed by the caller. Called by the destroy request and by a
@@ -70,7 +85,9 @@ struct object_ops {
 	uint16_t pending_offset;
 };
 
-extern const struct object_ops rect_ops;     // requests.c
+extern const struct object_ops group_ops;    // node.c
+extern const struct object_ops rect_ops;     // node.c
+extern const struct object_ops doomed_ops;   // node.c
 extern const struct object_ops callback_ops; // requests.c
 
 /** The ops of each type, indexed by enum object_type. */
@@ -81,6 +98,29 @@ extern const struct object_ops *const object_types[OBJECT_TYPE_COUNT_];
  * invalid_id (no such object) or wrong_type.
  */
 void *object_lookup(struct client *client, uint32_t id, enum object_type type);
+
+/**
+ * The same for an object of any type in @types (a mask of 1 << type), which the error
+ * calls @what ("node").
+ */
+void *object_lookup_any(struct client *client, uint32_t id, uint32_t types,
+	const char *what);
+
+/**
+ * Takes the slot of new object @id of @type, within the objects limit and client_bytes;
+ * its contents are undefined. NULL after posting an error.
+ */
+void *object_insert(struct client *client, uint32_t id, enum object_type type);
+
+/**
+ * Checks that @id could be a new object (the id rules: free, at most one past the
+ * highest used) without making one: a callback answered at once. False after posting
+ * an error.
+ */
+bool object_check_new_id(struct client *client, uint32_t id);
+
+/** Frees the slot of @id at once, without its type's destroy: for a half-made object. */
+void object_forget(struct client *client, uint32_t id);
 
 /**
  * Appends a pending entry for object @id, whose pending index is *@index (0: none yet),

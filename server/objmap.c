@@ -92,3 +92,27 @@ int objmap_remove(struct objmap *map, uint32_t id) {
 	map->count--;
 	return 1;
 }
+
+void objmap_set_type(struct objmap *map, uint32_t id, uint8_t type) {
+	assert(id >= 1 && id <= map->used && type != OBJMAP_FREE);
+	uint8_t *s;
+	uint8_t *t = type_byte(map, id, &s);
+	assert(*t != OBJMAP_FREE);
+	*t = type;
+}
+
+uint32_t objmap_id_of(const struct objmap *map, const void *slot) {
+	const uint8_t *p = slot;
+	for (unsigned k = 0; k < OBJMAP_CHUNKS && map->chunks[k] != NULL; k++) {
+		size_t slots = (size_t)1 << (k + OBJMAP_FIRST_SHIFT);
+		const uint8_t *first = map->chunks[k] + slots;
+		// Compared as integers: pointers into different objects do not order in C.
+		uintptr_t at = (uintptr_t)p, lo = (uintptr_t)first;
+		if (at >= lo && at < lo + slots * map->slot_size) {
+			uint32_t off = (uint32_t)((at - lo) / map->slot_size);
+			return (uint32_t)(slots - (1u << OBJMAP_FIRST_SHIFT)) + off + 1;
+		}
+	}
+	assert(!"objmap_id_of: not a slot of this table");
+	return 0;
+}

@@ -16,14 +16,15 @@
 #include "backend.h"
 #include "client.h"
 #include "log.h"
+#include "node.h"
 #include "server.h"
 
-#define MAX_RECT_SIZE 32768u
 
 typedef void (*request_func)(struct client *client, const union ts_arg *args);
 
+// The core interface's handlers are here; the node interfaces' in node.c (node.h).
 #define TS_X_(op, name, sig, fields) \
-	static void handle_##name(struct client *client, const union ts_arg *args);
+	void handle_##name(struct client *client, const union ts_arg *args);
 TS_REQUESTS(TS_X_)
 #undef TS_X_
 
@@ -85,7 +86,7 @@ void client_dispatch(struct client *client) {
 			// for each: a slice's work stays bounded whatever the server holds, and a
 			// client that floods them without reading fills its out-buffer in a few
 			// slices, not in hundreds.
-			uint32_t events = (uint32_t)server->session_count + (uint32_t)limits_count();
+			uint32_t events = (uint32_t)server->session_count + (uint32_t)limits_count() + 1;
 			budget = events >= budget ? 0 : budget - events;
 		}
 	}
@@ -111,59 +112,23 @@ void client_dispatch(struct client *client) {
 	}
 }
 
-// Takes the slot of a new object; NULL after posting an error. A @transient id (a
-// callback answered at once) is never a live object: only the id rules apply to it.
-static void *insert(struct client *client, uint32_t id, enum object_type type,
-		bool transient) {
-	uint32_t max = client->server->options.limits.objects;
-	if (!transient && client->objects.count >= max) {
-		client_post_error(client, id, TS_ERR_limit_exceeded,
-			"limit objects=%u exceeded: the client holds that many already", max);
-		return NULL;
-	}
-	// Ids are dense, but transient ids can push the highest one up without making
-	// objects: what that grows the table by is charged like any other memory.
-	size_t cost = objmap_insert_cost(&client->objects, id);
-	if (cost > 0 && !client_charge(client, cost)) {
-		return NULL;
-	}
-	void *slot;
-	int rc = objmap_insert(&client->objects, id, (uint8_t)type, &slot);
-	if (rc < 0) {
-		client_post_error(client, id, (uint32_t)-rc, "cannot create object %u: %s", id,
-			rc == -TS_ERR_id_in_use ? "id in use" :
-			rc == -TS_ERR_no_memory ? "out of memory" :
-			"id beyond the next free one");
-		return NULL;
-	}
-	client->server->object_count++;
-	return slot;
-}
-
-static void forget(struct client *client, uint32_t id) {
-	objmap_remove(&client->objects, id);
-	client->server->object_count--;
-}
-
 // Callback ids answered at once still obey the id rules, so that the client's and the
 // server's view of which ids are in use never differ.
 static bool check_new_callback_id(struct client *client, uint32_t id) {
-	if (insert(client, id, OBJECT_CALLBACK, true) == NULL) {
-		return false;
-	}
-	forget(client, id);
-	return true;
+	return object_check_new_id(client, id);
 }
 
-static void handle_hello(struct client *client, const union ts_arg *args) {
+void handle_hello(struct client *client, const union ts_arg *args) {
 	if (client->welcomed) {
 		client_post_error(client, 0, TS_ERR_invalid_message, "hello sent twice");
 		return;
 	}
 	uint32_t version = args[0].u;
-	if (version == 0) {
+	if (version < TS_PROTOCOL_VERSION) {
+		// Version 1 had a flat list of rectangles with one z for every client; nothing
+		// of it maps onto the scene tree, so it is refused rather than half-served.
 		client_post_error(client, 0, TS_ERR_bad_version,
-			"protocol version 0 does not exist; this server speaks 1 to %d",
+			"protocol version %u is not spoken here; this server speaks %d", version,
 			TS_PROTOCOL_VERSION);
 		return;
 	}
@@ -188,13 +153,13 @@ static void handle_hello(struct client *client, const union ts_arg *args) {
 		{ .u = (uint32_t)backend->width }, { .u = (uint32_t)backend->height } });
 }
 
-static void handle_sync(struct client *client, const union ts_arg *args) {
+void handle_sync(struct client *client, const union ts_arg *args) {
 	if (check_new_callback_id(client, args[0].u)) {
 		client_send(client, TS_EV_done, (union ts_arg[]){ { .u = args[0].u }, { .u = 0 } });
 	}
 }
 
-static void handle_destroy(struct client *client, const union ts_arg *args) {
+void handle_destroy(struct client *client, const union ts_arg *args) {
 	uint32_t id = args[0].u;
 	uint8_t type;
 	void *slot = objmap_lookup(&client->objects, id, &type);
@@ -207,13 +172,17 @@ static void handle_destroy(struct client *client, const union ts_arg *args) {
 			object_types[type]->name);
 		return;
 	}
+	if (object_types[type]->request_destroy != NULL) {
+		object_types[type]->request_destroy(client, id);
+		return;
+	}
 	object_destroy(client, id, type, slot);
 	client_send(client, TS_EV_delete_id, (union ts_arg[]){ { .u = id } });
 }
 
-static void handle_commit(struct client *client, const union ts_arg *args) {
+void handle_commit(struct client *client, const union ts_arg *args) {
 	struct server *server = client->server;
-	if (!object_commit_all(client)) {
+	if (!object_commit_all(client) || !node_commit_structure(client)) {
 		return;
 	}
 	// Frame callbacks now wait for the next frame.
@@ -235,106 +204,13 @@ static void handle_commit(struct client *client, const union ts_arg *args) {
 	}
 }
 
-static void handle_frame(struct client *client, const union ts_arg *args) {
+void handle_frame(struct client *client, const union ts_arg *args) {
 	uint32_t id = args[0].u;
-	if (insert(client, id, OBJECT_CALLBACK, false) == NULL) {
+	if (object_insert(client, id, OBJECT_CALLBACK) == NULL) {
 		return;
 	}
 	if (!client_push_id(client, &client->frame_pending, id)) {
-		forget(client, id);
-	}
-}
-
-static void handle_rect_create(struct client *client, const union ts_arg *args) {
-	uint32_t id = args[0].u;
-	struct rect *rect = insert(client, id, OBJECT_RECT, false);
-	if (rect == NULL) {
-		return;
-	}
-	// A new rect joins the scene at the next commit even if nothing is set on it.
-	rect->pending = 0;
-	struct pending_entry *e = object_pending_add(client, id, &rect->pending,
-		PENDING_CREATED);
-	if (e == NULL) {
-		forget(client, id);
-		return;
-	}
-	rect->node.index = SCENE_DETACHED;
-	e->state.rect = (struct scene_rect_state){ .rgba = 0xffffffffu, .visible = true };
-}
-
-// The first change to a rect since the last commit: its entry in client.pending,
-// starting from the committed state.
-static struct scene_rect_state * __attribute__((noinline)) new_pending(
-		struct client *client, uint32_t id, struct rect *rect, uint32_t field) {
-	struct pending_entry *e = object_pending_add(client, id, &rect->pending, field);
-	if (e == NULL) {
-		return NULL;
-	}
-	e->state.rect = rect->node.state;
-	return &e->state.rect;
-}
-
-// Where set_* requests write @field of rect @id: its entry in client.pending. NULL after
-// posting an error.
-static inline struct scene_rect_state *pending_state(struct client *client, uint32_t id,
-		uint32_t field) {
-	struct rect *rect = object_lookup(client, id, OBJECT_RECT);
-	if (rect == NULL) {
-		return NULL;
-	}
-	if (rect->pending != 0) {
-		struct pending_entry *e = &client->pending[rect->pending - 1];
-		e->fields |= field;
-		return &e->state.rect;
-	}
-	return new_pending(client, id, rect, field);
-}
-
-static void handle_rect_set_position(struct client *client, const union ts_arg *args) {
-	struct scene_rect_state *pending = pending_state(client, args[0].u, PENDING_POSITION);
-	if (pending != NULL) {
-		pending->x = args[1].i;
-		pending->y = args[2].i;
-	}
-}
-
-static void handle_rect_set_size(struct client *client, const union ts_arg *args) {
-	if (args[1].u > MAX_RECT_SIZE || args[2].u > MAX_RECT_SIZE) {
-		client_post_error(client, args[0].u, TS_ERR_invalid_value,
-			"size %ux%u is larger than %u", args[1].u, args[2].u, MAX_RECT_SIZE);
-		return;
-	}
-	struct scene_rect_state *pending = pending_state(client, args[0].u, PENDING_SIZE);
-	if (pending != NULL) {
-		pending->width = (uint16_t)args[1].u;
-		pending->height = (uint16_t)args[2].u;
-	}
-}
-
-static void handle_rect_set_color(struct client *client, const union ts_arg *args) {
-	struct scene_rect_state *pending = pending_state(client, args[0].u, PENDING_COLOR);
-	if (pending != NULL) {
-		pending->rgba = args[1].u;
-	}
-}
-
-static void handle_rect_set_z(struct client *client, const union ts_arg *args) {
-	struct scene_rect_state *pending = pending_state(client, args[0].u, PENDING_Z);
-	if (pending != NULL) {
-		pending->z = args[1].i;
-	}
-}
-
-static void handle_rect_set_visible(struct client *client, const union ts_arg *args) {
-	if (args[1].u > 1) {
-		client_post_error(client, args[0].u, TS_ERR_invalid_value,
-			"visible must be 0 or 1, not %u", args[1].u);
-		return;
-	}
-	struct scene_rect_state *pending = pending_state(client, args[0].u, PENDING_VISIBLE);
-	if (pending != NULL) {
-		pending->visible = args[1].u != 0;
+		object_forget(client, id);
 	}
 }
 
@@ -342,7 +218,7 @@ static uint32_t saturate_u32(uint64_t value) {
 	return value > UINT32_MAX ? UINT32_MAX : (uint32_t)value;
 }
 
-static void handle_info_query(struct client *client, const union ts_arg *args) {
+void handle_info_query(struct client *client, const union ts_arg *args) {
 	uint32_t cb = args[0].u;
 	if (!check_new_callback_id(client, cb)) {
 		return;
@@ -369,6 +245,10 @@ static void handle_info_query(struct client *client, const union ts_arg *args) {
 		client_send(client, TS_EV_limit, (union ts_arg[]){ { .u = cb },
 			{ .s = limits_name(i) }, { .u = limits_value(&server->options.limits, i) } });
 	}
+	const struct render_stats *f = &server->frame_stats;
+	client_send(client, TS_EV_frame_info, (union ts_arg[]){ { .u = cb },
+		{ .u = f->draw_calls }, { .u = f->nodes_drawn }, { .u = saturate_u32(f->damaged_pixels) },
+		{ .u = f->offscreen_passes }, { .u = saturate_u32((uint64_t)(f->frame_ms * 1000.0)) } });
 	client_send(client, TS_EV_info_done, (union ts_arg[]){
 		{ .u = cb }, { .u = clients }, { .u = objects }, { .u = server->last_cleanup_us },
 		{ .u = (uint32_t)server->pending_count }, { .u = saturate_u32(server->evictions.count) },
@@ -405,7 +285,26 @@ static uint8_t *map_client_pixels(struct client *client, uint32_t cb, int fd, si
 	return pixels;
 }
 
-static void handle_screenshot(struct client *client, const union ts_arg *args) {
+void handle_set_layer(struct client *client, const union ts_arg *args) {
+	if (args[0].u >= TREE_LAYERS) {
+		client_post_error(client, 0, TS_ERR_invalid_value,
+			"layer %u does not exist: 0 (background), 1 (normal) or 2 (overlay)", args[0].u);
+		return;
+	}
+	struct tree_root *root = client_root(client);
+	if (root != NULL) {
+		tree_root_set_layer(&client->server->tree, root, (enum tree_layer)args[0].u);
+	}
+}
+
+void handle_raise(struct client *client, const union ts_arg *args) {
+	struct tree_root *root = client_root(client);
+	if (root != NULL) {
+		tree_root_raise(&client->server->tree, root);
+	}
+}
+
+void handle_screenshot(struct client *client, const union ts_arg *args) {
 	uint32_t cb = args[0].u;
 	int fd = args[1].h; // ours: closed on every path
 	if (!check_new_callback_id(client, cb)) {
@@ -413,62 +312,45 @@ static void handle_screenshot(struct client *client, const union ts_arg *args) {
 		return;
 	}
 	// The pixels go into the client's own memory: a screenshot the client does not
-	// read costs the server nothing.
+	// read costs the server nothing. They are those of the next frame, which is drawn
+	// for it if nothing else asks for one.
 	size_t size = screenshot_bytes(client);
 	uint8_t *pixels = map_client_pixels(client, cb, fd, size);
 	close(fd);
 	if (pixels == MAP_FAILED) {
 		return;
 	}
-	bool ok = server_capture(client->server, pixels);
-	munmap(pixels, size);
+	struct shot *shot = malloc(sizeof *shot);
+	if (shot == NULL) {
+		munmap(pixels, size);
+		client_post_error(client, cb, TS_ERR_no_memory, "out of memory");
+		return;
+	}
+	*shot = (struct shot){ .client = client, .callback = cb, .pixels = pixels, .size = size };
+	list_append(&client->server->shots, &shot->link);
+	list_append(&client->shots, &shot->client_link);
+}
+
+void shot_free(struct shot *shot) {
+	munmap(shot->pixels, shot->size);
+	list_remove(&shot->link);
+	list_remove(&shot->client_link);
+	free(shot);
+}
+
+void shot_finish(struct shot *shot, bool ok) {
+	struct client *client = shot->client;
+	struct backend *backend = client->server->backend;
+	uint32_t cb = shot->callback;
+	shot_free(shot);
 	if (!ok) {
 		client_post_error(client, cb, TS_ERR_internal, "the renderer failed to read back");
 		return;
 	}
-	struct backend *backend = client->server->backend;
 	client_send(client, TS_EV_screenshot_done, (union ts_arg[]){
 		{ .u = cb }, { .u = (uint32_t)backend->width }, { .u = (uint32_t)backend->height },
 		{ .u = (uint32_t)backend->width * 4 } });
 }
-
-// A rect in the scene gets its new state; a new one joins the scene above the rest.
-static bool rect_commit(struct client *client, uint32_t id, void *slot,
-		const struct pending_entry *entry) {
-	struct rect *rect = slot;
-	struct scene *scene = &client->server->scene;
-	if (!(entry->fields & PENDING_CREATED)) {
-		scene_node_commit(scene, &rect->node, &entry->state.rect);
-		return true;
-	}
-	if (client->scene_owner == 0) {
-		client->scene_owner = scene_owner_create(scene);
-		if (client->scene_owner == 0) {
-			client_post_error(client, 0, TS_ERR_no_memory,
-				"out of memory (or too many clients) for the scene");
-			return false;
-		}
-	}
-	rect->node.state = entry->state.rect;
-	if (!scene_node_add(scene, client->scene_owner, &rect->node)) {
-		client_post_error(client, id, TS_ERR_no_memory, "out of memory");
-		return false;
-	}
-	return true;
-}
-
-static void rect_destroy(struct client *client, uint32_t id, void *slot) {
-	struct rect *rect = slot;
-	scene_node_remove(&client->server->scene, &rect->node);
-}
-
-const struct object_ops rect_ops = {
-	.name = "rect",
-	.destroyable = true,
-	.destroy = rect_destroy,
-	.commit = rect_commit,
-	.pending_offset = offsetof(struct rect, pending),
-};
 
 const struct object_ops callback_ops = {
 	.name = "callback",

@@ -71,6 +71,7 @@ static struct tree_node *next_sibling(const struct tree_root *root, const struct
 }
 
 static void damage_add(struct tree *tree, struct draw_box box) {
+	tree->changed = true;
 	if (tree->full_damage) {
 		return;
 	}
@@ -170,6 +171,7 @@ void tree_resize(struct tree *tree, int width, int height) {
 	tree->width = width;
 	tree->height = height;
 	tree->full_damage = true;
+	tree->changed = true;
 }
 
 static void node_reset(struct tree_node *node, enum tree_kind kind) {
@@ -212,6 +214,17 @@ void tree_root_raise(struct tree *tree, struct tree_root *root) {
 	list_remove(&root->link);
 	list_append(layer, &root->link);
 	// What it covers now comes over the roots it went above.
+	damage_add(tree, extra_of(root, &root->node)->drawn);
+}
+
+void tree_root_set_layer(struct tree *tree, struct tree_root *root, enum tree_layer layer) {
+	assert(layer < TREE_LAYERS);
+	if (root->layer == layer) {
+		return;
+	}
+	root->layer = (uint8_t)layer;
+	list_remove(&root->link);
+	list_append(&tree->layers[layer], &root->link);
 	damage_add(tree, extra_of(root, &root->node)->drawn);
 }
 
@@ -343,6 +356,7 @@ enum tree_attach_error tree_node_attach(struct tree *tree, struct tree_root *roo
 	node->depth = (uint16_t)(parent->depth + 1);
 	set_depths(root, node);
 	node->flags |= TREE_DIRTY;
+	tree->changed = true;
 	return TREE_ATTACH_OK;
 }
 
@@ -411,6 +425,7 @@ bool tree_node_set_props(struct tree *tree, struct tree_root *root, struct tree_
 		}
 	}
 	damage_add(tree, covered(root, node));
+	tree->changed = true;
 	node->x = props->x;
 	node->y = props->y;
 	node->width = props->width;
@@ -665,6 +680,7 @@ bool tree_build(struct tree *tree) {
 		list->clip_len = 0;
 	}
 	tree->damage_len = 0;
+	tree->changed = false;
 	// A frame that failed leaves the dirty marks it did not reach: the next is full.
 	tree->full_damage = !ok;
 	return ok;

@@ -97,6 +97,7 @@ struct tree {
 	struct draw_box damage[32];
 	uint32_t damage_len;
 	bool full_damage;
+	bool changed;                   // something changed since the last tree_build
 	struct draw_list list;          // what tree_build last produced; the tree owns it
 	// tree_build's stack, max_depth + 1 entries
 	struct tree_frame *stack;
@@ -111,6 +112,11 @@ bool tree_init(struct tree *tree, uint32_t background, int width, int height,
 
 /** Frees what the tree allocated. Roots belong to their owners and should be gone. */
 void tree_finish(struct tree *tree);
+
+/** True when something changed since the last tree_build: a frame must be drawn. */
+static inline bool tree_changed(const struct tree *tree) {
+	return tree->changed;
+}
 
 /** The output changed size: the next frame is a full repaint. */
 void tree_resize(struct tree *tree, int width, int height);
@@ -127,6 +133,9 @@ bool tree_root_init(struct tree *tree, struct tree_root *root, enum tree_layer l
  * right after. Damages what the tree covered in the last frame.
  */
 void tree_root_finish(struct tree *tree, struct tree_root *root);
+
+/** Moves @root on top of the roots of @layer. */
+void tree_root_set_layer(struct tree *tree, struct tree_root *root, enum tree_layer layer);
 
 /** Puts @root on top of the roots of its layer. */
 void tree_root_raise(struct tree *tree, struct tree_root *root);
