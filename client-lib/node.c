@@ -196,3 +196,11 @@ int ts_rect_set_size(struct ts_rect *rect, uint32_t width, uint32_t height) {
 int ts_rect_set_visible(struct ts_rect *rect, bool visible) {
 	return ts_node_set_visible(&rect->node, visible);
 }
+
+int ts_display_set_layer(struct ts_display *display, enum ts_layer layer) {
+	return display_check(display) < 0 ? -1 : ts__req_set_layer(display, (uint32_t)layer);
+}
+
+int ts_display_raise(struct ts_display *display) {
+	return display_check(display) < 0 ? -1 : ts__req_raise(display);
+}

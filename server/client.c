@@ -44,6 +44,7 @@ struct client *client_create(struct server *server, int fd, pid_t pid, uid_t uid
 	list_init(&client->frame_link);
 	list_init(&client->backlog_link);
 	list_init(&client->shots);
+	client->pending_layer = -1;
 	// Accept order is deadline order: the hello deadline is the same for everyone,
 	// and the oldest is the first to go when the pending_clients budget is full.
 	list_append(&server->hello_clients, &client->hello_link);

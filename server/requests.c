@@ -180,9 +180,30 @@ void handle_destroy(struct client *client, const union ts_arg *args) {
 	client_send(client, TS_EV_delete_id, (union ts_arg[]){ { .u = id } });
 }
 
+// The layer and raise requests since the last commit.
+static bool commit_root(struct client *client) {
+	if (client->pending_layer < 0 && !client->pending_raise) {
+		return true;
+	}
+	struct tree_root *root = client_root(client);
+	if (root == NULL) {
+		return false;
+	}
+	struct tree *tree = &client->server->tree;
+	if (client->pending_layer >= 0) {
+		tree_root_set_layer(tree, root, (enum tree_layer)client->pending_layer);
+	}
+	if (client->pending_raise) {
+		tree_root_raise(tree, root);
+	}
+	client->pending_layer = -1;
+	client->pending_raise = false;
+	return true;
+}
+
 void handle_commit(struct client *client, const union ts_arg *args) {
 	struct server *server = client->server;
-	if (!object_commit_all(client) || !node_commit_structure(client)) {
+	if (!object_commit_all(client) || !node_commit_structure(client) || !commit_root(client)) {
 		return;
 	}
 	// Frame callbacks now wait for the next frame.
@@ -291,17 +312,12 @@ void handle_set_layer(struct client *client, const union ts_arg *args) {
 			"layer %u does not exist: 0 (background), 1 (normal) or 2 (overlay)", args[0].u);
 		return;
 	}
-	struct tree_root *root = client_root(client);
-	if (root != NULL) {
-		tree_root_set_layer(&client->server->tree, root, (enum tree_layer)args[0].u);
-	}
+	// Like everything else, at the commit.
+	client->pending_layer = (int8_t)args[0].u;
 }
 
 void handle_raise(struct client *client, const union ts_arg *args) {
-	struct tree_root *root = client_root(client);
-	if (root != NULL) {
-		tree_root_raise(&client->server->tree, root);
-	}
+	client->pending_raise = true;
 }
 
 void handle_screenshot(struct client *client, const union ts_arg *args) {

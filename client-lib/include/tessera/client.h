@@ -136,6 +136,19 @@ int ts_display_sync(struct ts_display *display, ts_done_func func, void *data);
  * pixels and travel in 16.16 fixed point (1/65536 of a pixel, up to +-32768).
  */
 
+/** The layers a client's root sits in: background, normal (where it starts), overlay. */
+enum ts_layer {
+	TS_LAYER_BACKGROUND = 0,
+	TS_LAYER_NORMAL = 1,
+	TS_LAYER_OVERLAY = 2,
+};
+
+/** Moves the client's whole tree on top of @layer, at the next commit. */
+int ts_display_set_layer(struct ts_display *display, enum ts_layer layer);
+
+/** Puts the client's tree on top of the other clients' in its layer, at the next commit. */
+int ts_display_raise(struct ts_display *display);
+
 /**
  * Creates a group inside @parent (NULL: the client's root), on top of its siblings: at
  * (0, 0), 0x0, visible, opaque, not clipping. Returns NULL on a failed connection or
