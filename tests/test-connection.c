@@ -944,7 +944,7 @@ static void test_large_reads(void **state) {
 					TS_REQ_hello, args), 0);
 			} else {
 				assert_int_equal(ts_connection_queue(&a, &ts_request_interface,
-					TS_REQ_rect_set_position, args), 0);
+					TS_REQ_node_set_position, args), 0);
 			}
 		}
 		size_t total = a.out.end - a.out.start;
@@ -980,7 +980,7 @@ static void test_large_reads(void **state) {
 					assert_int_equal(hdr.opcode, TS_REQ_hello);
 					assert_string_equal(out[1].s, got % 2 ? "odd" : "an even name");
 				} else {
-					assert_int_equal(hdr.opcode, TS_REQ_rect_set_position);
+					assert_int_equal(hdr.opcode, TS_REQ_node_set_position);
 					assert_int_equal(out[1].i, (int32_t)got);
 					assert_int_equal(out[2].i, -(int32_t)got);
 				}
@@ -1014,7 +1014,7 @@ static void test_buffer_shrinks(void **state) {
 	size_t size = 0;
 	for (int i = 0; i < 301; i++) {
 		size = encode(buf + 20 * i, sizeof buf - 20 * i, &ts_request_interface,
-			TS_REQ_rect_set_position, args);
+			TS_REQ_node_set_position, args);
 		assert_int_equal(size, 20);
 	}
 	// 300 whole messages and 13 bytes of the next.

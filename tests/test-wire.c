@@ -194,9 +194,9 @@ static void test_exact_layout(void **state) {
 	uint8_t buf[64];
 	union ts_arg a[TS_MAX_ARGS] = { { .u = 5 }, { .i = -3 }, { .i = 7 } };
 	assert_int_equal(ts_encode(buf, sizeof buf, &ts_request_interface,
-		TS_REQ_rect_set_position, a), 20);
+		TS_REQ_node_set_position, a), 20);
 	assert_int_equal(ts_get_u32(buf), 20);
-	assert_int_equal(ts_get_u32(buf + 4), TS_REQ_rect_set_position);
+	assert_int_equal(ts_get_u32(buf + 4), TS_REQ_node_set_position);
 	assert_int_equal(ts_get_u32(buf + 8), 5);
 	assert_int_equal(ts_get_u32(buf + 12), 0xfffffffdu);
 	assert_int_equal(ts_get_u32(buf + 16), 7);
@@ -338,12 +338,12 @@ static void test_body_rejections(void **state) {
 	assert_int_equal(decode_words(ev, TS_EV_COUNT_, 0, NULL, 0, args), TS_ERR_unknown_opcode);
 
 	// Shorter and longer than the fields.
-	assert_int_equal(DECODE(rq, TS_REQ_rect_set_position, 0, 5, 1, 2), 0);
-	assert_int_equal(DECODE(rq, TS_REQ_rect_set_position, 0, 5, 1), TS_ERR_invalid_message);
-	assert_int_equal(DECODE(rq, TS_REQ_rect_set_position, 0, 5), TS_ERR_invalid_message);
-	assert_int_equal(decode_words(rq, TS_REQ_rect_set_position, 0, NULL, 0, args),
+	assert_int_equal(DECODE(rq, TS_REQ_node_set_position, 0, 5, 1, 2), 0);
+	assert_int_equal(DECODE(rq, TS_REQ_node_set_position, 0, 5, 1), TS_ERR_invalid_message);
+	assert_int_equal(DECODE(rq, TS_REQ_node_set_position, 0, 5), TS_ERR_invalid_message);
+	assert_int_equal(decode_words(rq, TS_REQ_node_set_position, 0, NULL, 0, args),
 		TS_ERR_invalid_message);
-	assert_int_equal(DECODE(rq, TS_REQ_rect_set_position, 0, 5, 1, 2, 3), TS_ERR_invalid_message);
+	assert_int_equal(DECODE(rq, TS_REQ_node_set_position, 0, 5, 1, 2, 3), TS_ERR_invalid_message);
 	assert_int_equal(DECODE(rq, TS_REQ_commit, 0, 0), TS_ERR_invalid_message);
 	assert_int_equal(decode_words(rq, TS_REQ_commit, 0, NULL, 0, args), 0);
 	assert_int_equal(DECODE(rq, TS_REQ_hello, 0, 1), TS_ERR_invalid_message);
@@ -351,15 +351,17 @@ static void test_body_rejections(void **state) {
 		TS_ERR_invalid_message);
 
 	// Ids: new and existing, 0 and above TS_MAX_ID.
-	assert_int_equal(DECODE(rq, TS_REQ_rect_create, 0, 0), TS_ERR_invalid_id);
-	assert_int_equal(DECODE(rq, TS_REQ_rect_create, 0, TS_MAX_ID + 1), TS_ERR_invalid_id);
-	assert_int_equal(DECODE(rq, TS_REQ_rect_create, 0, 0xffffffffu), TS_ERR_invalid_id);
-	assert_int_equal(DECODE(rq, TS_REQ_rect_create, 0, TS_MAX_ID), 0);
+	assert_int_equal(DECODE(rq, TS_REQ_rect_create, 0, 0, 0), TS_ERR_invalid_id);
+	assert_int_equal(DECODE(rq, TS_REQ_rect_create, 0, TS_MAX_ID + 1, 0), TS_ERR_invalid_id);
+	assert_int_equal(DECODE(rq, TS_REQ_rect_create, 0, 0xffffffffu, 0), TS_ERR_invalid_id);
+	assert_int_equal(DECODE(rq, TS_REQ_rect_create, 0, TS_MAX_ID, 0), 0);
 	assert_int_equal(args[0].u, TS_MAX_ID);
-	assert_int_equal(DECODE(rq, TS_REQ_rect_create, 0, 1), 0);
+	assert_int_equal(DECODE(rq, TS_REQ_rect_create, 0, 1, 0), 0);
+	// The parent may be 0 (the root), not above TS_MAX_ID.
+	assert_int_equal(DECODE(rq, TS_REQ_rect_create, 0, 1, TS_MAX_ID + 1), TS_ERR_invalid_id);
 	assert_int_equal(DECODE(rq, TS_REQ_destroy, 0, 0), TS_ERR_invalid_id);
 	assert_int_equal(DECODE(rq, TS_REQ_destroy, 0, TS_MAX_ID + 1), TS_ERR_invalid_id);
-	assert_int_equal(DECODE(rq, TS_REQ_rect_set_z, 0, 0, 1), TS_ERR_invalid_id);
+	assert_int_equal(DECODE(rq, TS_REQ_node_set_rotation, 0, 0, 1), TS_ERR_invalid_id);
 
 	// Strings.
 	assert_int_equal(DECODE(rq, TS_REQ_hello, 0, 1, 4, chars("abc\0")), 0);
@@ -532,7 +534,7 @@ static void test_meta(void **state) {
 		}
 	}
 	// Known values, so that a meta that is wrong the way this test is cannot pass.
-	const struct ts_message_meta *m = &ts_request_interface.meta[TS_REQ_rect_set_position];
+	const struct ts_message_meta *m = &ts_request_interface.meta[TS_REQ_node_set_position];
 	assert_int_equal(m->size, 20);
 	assert_true(m->plain);
 	assert_int_equal(m->ids, 1);
@@ -708,17 +710,17 @@ static void test_format(void **state) {
 	const struct ts_interface *ev = &ts_event_interface;
 	union ts_arg a[TS_MAX_ARGS];
 
-	a[0].u = 5; a[1].i = -3; a[2].i = 7;
-	check_format(rq, TS_REQ_rect_set_position, a, "rect_set_position(id=#5, x=-3, y=7)");
-	a[0].u = 9;
-	check_format(rq, TS_REQ_rect_create, a, "rect_create(id=#9)");
+	a[0].u = 5; a[1].f = -3 * 65536; a[2].f = 7 * 65536 + 32768;
+	check_format(rq, TS_REQ_node_set_position, a, "node_set_position(id=#5, x=-3, y=7.5)");
+	a[0].u = 9; a[1].u = 0;
+	check_format(rq, TS_REQ_rect_create, a, "rect_create(id=#9, parent=none)");
 	a[0].u = 1; a[1].s = "demo";
 	check_format(rq, TS_REQ_hello, a, "hello(version=1, name=\"demo\")");
 	a[1].s = "";
 	check_format(rq, TS_REQ_hello, a, "hello(version=1, name=\"\")");
 	check_format(rq, TS_REQ_commit, a, "commit()");
-	a[0].u = 1; a[1].i = INT32_MIN;
-	check_format(rq, TS_REQ_rect_set_z, a, "rect_set_z(id=#1, z=-2147483648)");
+	a[0].u = 1; a[1].f = INT32_MIN;
+	check_format(rq, TS_REQ_node_set_rotation, a, "node_set_rotation(id=#1, degrees=-32768)");
 	a[0].u = 0xffffffffu;
 	check_format(ev, TS_EV_delete_id, a, "delete_id(id=4294967295)");
 	a[0].u = 3; a[1].u = 640; a[2].u = 480; a[3].u = 2560;
