@@ -144,8 +144,7 @@ static bool valid_msg(struct builder *b, struct peer_case *c, struct peer_ids *i
 		for (uint16_t op = 0; op < TS_REQ_COUNT_; op++) {
 			union ts_arg args[TS_MAX_ARGS];
 			char strings[TS_MAX_STRING];
-			if (op != creating_request() && peer_request_creates(op) &&
-					!strpbrk(ts_requests[op].signature, "osh") &&
+			if (op != creating_request() && peer_request_creates(op) && needs_nothing(op) &&
 					peer_gen_args(&b->rng, ids, PEER_VALUES_SAFE, op, args, strings)) {
 				setup_request(c, op, args);
 			}
