@@ -163,8 +163,9 @@ void handle_destroy(struct client *client, const union ts_arg *args) {
 	uint32_t id = args[0].u;
 	uint8_t type;
 	void *slot = objmap_lookup(&client->objects, id, &type);
-	if (type == OBJMAP_FREE) {
-		client_post_error(client, id, TS_ERR_invalid_id, "no object with id %u", id);
+	if (type == OBJMAP_FREE || type == OBJECT_DOOMED) {
+		client_post_error(client, id, TS_ERR_invalid_id, "no object with id %u%s", id,
+			type == OBJECT_DOOMED ? " (destroyed)" : "");
 		return;
 	}
 	if (!object_types[type]->destroyable) {
