@@ -220,7 +220,7 @@ static void set_random(struct life *l, struct ts_rect *r) {
 	switch (peer_rng_below(rng, 5)) {
 	case 0:
 		rc = ts_rect_set_position(r, random_coord(l, l->width), random_coord(l, l->height));
-		count_valid(l, TS_REQ_rect_set_position, 1);
+		count_valid(l, TS_REQ_node_set_position, 1);
 		break;
 	case 1: {
 		// Small mostly: llvmpipe pays for every pixel. The largest size allowed now
@@ -231,7 +231,7 @@ static void set_random(struct life *l, struct ts_rect *r) {
 			h = peer_rng_below(rng, 4);
 		}
 		rc = ts_rect_set_size(r, w, h);
-		count_valid(l, TS_REQ_rect_set_size, 1);
+		count_valid(l, TS_REQ_node_set_size, 1);
 		break;
 	}
 	case 2:
@@ -239,13 +239,18 @@ static void set_random(struct life *l, struct ts_rect *r) {
 		count_valid(l, TS_REQ_rect_set_color, 1);
 		break;
 	case 3:
-		rc = ts_rect_set_z(r, peer_rng_chance(rng, 3) ? (int32_t)peer_rng_next(rng)
-			: (int32_t)peer_rng_below(rng, 17) - 8);
-		count_valid(l, TS_REQ_rect_set_z, 1);
+		// Restacking among its siblings, where v1 had a z.
+		if (peer_rng_chance(rng, 50)) {
+			rc = ts_node_place_above(ts_rect_node(r), NULL);
+			count_valid(l, TS_REQ_node_place_above, 1);
+		} else {
+			rc = ts_node_place_below(ts_rect_node(r), NULL);
+			count_valid(l, TS_REQ_node_place_below, 1);
+		}
 		break;
 	default:
 		rc = ts_rect_set_visible(r, peer_rng_chance(rng, 80));
-		count_valid(l, TS_REQ_rect_set_visible, 1);
+		count_valid(l, TS_REQ_node_set_visible, 1);
 		break;
 	}
 	if (rc < 0) {
@@ -703,12 +708,14 @@ static size_t build_invalid(struct life *l, enum chaos_invalid kind, uint8_t *bu
 	case INVALID_bad_value: {
 		uint32_t id = live_id(l);
 		if (peer_rng_chance(rng, 50)) {
-			uint32_t big = 32769 + peer_rng_below(rng, UINT32_MAX - 32769);
+			// A negative size in 16.16 (the sign bit set): 32768 is the largest size
+			// and the only one past it that fixed point can say.
+			uint32_t big = 0x80000000u + peer_rng_below(rng, 0x80000000u);
 			bool wide = peer_rng_chance(rng, 50);
-			size = encode(buf, TS_REQ_rect_set_size, (union ts_arg[]){
-				{ .u = id }, { .u = wide ? big : 1 }, { .u = wide ? 1 : big } });
+			size = encode(buf, TS_REQ_node_set_size, (union ts_arg[]){
+				{ .u = id }, { .u = wide ? big : 65536 }, { .u = wide ? 65536 : big } });
 		} else {
-			size = encode(buf, TS_REQ_rect_set_visible, (union ts_arg[]){
+			size = encode(buf, TS_REQ_node_set_visible, (union ts_arg[]){
 				{ .u = id }, { .u = 2 + peer_rng_below(rng, UINT32_MAX - 2) } });
 		}
 		break;
@@ -859,7 +866,8 @@ static void __attribute__((noreturn)) raw_invalid(struct life *l, enum chaos_inv
 	case INVALID_id_ahead: {
 		unsigned created = peer_rng_below(rng, 10);
 		for (unsigned i = 0; i < created; i++) {
-			size += encode(buf + size, TS_REQ_rect_create, (union ts_arg[]){ { .u = ++highest } });
+			size += encode(buf + size, TS_REQ_rect_create,
+				(union ts_arg[]){ { .u = ++highest }, { .u = 0 } });
 		}
 		count_valid(l, TS_REQ_rect_create, created);
 		uint32_t ahead = highest + 2 + peer_rng_below(rng, 1000);
