@@ -426,6 +426,7 @@ static void node_destroy(struct client *client, uint32_t id, void *slot) {
 const struct object_ops group_ops = {
 	.name = "group",
 	.destroyable = true,
+	.request_destroy = node_request_destroy,
 	.destroy = node_destroy,
 	.commit = node_commit,
 	.pending_offset = offsetof(struct tree_node, user),
@@ -434,6 +435,7 @@ const struct object_ops group_ops = {
 const struct object_ops rect_ops = {
 	.name = "rect",
 	.destroyable = true,
+	.request_destroy = node_request_destroy,
 	.destroy = node_destroy,
 	.commit = node_commit,
 	.pending_offset = offsetof(struct tree_node, user),

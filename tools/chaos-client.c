@@ -552,6 +552,8 @@ static uint32_t freed_id(struct life *l) {
 	struct ts_rect *r = create_rect(l);
 	uint32_t id = ts_rect_get_id(r);
 	destroy_rect(l, l->nrects - 1);
+	// A node goes at the commit, which frees its id (delete_id).
+	commit(l);
 	roundtrip(l);
 	return id;
 }
@@ -765,7 +767,7 @@ static size_t build_invalid(struct life *l, enum chaos_invalid kind, uint8_t *bu
 		break;
 	}
 	case INVALID_hello_twice:
-		size = encode(buf, TS_REQ_hello, (union ts_arg[]){ { .u = 1 }, { .s = "again" } });
+		size = encode(buf, TS_REQ_hello, (union ts_arg[]){ { .u = TS_PROTOCOL_VERSION }, { .s = "again" } });
 		break;
 	default:
 		abort(); // the raw kinds are built by raw_invalid
@@ -831,7 +833,7 @@ static void __attribute__((noreturn)) raw_invalid(struct life *l, enum chaos_inv
 	if (kind != INVALID_before_hello && kind != INVALID_bad_version && kind != INVALID_bad_string) {
 		char name[64];
 		snprintf(name, sizeof name, "chaos-%u-raw", l->plan->serial);
-		size = encode(buf, TS_REQ_hello, (union ts_arg[]){ { .u = 1 }, { .s = name } });
+		size = encode(buf, TS_REQ_hello, (union ts_arg[]){ { .u = TS_PROTOCOL_VERSION }, { .s = name } });
 		count_valid(l, TS_REQ_hello, 1);
 	}
 	switch (kind) {
@@ -913,7 +915,7 @@ static size_t any_request(struct life *l, uint8_t *buf) {
 	if (l->nrects > 0 && peer_rng_chance(&l->rng, 70)) {
 		return encode_with_id(l, buf, PICK(l, uses_id), live_id(l));
 	}
-	return encode(buf, TS_REQ_hello, (union ts_arg[]){ { .u = 1 }, { .s = "half a hello" } });
+	return encode(buf, TS_REQ_hello, (union ts_arg[]){ { .u = TS_PROTOCOL_VERSION }, { .s = "half a hello" } });
 }
 
 // Floods requests that each make an event, and never reads: the server must queue the

@@ -108,10 +108,12 @@ bool peer_gen_args(struct peer_rng *rng, struct peer_ids *ids, enum peer_values 
 			}
 			break;
 		case 'o': {
-			// A live object of an interface it accepts; where 0 (none) will do, that
-			// too, now and then or when there is no such object.
+			// A live object of an interface it accepts. Where 0 (none) will do, 0: the
+			// ids that may be none are parents and siblings, and whether a given one
+			// is valid depends on the shape of the tree, which the table cannot say
+			// (a parent inside the node, a sibling elsewhere); none always is.
 			bool nullable = (ts_request_interface.meta[opcode].nullable >> k) & 1;
-			args[k].u = nullable && peer_rng_chance(rng, 25) ? 0 : pick_live(rng, ids, opcode, k);
+			args[k].u = nullable ? 0 : pick_live(rng, ids, opcode, k);
 			if (args[k].u == 0 && !nullable) {
 				return false;
 			}
