@@ -16,7 +16,7 @@
 enum entry_kind {
 	ENTRY_FREE = 0,     // on the free list (or never used)
 	ENTRY_NODE,         // a live group or rect
-	ENTRY_ZOMBIE,       // a destroyed node whose delete_id has not come yet
+	ENTRY_ZOMBIE,       // a destroyed node whose delete_ids has not come yet
 	// A node the server destroyed with a group it was in: the handle lives on (every
 	// call on it fails) and keeps the id until the application destroys it.
 	ENTRY_DEAD,

@@ -1,7 +1,7 @@
 /*
  * Node handles (groups and rects): a small heap struct per node, named in the display's
  * id table until destroyed. A destroyed node's id stays taken (a zombie entry) until
- * the server's delete_id says nothing more about it is in flight; a node the server
+ * the server's delete_ids says nothing more about it is in flight; a node the server
  * destroyed with its group keeps its id (a dead entry) until its handle is destroyed.
  */
 #include "client-private.h"

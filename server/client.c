@@ -229,7 +229,26 @@ static void trace(struct client *client, const char *dir, uint16_t opcode,
 	fprintf(stderr, "[tessera] client %u %s %s\n", client->id, dir, text);
 }
 
+void client_send_freed(struct client *client) {
+	if (client->nfreed == 0) {
+		return;
+	}
+	union ts_arg arg = { .a = { .data = client->freed, .size = client->nfreed * 4 } };
+	client->nfreed = 0; // first: client_send sends what is batched before its event
+	client_send(client, TS_EV_delete_ids, &arg);
+}
+
+void client_free_id(struct client *client, uint32_t id) {
+	if (client->nfreed == CLIENT_FREED_BATCH) {
+		client_send_freed(client);
+	}
+	ts_put_u32(client->freed + 4 * client->nfreed++, id);
+}
+
 void client_send(struct client *client, uint16_t opcode, const union ts_arg *args) {
+	if (client->nfreed > 0 && opcode != TS_EV_delete_ids) {
+		client_send_freed(client); // the ids freed before this event are told first
+	}
 	if (client->dying && opcode != TS_EV_error) {
 		// Nothing more goes to a dying client; fds meant for it are closed here.
 		const char *sig = ts_events[opcode].signature;

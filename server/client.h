@@ -24,6 +24,9 @@ struct id_array {
 	uint32_t len, cap;
 };
 
+/* Ids one delete_ids event carries at most (1 KiB of them). */
+#define CLIENT_FREED_BATCH 256
+
 struct client {
 	struct server *server;
 	struct ts_connection conn;
@@ -60,6 +63,10 @@ struct client {
 	uint32_t pending_gone;            // entries of objects destroyed since (id 0)
 	uint32_t pending_last;            // entries the last commit applied
 	struct id_array frame_pending;    // frame callbacks waiting for a commit
+	// Ids freed and not yet told (delete_ids), little-endian as on the wire: sent
+	// before any other event and at the end of each request.
+	uint8_t freed[CLIENT_FREED_BATCH * 4];
+	uint32_t nfreed;
 	struct id_array frame_due;        // committed frame callbacks: done at the next frame
 };
 
@@ -111,6 +118,15 @@ void client_post_error_unlogged(struct client *client, uint32_t object_id, uint3
 
 /** Queues an event; a client whose out-buffer overflows is killed. */
 void client_send(struct client *client, uint16_t opcode, const union ts_arg *args);
+
+/**
+ * Tells the client that @id is free for reuse: ids are batched into delete_ids
+ * events, sent before the client's next other event and after each request.
+ */
+void client_free_id(struct client *client, uint32_t id);
+
+/** Sends the ids client_free_id has batched, if any. */
+void client_send_freed(struct client *client);
 
 /** Writes queued output. Returns false when the client must go. */
 bool client_flush(struct client *client);

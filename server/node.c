@@ -7,7 +7,7 @@
  * restacking, destruction) go into the client's structure log in the order they came.
  * A commit applies the entries, then the log, then the frame shows all of it at once.
  * Destroying a node is applied at commit too, with its whole subtree: until then it is
- * drawn as it was and its id cannot be used or reused (delete_id comes at the commit).
+ * drawn as it was and its id cannot be used or reused (delete_ids comes at the commit).
  */
 #include "node.h"
 
@@ -17,7 +17,8 @@
 #include "client.h"
 #include "server.h"
 
-#define MAX_NODE_SIZE 32768.0f
+// Below what 16.16 can carry, so that a saturated value is refused.
+#define MAX_NODE_SIZE ((float)TS_MAX_NODE_SIZE)
 #define FIXED_ONE 65536.0f
 
 static float fixed(int32_t v) {
@@ -319,7 +320,7 @@ static void destroy_subtree(struct client *client, struct tree_node *top) {
 		uint8_t type;
 		objmap_lookup(&client->objects, id, &type);
 		object_destroy(client, id, type, n);
-		client_send(client, TS_EV_delete_id, (union ts_arg[]){ { .u = id } });
+		client_free_id(client, id);
 	}
 }
 

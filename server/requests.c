@@ -77,6 +77,7 @@ void client_dispatch(struct client *client) {
 			handlers[hdr.opcode](client, args);
 		}
 		ts_connection_consume(&client->conn, hdr.size);
+		client_send_freed(client);
 		budget--;
 		if (hdr.opcode == TS_REQ_screenshot) {
 			// It reads back a whole frame: a slice on its own.
@@ -178,7 +179,7 @@ void handle_destroy(struct client *client, const union ts_arg *args) {
 		return;
 	}
 	object_destroy(client, id, type, slot);
-	client_send(client, TS_EV_delete_id, (union ts_arg[]){ { .u = id } });
+	client_free_id(client, id);
 }
 
 // The layer and raise requests since the last commit.

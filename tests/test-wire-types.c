@@ -376,15 +376,17 @@ static void test_typed_ids(void **state) {
 		assert_string_equal(d->interface, "core");
 	}
 	assert_string_equal(ts_events[TS_EV_done].args[0].interface, "callback");
-	assert_null(ts_events[TS_EV_delete_id].args[0].interface);
+	assert_null(ts_events[TS_EV_delete_ids].args[0].interface);
+	assert_int_equal(ts_events[TS_EV_delete_ids].args[0].elem_size, 4);
 	// Every id field names an interface, every other field none; only parents and
-	// siblings are nullable, nothing is sized yet; what version 1 had is from 1, the
-	// rest from 2.
+	// siblings are nullable, only delete_ids' array is sized; what version 1 had is
+	// from 1, the rest (delete_ids, which replaced delete_id, too) from 2.
 	const struct ts_interface *ifaces[] = { &ts_request_interface, &ts_event_interface };
 	for (size_t t = 0; t < 2; t++) {
 		for (unsigned op = 0; op < ifaces[t]->count; op++) {
 			const struct ts_message_desc *d = &ifaces[t]->messages[op];
-			bool v1 = t == 0 ? op <= TS_REQ_screenshot : op <= TS_EV_limit;
+			bool v1 = t == 0 ? op <= TS_REQ_screenshot :
+				op <= TS_EV_limit && op != TS_EV_delete_ids;
 			assert_int_equal(d->since, v1 ? 1 : 2);
 			assert_non_null(d->interface);
 			assert_non_null(d->args);
@@ -401,7 +403,8 @@ static void test_typed_ids(void **state) {
 					(len == 7 && !strncmp(field, "sibling", 7)));
 				assert_int_equal(d->args[k].nullable, optional);
 				assert_int_equal((ifaces[t]->meta[op].nullable >> k) & 1, optional);
-				assert_int_equal(d->args[k].elem_size, 0);
+				bool sized = t == 1 && op == TS_EV_delete_ids;
+				assert_int_equal(d->args[k].elem_size, sized ? 4 : 0);
 			}
 		}
 	}
@@ -449,7 +452,7 @@ static const struct v1_message v1_events[] = {
 	{ "welcome", "uuuu", "version client_id width height" },
 	{ "error", "uus", "id code message" },
 	{ "done", "ou", "callback data" },
-	{ "delete_id", "u", "id" },
+	{ "delete_ids", "a", "ids" },
 	{ "client_info", "ouuuus", "callback client_id pid objects bytes name" },
 	{ "info_done", "ouuuuuu", "callback clients objects last_cleanup_us pending evicted refused" },
 	{ "screenshot_done", "ouuu", "callback width height stride" },

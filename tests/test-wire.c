@@ -53,10 +53,14 @@ static void fill_args(const struct ts_message_desc *desc, unsigned variant,
 		case 'o':
 			args[k].u = variant == 1 ? TS_MAX_ID : 1 + k * 3 + variant;
 			break;
-		case 'a':
-			// Arrays have round trips of their own in test-wire-types.
-			args[k].a = (struct ts_array){ .data = NULL, .size = 0 };
+		case 'a': {
+			// Whole elements of 4 bytes (every array of the table takes them): none,
+			// one, and as many as a string of the variant's length.
+			static const uint8_t bytes[TS_MAX_STRING + 4] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 };
+			size_t len = variant == 0 ? 0 : variant == 1 ? 4 : string_lengths[variant] & ~3u;
+			args[k].a = (struct ts_array){ .data = bytes, .size = (uint32_t)len };
 			break;
+		}
 		case 's': {
 			size_t len = string_lengths[variant];
 			for (size_t j = 0; j < len; j++) {
@@ -132,6 +136,8 @@ static void test_round_trip_all(void **state) {
 					char c = desc->signature[k];
 					if (c == 's') {
 						expect += 4 + ((strlen(in[k].s) + 1 + 3) & ~(size_t)3);
+					} else if (c == 'a') {
+						expect += 4 + ((in[k].a.size + 3) & ~(size_t)3);
 					} else if (c == 'h') {
 						fds[nfds++] = in[k].h;
 					} else {
@@ -165,6 +171,13 @@ static void test_round_trip_all(void **state) {
 						break;
 					case 'h':
 						assert_int_equal(out[k].h, in[k].h);
+						break;
+					case 'a':
+						assert_int_equal(ts_get_u32(p), in[k].a.size);
+						assert_int_equal(out[k].a.size, in[k].a.size);
+						assert_ptr_equal(out[k].a.data, p + 4);
+						assert_memory_equal(p + 4, in[k].a.data, in[k].a.size);
+						p += 4 + ((in[k].a.size + 3) & ~(size_t)3);
 						break;
 					case 's': {
 						size_t len = strlen(in[k].s) + 1;
@@ -524,7 +537,7 @@ static void test_meta(void **state) {
 			bool string = false;
 			for (unsigned k = 0; sig[k]; k++) {
 				nfds += sig[k] == 'h';
-				string |= sig[k] == 's';
+				string |= sig[k] == 's' || sig[k] == 'a'; // of variable size
 				ids |= (sig[k] == 'n' || sig[k] == 'o') ? 1u << k : 0;
 				size += sig[k] == 'h' ? 0 : 4;
 			}
@@ -558,7 +571,7 @@ static void test_meta(void **state) {
 	assert_int_equal(m->size, 24);
 	assert_int_equal(m->nfds, 0);
 	assert_true(m->plain);
-	assert_int_equal(ts_event_interface.meta[TS_EV_delete_id].ids, 0);
+	assert_int_equal(ts_event_interface.meta[TS_EV_delete_ids].ids, 0);
 	assert_int_equal(ts_event_interface.meta[TS_EV_done].ids, 1);
 }
 
@@ -579,6 +592,14 @@ static size_t reference_encode(uint8_t *buf, const struct ts_interface *iface,
 			size_t padded = (len + 3) & ~(size_t)3;
 			ts_put_u32(buf + at, (uint32_t)len);
 			memcpy(buf + at + 4, args[k].s, len);
+			memset(buf + at + 4 + len, 0, padded - len);
+			at += 4 + padded;
+			break;
+		}
+		case 'a': {
+			size_t len = args[k].a.size, padded = (len + 3) & ~(size_t)3;
+			ts_put_u32(buf + at, (uint32_t)len);
+			memcpy(buf + at + 4, args[k].a.data, len);
 			memset(buf + at + 4 + len, 0, padded - len);
 			at += 4 + padded;
 			break;
@@ -728,8 +749,8 @@ static void test_format(void **state) {
 	check_format(rq, TS_REQ_commit, a, "commit()");
 	a[0].u = 1; a[1].f = INT32_MIN;
 	check_format(rq, TS_REQ_node_set_rotation, a, "node_set_rotation(id=#1, degrees=-32768)");
-	a[0].u = 0xffffffffu;
-	check_format(ev, TS_EV_delete_id, a, "delete_id(id=4294967295)");
+	a[0].u = 0xffffffffu; a[1].u = 0;
+	check_format(ev, TS_EV_done, a, "done(callback=#4294967295, data=0)");
 	a[0].u = 3; a[1].u = 640; a[2].u = 480; a[3].u = 2560;
 	check_format(ev, TS_EV_screenshot_done, a,
 		"screenshot_done(callback=#3, width=640, height=480, stride=2560)");

@@ -227,7 +227,8 @@ static void set_random(struct life *l, struct ts_rect *r) {
 		// and then.
 		uint32_t w = peer_rng_below(rng, 200), h = peer_rng_below(rng, 200);
 		if (peer_rng_chance(rng, 1)) {
-			w = peer_rng_chance(rng, 50) ? 32768 : peer_rng_below(rng, 32769);
+			w = peer_rng_chance(rng, 50) ? TS_MAX_NODE_SIZE :
+				peer_rng_below(rng, TS_MAX_NODE_SIZE + 1);
 			h = peer_rng_below(rng, 4);
 		}
 		rc = ts_rect_set_size(r, w, h);
@@ -546,13 +547,13 @@ static void __attribute__((noreturn)) judge(struct life *l, enum chaos_invalid k
 	_exit(CHILD_ANOMALY);
 }
 
-// A rect id the server has freed and told us so (delete_id came): invalid for use, and
+// A rect id the server has freed and told us so (delete_ids came): invalid for use, and
 // allowed as a new id.
 static uint32_t freed_id(struct life *l) {
 	struct ts_rect *r = create_rect(l);
 	uint32_t id = ts_rect_get_id(r);
 	destroy_rect(l, l->nrects - 1);
-	// A node goes at the commit, which frees its id (delete_id).
+	// A node goes at the commit, which frees its id (delete_ids).
 	commit(l);
 	roundtrip(l);
 	return id;
@@ -710,9 +711,9 @@ static size_t build_invalid(struct life *l, enum chaos_invalid kind, uint8_t *bu
 	case INVALID_bad_value: {
 		uint32_t id = live_id(l);
 		if (peer_rng_chance(rng, 50)) {
-			// A negative size in 16.16 (the sign bit set): 32768 is the largest size
-			// and the only one past it that fixed point can say.
-			uint32_t big = 0x80000000u + peer_rng_below(rng, 0x80000000u);
+			// A size in 16.16 past the largest, or negative (the sign bit set).
+			uint32_t past = (uint32_t)TS_MAX_NODE_SIZE << 16;
+			uint32_t big = past + 1 + peer_rng_below(rng, UINT32_MAX - past);
 			bool wide = peer_rng_chance(rng, 50);
 			size = encode(buf, TS_REQ_node_set_size, (union ts_arg[]){
 				{ .u = id }, { .u = wide ? big : 65536 }, { .u = wide ? 65536 : big } });

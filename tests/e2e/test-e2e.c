@@ -284,7 +284,7 @@ static void test_client_sees_error(void **state) {
 	const char *message = NULL;
 	assert_int_equal(ts_display_get_protocol_error(d, &object, &message), TS_ERR_invalid_value);
 	assert_int_equal(object, ts_rect_get_id(r));
-	assert_non_null(strstr(message, "100000"));
+	assert_non_null(strstr(message, "not within 0 to 16384"));
 	// The error sticks.
 	assert_null(ts_rect_create(d));
 	assert_int_equal(ts_display_commit(d), -1);
@@ -295,8 +295,8 @@ static void test_id_reuse(void **state) {
 	struct fixture *f = *state;
 	struct ts_display *d = ts_display_connect(f->srv.socket, "e2e-reuse");
 	assert_non_null(d);
-	// Create and destroy many times: ids are recycled only after delete_id, and the
-	// server's id rules are never broken.
+	// Create and destroy many times: ids are recycled only after delete_ids (which the
+	// commit of the destroys brings), and the server's id rules are never broken.
 	for (int round = 0; round < 20; round++) {
 		struct ts_rect *rects[50];
 		for (int i = 0; i < 50; i++) {
@@ -306,6 +306,7 @@ static void test_id_reuse(void **state) {
 		for (int i = 0; i < 50; i++) {
 			assert_int_equal(ts_rect_destroy(rects[i]), 0);
 		}
+		assert_int_equal(ts_display_commit(d), 0);
 		assert_int_equal(ts_display_roundtrip(d), 0);
 	}
 	struct e2e_info info;
@@ -316,15 +317,14 @@ static void test_id_reuse(void **state) {
 }
 
 // A client that destroys many rectangles at its own pace and never waits for the
-// server: each destroy makes a delete_id, which libtessera must read as it goes (not
-// only when the socket is full, which it never is here) so that the server never has
-// to queue more than its limit for it.
+// server: each commit of destroys makes delete_ids, which libtessera must read as it
+// goes (not only when the socket is full, which it never is here) so that the server
+// never has to queue more than its limit for it.
 static void test_unhurried_mass_destroy(void **state) {
 	struct fixture *f = *state;
 	struct ts_display *d = ts_display_connect(f->srv.socket, "e2e-mass-destroy");
 	assert_non_null(d);
-	// Three rounds of 50,000 (within the objects limit): 2.4 MB of delete_id, well
-	// past the server's 1 MiB.
+	// Three rounds of 50,000 (within the objects limit), committed by the thousand.
 	enum { N = 50000, ROUNDS = 3 };
 	struct ts_rect **rects = calloc(N, sizeof *rects);
 	assert_non_null(rects);
@@ -337,6 +337,7 @@ static void test_unhurried_mass_destroy(void **state) {
 		for (int i = 0; i < N; i++) {
 			assert_int_equal(ts_rect_destroy(rects[i]), 0);
 			if (i % 1000 == 999) {
+				assert_int_equal(ts_display_commit(d), 0);
 				poll(NULL, 0, 1); // the server keeps up
 			}
 		}
@@ -348,6 +349,47 @@ static void test_unhurried_mass_destroy(void **state) {
 	assert_int_equal(info.objects, 0);
 	free(rects);
 	ts_display_disconnect(d);
+}
+
+// One commit that destroys a group of 60,000 rects frees them all at once: the ids come
+// back in delete_ids, 256 to an event, so that what the server queues for a client that
+// does not read meanwhile (about 240 KB) fits a 256 KiB out-buffer; one event per id
+// (960 KB) would not, and the client would be disconnected.
+static void test_destroy_big_group(void **state) {
+	struct e2e_server srv;
+	e2e_server_start_with(&srv, (const char *const[]){ "--limit", "out_bytes=256k", NULL });
+	struct ts_display *d = ts_display_connect(srv.socket, "e2e-big-group");
+	assert_non_null(d);
+	enum { N = 60000 };
+	struct ts_group *g = ts_group_create(d, NULL);
+	assert_non_null(g);
+	struct ts_rect **rects = calloc(N, sizeof *rects);
+	assert_non_null(rects);
+	for (int i = 0; i < N; i++) {
+		rects[i] = ts_rect_create_in(g);
+		assert_non_null(rects[i]);
+	}
+	assert_int_equal(ts_display_commit(d), 0);
+	assert_int_equal(ts_display_roundtrip(d), 0);
+	assert_int_equal(ts_group_destroy(g), 0);
+	assert_int_equal(ts_display_commit(d), 0);
+	assert_int_equal(ts_display_flush(d), 0);
+	// The server frees them while we read nothing.
+	struct e2e_info info;
+	assert_true(e2e_wait_totals(&srv, 1, 0, 5000, &info));
+	assert_true(e2e_server_alive(&srv));
+	assert_int_equal(ts_display_roundtrip(d), 0);
+	assert_int_equal(ts_display_get_error(d), 0);
+	// Every handle of the group is dead: requests on them fail here, sending nothing.
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(ts_rect_set_color(rects[i], 0xffffffffu), -1);
+		assert_int_equal(ts_rect_destroy(rects[i]), 0);
+	}
+	assert_int_equal(ts_display_roundtrip(d), 0);
+	assert_int_equal(ts_display_get_error(d), 0);
+	free(rects);
+	ts_display_disconnect(d);
+	e2e_server_stop(&srv);
 }
 
 // Creates rects until one takes @id (libtessera hands out freed ids last freed first,
@@ -377,7 +419,7 @@ static void test_pending_and_reuse(void **state) {
 	struct ts_rect *r3 = make_rect(d, 10, 10, 40, 40, 0x0000ffffu);  // blue
 	uint32_t id2 = ts_rect_get_id(r2);
 	assert_int_equal(ts_rect_destroy(r2), 0);
-	// A node goes at the commit, with its delete_id: then the id may come back. The
+	// A node goes at the commit, with its delete_ids: then the id may come back. The
 	// commit that makes r2 goes with it: it is never shown.
 	assert_int_equal(ts_display_commit(d), 0);
 	assert_int_equal(ts_display_roundtrip(d), 0);
@@ -577,6 +619,7 @@ int main(int argc, char *argv[]) {
 		cmocka_unit_test_setup_teardown(test_client_sees_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_id_reuse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unhurried_mass_destroy, setup, teardown),
+		cmocka_unit_test(test_destroy_big_group),
 		cmocka_unit_test_setup_teardown(test_pending_and_reuse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gone_with_pending_work, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_demo_rects, setup, teardown),

@@ -258,7 +258,7 @@ static void events(void) {
 	put_byte(&s, 0);
 	EV(&s, welcome, { .u = 1 }, { .u = 7 }, { .u = 1280 }, { .u = 720 });
 	EV(&s, done, { .u = 3 }, { .u = 0 });
-	EV(&s, delete_id, { .u = 2 });
+	EV(&s, delete_ids, { .a = { .data = (const uint8_t[]){ 2, 0, 0, 0, 5, 0, 0, 0 }, .size = 8 } });
 	EV(&s, client_info, { .u = 4 }, { .u = 2 }, { .u = 1234 }, { .u = 5 }, { .u = 4096 },
 		{ .s = "demo" });
 	EV(&s, limit, { .u = 4 }, { .s = "objects" }, { .u = 65536 });
@@ -302,7 +302,7 @@ static void reuse(struct buf *s) {
 	rects(s, 1, 2);
 	REQ(s, commit);
 	REQ(s, destroy, { .u = 1 });
-	REQ(s, rect_create, { .u = 1 }, { .u = 0 }); // after delete_id in a real client; fine either way
+	REQ(s, rect_create, { .u = 1 }, { .u = 0 }); // after delete_ids in a real client; fine either way
 	REQ(s, node_set_size, { .u = 1 }, { .f = FX(5) }, { .f = FX(5) });
 	REQ(s, destroy, { .u = 2 });
 	REQ(s, commit);

@@ -34,7 +34,7 @@ int main(int argc, char *argv[]) {
 	}
 	mb_wait_event(&r, TS_EV_done, callback, opt.timeout_ms);
 	mb_say("ready");
-	// The bad part: no wait for delete_id either, as a careless client would not.
+	// The bad part: no wait for delete_ids either, as a careless client would not.
 	if (mb_send(fd, TS_REQ_destroy, (union ts_arg[]){ { .u = rect } })) {
 		if (opt.mode == MODE_DESTROY_TWICE) {
 			mb_send(fd, TS_REQ_destroy, (union ts_arg[]){ { .u = rect } });

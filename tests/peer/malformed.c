@@ -336,13 +336,15 @@ static void id_cases(struct builder *b, uint16_t op, unsigned k) {
 				m.args[j].u = j == k ? gone : other;
 			}
 		}
+		m.args[k].u = gone; // a nullable field may have been generated as none
 		finish_bad_msg(b, c, &m, TS_ERR_invalid_id);
 	}
 	if ((c = begin(b, hello, "%s-%s-callback", name, field))) {
-		ids = (struct peer_ids){ 0 };
-		valid_msg(b, c, &ids, op, &m);
-		uint32_t callback = ids.highest + 1;
+		// The callback comes first, so that the ids the message makes come after it.
+		uint32_t callback = 1;
 		setup_request(c, TS_REQ_frame, (union ts_arg[]){ { .u = callback } });
+		ids = (struct peer_ids){ .highest = callback };
+		valid_msg(b, c, &ids, op, &m);
 		m.args[k].u = callback;
 		finish_bad_msg(b, c, &m, TS_ERR_wrong_type);
 	}
