@@ -25,11 +25,6 @@ static float fixed(int32_t v) {
 	return (float)v / FIXED_ONE;
 }
 
-// A group or rect of the client's; NULL after posting an error.
-static struct tree_node *lookup_node(struct client *client, uint32_t id) {
-	return object_lookup_any(client, id, 1u << OBJECT_GROUP | 1u << OBJECT_RECT, "node");
-}
-
 // Appends a change of structure to the log, within client_bytes.
 static bool log_op(struct client *client, enum structure_op_kind kind, uint32_t id,
 		uint32_t target) {
@@ -52,18 +47,9 @@ static bool log_op(struct client *client, enum structure_op_kind kind, uint32_t 
 	return true;
 }
 
-// A parent named by a request: 0 for the client's root, else one of its live groups.
-// Returns false after posting an error.
-static bool check_parent(struct client *client, uint32_t parent) {
-	return parent == 0 || object_lookup(client, parent, OBJECT_GROUP) != NULL;
-}
-
 static void create_node(struct client *client, uint32_t id, uint32_t parent,
 		enum object_type type, enum tree_kind kind) {
 	struct server *server = client->server;
-	if (!check_parent(client, parent)) {
-		return;
-	}
 	uint32_t max = server->options.limits.nodes;
 	if (client->node_count >= max) {
 		client_post_error(client, id, TS_ERR_limit_exceeded,
@@ -91,11 +77,13 @@ static void create_node(struct client *client, uint32_t id, uint32_t parent,
 	}
 }
 
-void handle_group_create(struct client *client, const union ts_arg *args) {
+void handle_group_create(struct client *client, const union ts_arg *args,
+		void *const *objs) {
 	create_node(client, args[0].u, args[1].u, OBJECT_GROUP, TREE_GROUP);
 }
 
-void handle_rect_create(struct client *client, const union ts_arg *args) {
+void handle_rect_create(struct client *client, const union ts_arg *args,
+		void *const *objs) {
 	create_node(client, args[0].u, args[1].u, OBJECT_RECT, TREE_RECT);
 }
 
@@ -111,14 +99,11 @@ static struct tree_props * __attribute__((noinline)) new_pending(struct client *
 	return &e->state.props;
 }
 
-// Where a set_* request writes @field of node @id (checked by @type_mask). NULL after
-// posting an error.
+// Where a set_* request writes @field of @node (@id; its type was checked against the
+// table by object_resolve). NULL after posting an error.
 static inline struct tree_props *pending_props(struct client *client, uint32_t id,
-		uint32_t type_mask, const char *what, uint32_t field) {
-	struct tree_node *node = object_lookup_any(client, id, type_mask, what);
-	if (node == NULL) {
-		return NULL;
-	}
+		void *node_slot, uint32_t field) {
+	struct tree_node *node = node_slot;
 	if (node->user != 0) {
 		struct pending_entry *e = &client->pending[node->user - 1];
 		e->fields |= field;
@@ -126,10 +111,6 @@ static inline struct tree_props *pending_props(struct client *client, uint32_t i
 	}
 	return new_pending(client, id, node, field);
 }
-
-#define ANY_NODE (1u << OBJECT_GROUP | 1u << OBJECT_RECT), "node"
-#define GROUP_ONLY (1u << OBJECT_GROUP), "group"
-#define RECT_ONLY (1u << OBJECT_RECT), "rect"
 
 static bool check_size(struct client *client, uint32_t id, float w, float h) {
 	if (!(w >= 0 && w <= MAX_NODE_SIZE && h >= 0 && h <= MAX_NODE_SIZE)) {
@@ -153,149 +134,153 @@ static void set_flag(struct tree_props *p, uint8_t flag, bool on) {
 	p->flags = (uint8_t)(on ? p->flags | flag : p->flags & ~flag);
 }
 
-void handle_node_set_position(struct client *client, const union ts_arg *args) {
-	struct tree_props *p = pending_props(client, args[0].u, ANY_NODE, PENDING_POSITION);
+void handle_node_set_position(struct client *client, const union ts_arg *args,
+		void *const *objs) {
+	struct tree_props *p = pending_props(client, args[0].u, objs[0], PENDING_POSITION);
 	if (p != NULL) {
 		p->x = fixed(args[1].f);
 		p->y = fixed(args[2].f);
 	}
 }
 
-void handle_node_set_size(struct client *client, const union ts_arg *args) {
+void handle_node_set_size(struct client *client, const union ts_arg *args,
+		void *const *objs) {
 	float w = fixed(args[1].f), h = fixed(args[2].f);
 	if (!check_size(client, args[0].u, w, h)) {
 		return;
 	}
-	struct tree_props *p = pending_props(client, args[0].u, ANY_NODE, PENDING_SIZE);
+	struct tree_props *p = pending_props(client, args[0].u, objs[0], PENDING_SIZE);
 	if (p != NULL) {
 		p->width = w;
 		p->height = h;
 	}
 }
 
-void handle_node_set_anchor(struct client *client, const union ts_arg *args) {
-	struct tree_props *p = pending_props(client, args[0].u, ANY_NODE, PENDING_ANCHOR);
+void handle_node_set_anchor(struct client *client, const union ts_arg *args,
+		void *const *objs) {
+	struct tree_props *p = pending_props(client, args[0].u, objs[0], PENDING_ANCHOR);
 	if (p != NULL) {
 		p->anchor_x = fixed(args[1].f);
 		p->anchor_y = fixed(args[2].f);
 	}
 }
 
-void handle_node_set_rotation(struct client *client, const union ts_arg *args) {
-	struct tree_props *p = pending_props(client, args[0].u, ANY_NODE, PENDING_ROTATION);
+void handle_node_set_rotation(struct client *client, const union ts_arg *args,
+		void *const *objs) {
+	struct tree_props *p = pending_props(client, args[0].u, objs[0], PENDING_ROTATION);
 	if (p != NULL) {
 		p->rotation = fixed(args[1].f);
 	}
 }
 
-void handle_node_set_scale(struct client *client, const union ts_arg *args) {
-	struct tree_props *p = pending_props(client, args[0].u, ANY_NODE, PENDING_SCALE);
+void handle_node_set_scale(struct client *client, const union ts_arg *args,
+		void *const *objs) {
+	struct tree_props *p = pending_props(client, args[0].u, objs[0], PENDING_SCALE);
 	if (p != NULL) {
 		p->scale_x = fixed(args[1].f);
 		p->scale_y = fixed(args[2].f);
 	}
 }
 
-void handle_node_set_opacity(struct client *client, const union ts_arg *args) {
+void handle_node_set_opacity(struct client *client, const union ts_arg *args,
+		void *const *objs) {
 	float opacity = fixed(args[1].f);
 	if (!(opacity >= 0 && opacity <= 1)) {
 		client_post_error(client, args[0].u, TS_ERR_invalid_value,
 			"opacity %g is not within 0 to 1", (double)opacity);
 		return;
 	}
-	struct tree_props *p = pending_props(client, args[0].u, ANY_NODE, PENDING_OPACITY);
+	struct tree_props *p = pending_props(client, args[0].u, objs[0], PENDING_OPACITY);
 	if (p != NULL) {
 		p->opacity = opacity;
 	}
 }
 
-void handle_node_set_visible(struct client *client, const union ts_arg *args) {
+void handle_node_set_visible(struct client *client, const union ts_arg *args,
+		void *const *objs) {
 	if (!check_flag(client, args[0].u, "visible", args[1].u)) {
 		return;
 	}
-	struct tree_props *p = pending_props(client, args[0].u, ANY_NODE, PENDING_VISIBLE);
+	struct tree_props *p = pending_props(client, args[0].u, objs[0], PENDING_VISIBLE);
 	if (p != NULL) {
 		set_flag(p, TREE_VISIBLE, args[1].u != 0);
 	}
 }
 
-void handle_group_set_clip(struct client *client, const union ts_arg *args) {
+void handle_group_set_clip(struct client *client, const union ts_arg *args,
+		void *const *objs) {
 	if (!check_flag(client, args[0].u, "clip", args[1].u)) {
 		return;
 	}
-	struct tree_props *p = pending_props(client, args[0].u, GROUP_ONLY, PENDING_CLIP);
+	struct tree_props *p = pending_props(client, args[0].u, objs[0], PENDING_CLIP);
 	if (p != NULL) {
 		set_flag(p, TREE_CLIP, args[1].u != 0);
 	}
 }
 
-void handle_group_set_isolate(struct client *client, const union ts_arg *args) {
+void handle_group_set_isolate(struct client *client, const union ts_arg *args,
+		void *const *objs) {
 	if (!check_flag(client, args[0].u, "isolate", args[1].u)) {
 		return;
 	}
-	struct tree_props *p = pending_props(client, args[0].u, GROUP_ONLY, PENDING_ISOLATE);
+	struct tree_props *p = pending_props(client, args[0].u, objs[0], PENDING_ISOLATE);
 	if (p != NULL) {
 		set_flag(p, TREE_ISOLATE, args[1].u != 0);
 	}
 }
 
-void handle_rect_set_color(struct client *client, const union ts_arg *args) {
-	struct tree_props *p = pending_props(client, args[0].u, RECT_ONLY, PENDING_COLOR);
+void handle_rect_set_color(struct client *client, const union ts_arg *args,
+		void *const *objs) {
+	struct tree_props *p = pending_props(client, args[0].u, objs[0], PENDING_COLOR);
 	if (p != NULL) {
 		p->rgba = args[1].u;
 	}
 }
 
-void handle_rect_set_radius(struct client *client, const union ts_arg *args) {
+void handle_rect_set_radius(struct client *client, const union ts_arg *args,
+		void *const *objs) {
 	float radius = fixed(args[1].f);
 	if (!(radius >= 0 && radius <= MAX_NODE_SIZE)) {
 		client_post_error(client, args[0].u, TS_ERR_invalid_value,
 			"corner radius %g is not within 0 to %g", (double)radius, (double)MAX_NODE_SIZE);
 		return;
 	}
-	struct tree_props *p = pending_props(client, args[0].u, RECT_ONLY, PENDING_RADIUS);
+	struct tree_props *p = pending_props(client, args[0].u, objs[0], PENDING_RADIUS);
 	if (p != NULL) {
 		p->radius = radius;
 	}
 }
 
-void handle_rect_set_border(struct client *client, const union ts_arg *args) {
+void handle_rect_set_border(struct client *client, const union ts_arg *args,
+		void *const *objs) {
 	float width = fixed(args[1].f);
 	if (!(width >= 0 && width <= MAX_NODE_SIZE)) {
 		client_post_error(client, args[0].u, TS_ERR_invalid_value,
 			"border width %g is not within 0 to %g", (double)width, (double)MAX_NODE_SIZE);
 		return;
 	}
-	struct tree_props *p = pending_props(client, args[0].u, RECT_ONLY, PENDING_BORDER);
+	struct tree_props *p = pending_props(client, args[0].u, objs[0], PENDING_BORDER);
 	if (p != NULL) {
 		p->border = width;
 		p->border_rgba = args[2].u;
 	}
 }
 
-void handle_node_set_parent(struct client *client, const union ts_arg *args) {
-	if (lookup_node(client, args[0].u) != NULL && check_parent(client, args[1].u)) {
-		log_op(client, STRUCTURE_PARENT, args[0].u, args[1].u);
-	}
+// The ids of node_set_parent and node_place_* are checked by object_resolve; where
+// they lead (a cycle, a sibling elsewhere) is checked at the commit.
+void handle_node_set_parent(struct client *client, const union ts_arg *args,
+		void *const *objs) {
+	log_op(client, STRUCTURE_PARENT, args[0].u, args[1].u);
 }
 
-static void place(struct client *client, const union ts_arg *args,
-		enum structure_op_kind kind) {
-	if (lookup_node(client, args[0].u) == NULL) {
-		return;
-	}
-	if (args[1].u != 0 && lookup_node(client, args[1].u) == NULL) {
-		return;
-	}
-	log_op(client, kind, args[0].u, args[1].u);
+void handle_node_place_above(struct client *client, const union ts_arg *args,
+		void *const *objs) {
+	log_op(client, STRUCTURE_ABOVE, args[0].u, args[1].u);
 }
 
-void handle_node_place_above(struct client *client, const union ts_arg *args) {
-	place(client, args, STRUCTURE_ABOVE);
-}
-
-void handle_node_place_below(struct client *client, const union ts_arg *args) {
-	place(client, args, STRUCTURE_BELOW);
+void handle_node_place_below(struct client *client, const union ts_arg *args,
+		void *const *objs) {
+	log_op(client, STRUCTURE_BELOW, args[0].u, args[1].u);
 }
 
 bool node_request_destroy(struct client *client, uint32_t id) {

@@ -44,7 +44,8 @@ bool node_request_destroy(struct client *client, uint32_t id);
  */
 bool node_commit_structure(struct client *client);
 
-#define NODE_HANDLER(name) void handle_##name(struct client *client, const union ts_arg *args);
+#define NODE_HANDLER(name) void handle_##name(struct client *client, const union ts_arg *args, \
+	void *const *objs);
 NODE_HANDLER(group_create)
 NODE_HANDLER(group_set_clip)
 NODE_HANDLER(group_set_isolate)

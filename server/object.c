@@ -27,25 +27,31 @@ static void __attribute__((noinline)) lookup_failed(struct client *client, uint3
 	}
 }
 
-void *object_lookup(struct client *client, uint32_t id, enum object_type type) {
-	uint8_t found;
-	void *slot = objmap_lookup(&client->objects, id, &found);
-	if (__builtin_expect(found != type, 0)) {
-		lookup_failed(client, id, found, object_types[type]->name);
-		return NULL;
+bool object_resolve(struct client *client, uint16_t opcode, const union ts_arg *args,
+		void **objs) {
+	const struct ts_message_desc *desc = &ts_requests[opcode];
+	for (uint32_t bits = ts_request_interface.meta[opcode].ids; bits != 0;
+			bits &= bits - 1) {
+		unsigned k = (unsigned)__builtin_ctz(bits);
+		if (desc->signature[k] != 'o') {
+			continue; // a new id: object_insert's rules
+		}
+		uint32_t id = args[k].u;
+		const struct ts_arg_desc *field = &desc->args[k];
+		if (id == 0 && field->nullable) {
+			objs[k] = NULL;
+			continue;
+		}
+		uint8_t found;
+		void *slot = objmap_lookup(&client->objects, id, &found);
+		if (__builtin_expect(found == OBJMAP_FREE || found == OBJECT_DOOMED ||
+				!((field->interfaces >> (found - 1)) & 1), 0)) {
+			lookup_failed(client, id, found, field->interface);
+			return false;
+		}
+		objs[k] = slot;
 	}
-	return slot;
-}
-
-void *object_lookup_any(struct client *client, uint32_t id, uint32_t types,
-		const char *what) {
-	uint8_t found;
-	void *slot = objmap_lookup(&client->objects, id, &found);
-	if (__builtin_expect(!((types >> found) & 1), 0)) {
-		lookup_failed(client, id, found, what);
-		return NULL;
-	}
-	return slot;
+	return true;
 }
 
 // Takes the slot of a new object; NULL after posting an error. A @transient id (a

@@ -2,8 +2,10 @@
  * The object model: every object a client holds has a type, and every type an ops
  * table. One destroy function per type is called by the destroy request, by a parent's
  * destroy and by client_destroy alike; one commit function applies the object's pending
- * state. Handlers look objects up by id and type through object_lookup, which posts
- * invalid_id or wrong_type itself, so no handler checks types by hand.
+ * state. The types of live objects are the protocol's interfaces: before a request's
+ * handler runs, object_resolve checks each of its object ids against the interfaces
+ * the protocol table names for that field and hands the handler the slots, posting
+ * invalid_id or wrong_type itself, so no handler looks up or checks types by hand.
  *
  * Pending state is per object: a changed or new object has one entry in its client's
  * pending list (struct pending_entry: which fields were set, and their values), found
@@ -15,18 +17,24 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "tessera-protocol.h"
 #include "tree.h"
+#include "wire.h"
 
 struct client;
 
 enum object_type {
-	OBJECT_GROUP = 1,
-	OBJECT_RECT,
+	// The type of a live object is its protocol interface, one up (0 is a free slot in
+	// the object map): an id field of the table accepts type t when bit t - 1 of its
+	// TS_IFACE_MASK_ is set, so that object_resolve checks every request's ids from
+	// the table alone.
+	OBJECT_CALLBACK = TS_IFACE_callback + 1, // an id a callback answers: later (frame)
+	                                         // or at once (sync, info_query, screenshot);
+	                                         // only its type byte is used
+	OBJECT_GROUP = TS_IFACE_group + 1,
+	OBJECT_RECT = TS_IFACE_rect + 1,
 	// A node whose destroy request waits for the commit: no request may name it.
-	OBJECT_DOOMED,
-	// An id a callback answers: later (frame) or at once (sync, info_query,
-	// screenshot). Only its type byte in client.objects is used.
-	OBJECT_CALLBACK,
+	OBJECT_DOOMED = TS_IFACE_COUNT_ + 1,
 	OBJECT_TYPE_COUNT_,
 };
 
@@ -94,17 +102,13 @@ extern const struct object_ops callback_ops; // requests.c
 extern const struct object_ops *const object_types[OBJECT_TYPE_COUNT_];
 
 /**
- * The object @id of the client, which must be of @type; NULL after posting
- * invalid_id (no such object) or wrong_type.
+ * Checks every existing-object field ('o') of request @opcode against the table: the
+ * id names a live object of an interface the field accepts, or is 0 where the field is
+ * nullable. Sets @objs[k] to the slot of field k (NULL for 0; untouched for other
+ * fields). False after posting invalid_id or wrong_type.
  */
-void *object_lookup(struct client *client, uint32_t id, enum object_type type);
-
-/**
- * The same for an object of any type in @types (a mask of 1 << type), which the error
- * calls @what ("node").
- */
-void *object_lookup_any(struct client *client, uint32_t id, uint32_t types,
-	const char *what);
+bool object_resolve(struct client *client, uint16_t opcode, const union ts_arg *args,
+	void **objs);
 
 /**
  * Takes the slot of new object @id of @type, within the objects limit and client_bytes;

@@ -20,11 +20,12 @@
 #include "server.h"
 
 
-typedef void (*request_func)(struct client *client, const union ts_arg *args);
+typedef void (*request_func)(struct client *client, const union ts_arg *args,
+	void *const *objs);
 
 // The core interface's handlers are here; the node interfaces' in node.c (node.h).
 #define TS_X_(op, name, sig, fields) \
-	void handle_##name(struct client *client, const union ts_arg *args);
+	void handle_##name(struct client *client, const union ts_arg *args, void *const *objs);
 TS_REQUESTS(TS_X_)
 #undef TS_X_
 
@@ -73,8 +74,13 @@ void client_dispatch(struct client *client) {
 			client_post_error(client, 0, TS_ERR_not_ready, "the first request must be hello");
 			close_fd_args(hdr.opcode, args);
 		} else {
-			// The handler owns the message's fds from here.
-			handlers[hdr.opcode](client, args);
+			void *objs[TS_MAX_ARGS];
+			if (object_resolve(client, hdr.opcode, args, objs)) {
+				// The handler owns the message's fds from here.
+				handlers[hdr.opcode](client, args, objs);
+			} else {
+				close_fd_args(hdr.opcode, args);
+			}
 		}
 		ts_connection_consume(&client->conn, hdr.size);
 		client_send_freed(client);
@@ -119,7 +125,8 @@ static bool check_new_callback_id(struct client *client, uint32_t id) {
 	return object_check_new_id(client, id);
 }
 
-void handle_hello(struct client *client, const union ts_arg *args) {
+void handle_hello(struct client *client, const union ts_arg *args,
+		void *const *objs) {
 	if (client->welcomed) {
 		client_post_error(client, 0, TS_ERR_invalid_message, "hello sent twice");
 		return;
@@ -154,21 +161,18 @@ void handle_hello(struct client *client, const union ts_arg *args) {
 		{ .u = (uint32_t)backend->width }, { .u = (uint32_t)backend->height } });
 }
 
-void handle_sync(struct client *client, const union ts_arg *args) {
+void handle_sync(struct client *client, const union ts_arg *args,
+		void *const *objs) {
 	if (check_new_callback_id(client, args[0].u)) {
 		client_send(client, TS_EV_done, (union ts_arg[]){ { .u = args[0].u }, { .u = 0 } });
 	}
 }
 
-void handle_destroy(struct client *client, const union ts_arg *args) {
-	uint32_t id = args[0].u;
+void handle_destroy(struct client *client, const union ts_arg *args,
+		void *const *objs) {
+	uint32_t id = args[0].u; // a live object of some type: object_resolve
 	uint8_t type;
 	void *slot = objmap_lookup(&client->objects, id, &type);
-	if (type == OBJMAP_FREE || type == OBJECT_DOOMED) {
-		client_post_error(client, id, TS_ERR_invalid_id, "no object with id %u%s", id,
-			type == OBJECT_DOOMED ? " (destroyed)" : "");
-		return;
-	}
 	if (!object_types[type]->destroyable) {
 		client_post_error(client, id, TS_ERR_wrong_type, "%ss cannot be destroyed",
 			object_types[type]->name);
@@ -203,7 +207,8 @@ static bool commit_root(struct client *client) {
 	return true;
 }
 
-void handle_commit(struct client *client, const union ts_arg *args) {
+void handle_commit(struct client *client, const union ts_arg *args,
+		void *const *objs) {
 	struct server *server = client->server;
 	if (!object_commit_all(client) || !node_commit_structure(client) || !commit_root(client)) {
 		return;
@@ -227,7 +232,8 @@ void handle_commit(struct client *client, const union ts_arg *args) {
 	}
 }
 
-void handle_frame(struct client *client, const union ts_arg *args) {
+void handle_frame(struct client *client, const union ts_arg *args,
+		void *const *objs) {
 	uint32_t id = args[0].u;
 	if (object_insert(client, id, OBJECT_CALLBACK) == NULL) {
 		return;
@@ -241,7 +247,8 @@ static uint32_t saturate_u32(uint64_t value) {
 	return value > UINT32_MAX ? UINT32_MAX : (uint32_t)value;
 }
 
-void handle_info_query(struct client *client, const union ts_arg *args) {
+void handle_info_query(struct client *client, const union ts_arg *args,
+		void *const *objs) {
 	uint32_t cb = args[0].u;
 	if (!check_new_callback_id(client, cb)) {
 		return;
@@ -308,7 +315,8 @@ static uint8_t *map_client_pixels(struct client *client, uint32_t cb, int fd, si
 	return pixels;
 }
 
-void handle_set_layer(struct client *client, const union ts_arg *args) {
+void handle_set_layer(struct client *client, const union ts_arg *args,
+		void *const *objs) {
 	if (args[0].u >= TREE_LAYERS) {
 		client_post_error(client, 0, TS_ERR_invalid_value,
 			"layer %u does not exist: 0 (background), 1 (normal) or 2 (overlay)", args[0].u);
@@ -318,11 +326,13 @@ void handle_set_layer(struct client *client, const union ts_arg *args) {
 	client->pending_layer = (int8_t)args[0].u;
 }
 
-void handle_raise(struct client *client, const union ts_arg *args) {
+void handle_raise(struct client *client, const union ts_arg *args,
+		void *const *objs) {
 	client->pending_raise = true;
 }
 
-void handle_screenshot(struct client *client, const union ts_arg *args) {
+void handle_screenshot(struct client *client, const union ts_arg *args,
+		void *const *objs) {
 	uint32_t cb = args[0].u;
 	int fd = args[1].h; // ours: closed on every path
 	if (!check_new_callback_id(client, cb)) {
