@@ -2,6 +2,9 @@
 #include "client.h"
 
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -227,6 +230,16 @@ static void trace(struct client *client, const char *dir, uint16_t opcode,
 	char text[1200];
 	ts_format(text, sizeof text, iface, opcode, args);
 	fprintf(stderr, "[tessera] client %u %s %s\n", client->id, dir, text);
+}
+
+void heap_give_back(size_t bytes) {
+#ifdef __GLIBC__
+	if (bytes >= (size_t)1 << 20) {
+		malloc_trim(0);
+	}
+#else
+	(void)bytes;
+#endif
 }
 
 void client_send_freed(struct client *client) {

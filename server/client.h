@@ -128,6 +128,15 @@ void client_free_id(struct client *client, uint32_t id);
 /** Sends the ids client_free_id has batched, if any. */
 void client_send_freed(struct client *client);
 
+/**
+ * Called after freeing @bytes of a client's working memory (the pending list, the
+ * structure log) that a burst made big: past 1 MiB, the heap's free pages go back to
+ * the kernel now. malloc keeps big freed blocks in its heap once its mmap threshold has
+ * grown, so a client that built 100,000 nodes in one commit would otherwise leave the
+ * server holding megabytes it no longer uses.
+ */
+void heap_give_back(size_t bytes);
+
 /** Writes queued output. Returns false when the client must go. */
 bool client_flush(struct client *client);
 

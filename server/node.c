@@ -388,6 +388,7 @@ bool node_commit_structure(struct client *client) {
 	log->len = 0;
 	if (log->cap > 1024) {
 		free(log->ops);
+		heap_give_back((size_t)log->cap * sizeof *log->ops);
 		log->ops = NULL;
 		log->cap = 0;
 	}

@@ -191,6 +191,7 @@ bool object_commit_all(struct client *client) {
 	client->pending_gone = 0;
 	if (shrink) {
 		free(client->pending);
+		heap_give_back((size_t)client->pending_cap * sizeof *client->pending);
 		client->pending = NULL;
 		client->pending_cap = 0;
 	}

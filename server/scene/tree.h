@@ -64,17 +64,23 @@ struct tree_node {
 	uint16_t depth;                 // 0: a root; else the parent's + 1 (a detached top: 1)
 };
 
-/** What a node has when it has no extra. */
+/** What a node has when it has no extra: 48 bytes, what is a rect's or a group's shared. */
 struct tree_extra {
 	float anchor_x, anchor_y;       // 0, 0
 	float rotation;                 // 0 degrees
 	float scale_x, scale_y;         // 1, 1
 	float opacity;                  // 1
-	float radius, border;           // rects: 0, 0
-	uint32_t border_rgba;           // 0x000000ff
-	uint32_t next_free;             // 1 + next free index while in the free list
-	struct tree_node *child;        // groups: the bottom child, NULL for none
-	struct draw_box drawn;          // groups: what the subtree covered in the last frame
+	union {
+		struct {
+			float radius, border;   // 0, 0
+			uint32_t border_rgba;   // 0x000000ff
+		} rect;
+		struct {
+			struct tree_node *child; // the bottom child, NULL for none
+			struct draw_box drawn;   // what the subtree covered in the last frame
+		} group;
+		uint32_t next_free;         // 1 + next free index while in the free list
+	} u;
 };
 
 /** A client's tree: its root group, its layer and the pool of its extras. */
