@@ -2,9 +2,8 @@
  * A renderer without GL for the server fuzz target (render.h). The scene's own walk
  * (tree_build, in the server) reads every node, so that AddressSanitizer sees a node
  * the scene still points to after its memory was freed; read_frame paints the last
- * list's rect boxes on the CPU, so screenshots are deterministic. render_target_* and
- * the flat scene's renderer_draw are GL-only and not provided: the server does not use
- * them.
+ * list's rect boxes on the CPU, so screenshots are deterministic. render_target_* are
+ * GL-only and not provided: the server does not use them.
  */
 #include <stdint.h>
 #include <stdlib.h>
