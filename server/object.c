@@ -15,9 +15,8 @@ const struct object_ops *const object_types[OBJECT_TYPE_COUNT_] = {
 	[OBJECT_CALLBACK] = &callback_ops,
 };
 
-// Out of line: the error paths stay out of the handlers' fast path.
-static void __attribute__((noinline)) lookup_failed(struct client *client, uint32_t id,
-		uint8_t found, const char *what) {
+void object_resolve_failed(struct client *client, uint32_t id, uint8_t found,
+		const char *what) {
 	if (found == OBJMAP_FREE || found == OBJECT_DOOMED) {
 		client_post_error(client, id, TS_ERR_invalid_id, "no object with id %u%s", id,
 			found == OBJECT_DOOMED ? " (destroyed)" : "");
@@ -25,33 +24,6 @@ static void __attribute__((noinline)) lookup_failed(struct client *client, uint3
 		client_post_error(client, id, TS_ERR_wrong_type, "object %u is a %s, not a %s", id,
 			object_types[found]->name, what);
 	}
-}
-
-bool object_resolve(struct client *client, uint16_t opcode, const union ts_arg *args,
-		void **objs) {
-	const struct ts_message_desc *desc = &ts_requests[opcode];
-	for (uint32_t bits = ts_request_interface.meta[opcode].ids; bits != 0;
-			bits &= bits - 1) {
-		unsigned k = (unsigned)__builtin_ctz(bits);
-		if (desc->signature[k] != 'o') {
-			continue; // a new id: object_insert's rules
-		}
-		uint32_t id = args[k].u;
-		const struct ts_arg_desc *field = &desc->args[k];
-		if (id == 0 && field->nullable) {
-			objs[k] = NULL;
-			continue;
-		}
-		uint8_t found;
-		void *slot = objmap_lookup(&client->objects, id, &found);
-		if (__builtin_expect(found == OBJMAP_FREE || found == OBJECT_DOOMED ||
-				!((field->interfaces >> (found - 1)) & 1), 0)) {
-			lookup_failed(client, id, found, field->interface);
-			return false;
-		}
-		objs[k] = slot;
-	}
-	return true;
 }
 
 // Takes the slot of a new object; NULL after posting an error. A @transient id (a

@@ -102,13 +102,14 @@ extern const struct object_ops callback_ops; // requests.c
 extern const struct object_ops *const object_types[OBJECT_TYPE_COUNT_];
 
 /**
- * Checks every existing-object field ('o') of request @opcode against the table: the
- * id names a live object of an interface the field accepts, or is 0 where the field is
- * nullable. Sets @objs[k] to the slot of field k (NULL for 0; untouched for other
- * fields). False after posting invalid_id or wrong_type.
+ * Posts the error of an id field that names no object of its interfaces (@what, the
+ * table's name for them): invalid_id when @found (the type there) is free or doomed,
+ * wrong_type otherwise. Out of line: requests.c's object_resolve checks every request's
+ * object ids against the table before its handler runs, and this keeps its error path
+ * out of the dispatch's fast path.
  */
-bool object_resolve(struct client *client, uint16_t opcode, const union ts_arg *args,
-	void **objs);
+void object_resolve_failed(struct client *client, uint32_t id, uint8_t found,
+	const char *what) __attribute__((noinline, cold));
 
 /**
  * Takes the slot of new object @id of @type, within the objects limit and client_bytes;

@@ -35,6 +35,79 @@ static const request_func handlers[TS_REQ_COUNT_] = {
 #undef TS_X_
 };
 
+// The existing-object fields ('o') of each request, from the table: what
+// object_resolve checks. Made once, before main.
+struct object_field {
+	uint32_t types;      // the object types it accepts: bit t for type t (see object.h)
+	uint8_t index;       // of the field in the message
+	bool nullable;
+};
+
+// Most requests name one object, first (node_set_*, rect_set_*, destroy): that field's
+// types are kept apart, so that checking it costs the lookup and one test. The rest
+// (parents, siblings) go through the list.
+static struct {
+	uint32_t first_types; // field 0's accepted types when it is a non-nullable 'o'; else 0
+	struct object_field fields[TS_MAX_ARGS];
+	uint8_t count;
+} object_fields[TS_REQ_COUNT_];
+
+static void __attribute__((constructor)) object_fields_init(void) {
+	for (uint16_t op = 0; op < TS_REQ_COUNT_; op++) {
+		const struct ts_message_desc *desc = &ts_requests[op];
+		for (uint8_t k = 0; desc->signature[k]; k++) {
+			if (desc->signature[k] == 'o') {
+				// Live types are interfaces one up; free (0) and doomed are never in.
+				uint32_t types = (desc->args[k].interfaces << 1) & ~(1u << OBJECT_DOOMED);
+				types &= ~1u;
+				if (k == 0 && !desc->args[k].nullable) {
+					object_fields[op].first_types = types;
+					continue;
+				}
+				object_fields[op].fields[object_fields[op].count++] = (struct object_field){
+					.types = types, .index = k, .nullable = desc->args[k].nullable,
+				};
+			}
+		}
+	}
+}
+
+// Checks every existing-object field of request @opcode against the table: the id
+// names a live object of an interface the field accepts, or is 0 where the field is
+// nullable. Sets @objs[k] to the slot of field k (NULL for 0). False after posting
+// invalid_id or wrong_type.
+static inline bool object_resolve(struct client *client, uint16_t opcode,
+		const union ts_arg *args, void **objs) {
+	uint32_t first = object_fields[opcode].first_types;
+	if (first != 0) {
+		uint8_t found;
+		void *slot = objmap_lookup(&client->objects, args[0].u, &found);
+		if (__builtin_expect(!((first >> found) & 1), 0)) {
+			object_resolve_failed(client, args[0].u, found,
+				ts_requests[opcode].args[0].interface);
+			return false;
+		}
+		objs[0] = slot;
+	}
+	for (unsigned i = 0; i < object_fields[opcode].count; i++) {
+		const struct object_field *f = &object_fields[opcode].fields[i];
+		uint32_t id = args[f->index].u;
+		if (id == 0 && f->nullable) {
+			objs[f->index] = NULL;
+			continue;
+		}
+		uint8_t found;
+		void *slot = objmap_lookup(&client->objects, id, &found);
+		if (__builtin_expect(!((f->types >> found) & 1), 0)) {
+			object_resolve_failed(client, id, found,
+				ts_requests[opcode].args[f->index].interface);
+			return false;
+		}
+		objs[f->index] = slot;
+	}
+	return true;
+}
+
 // Closes the fds a decoded message carried, for a message that is not handled.
 static void close_fd_args(uint16_t opcode, const union ts_arg *args) {
 	const char *sig = ts_requests[opcode].signature;
@@ -83,7 +156,9 @@ void client_dispatch(struct client *client) {
 			}
 		}
 		ts_connection_consume(&client->conn, hdr.size);
-		client_send_freed(client);
+		if (client->nfreed > 0) {
+			client_send_freed(client);
+		}
 		budget--;
 		if (hdr.opcode == TS_REQ_screenshot) {
 			// It reads back a whole frame: a slice on its own.
