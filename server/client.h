@@ -24,8 +24,9 @@ struct id_array {
 	uint32_t len, cap;
 };
 
-/* Ids one delete_ids event carries at most (1 KiB of them). */
-#define CLIENT_FREED_BATCH 256
+/* Ids one delete_ids event carries at most: 512 bytes of them in every client, and
+ * 12 bytes of header for 128 ids on the wire. */
+#define CLIENT_FREED_BATCH 128
 
 struct client {
 	struct server *server;

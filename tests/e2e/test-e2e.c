@@ -352,8 +352,8 @@ static void test_unhurried_mass_destroy(void **state) {
 }
 
 // One commit that destroys a group of 60,000 rects frees them all at once: the ids come
-// back in delete_ids, 256 to an event, so that what the server queues for a client that
-// does not read meanwhile (about 240 KB) fits a 256 KiB out-buffer; one event per id
+// back in delete_ids, 128 to an event, so that what the server queues for a client that
+// does not read meanwhile (about 246 KB) fits a 256 KiB out-buffer; one event per id
 // (960 KB) would not, and the client would be disconnected.
 static void test_destroy_big_group(void **state) {
 	struct e2e_server srv;
