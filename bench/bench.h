@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct ts_display;
+
 #define BENCH_WIDTH 1280
 #define BENCH_HEIGHT 720
 #define BENCH_RECT_SIZE 16
@@ -115,6 +117,14 @@ double bench_gl_frame_ms(uint32_t n, uint32_t frames);
  */
 double bench_gl_tree_frame_ms(uint32_t n, uint32_t frames);
 
+/* Client helpers of the scenarios (scenarios.c); each fails the run on error. */
+struct ts_display *bench_connect_or_fail(struct bench_server *server, const char *name);
+void bench_check(struct ts_display *display, int rc, const char *what);
+/** Commits with a frame callback and waits for it: the frame shows the commit. */
+void bench_commit_and_wait_frame(struct ts_display *display);
+/** Objects other clients hold, and the last cleanup's time in *@cleanup_us. */
+uint32_t bench_other_objects(struct ts_display *display, uint32_t *cleanup_us);
+
 /* Runners: each does one run and records its metrics. */
 void run_raw_bulk(struct bench *b);
 void run_raw_connect(struct bench *b);
@@ -124,6 +134,7 @@ void run_objects(struct bench *b);
 void run_cleanup(struct bench *b);
 void run_frames(struct bench *b);
 void run_tree(struct bench *b);
+void run_tree_server(struct bench *b);
 void run_memory(struct bench *b);
 void run_clients(struct bench *b);
 void run_idle(struct bench *b);

@@ -453,7 +453,8 @@ static void measure(struct bench *b, const struct condition *c, double seconds) 
 	}
 	check(display, ts_rect_set_size(rect, 4 * BENCH_RECT_SIZE, 4 * BENCH_RECT_SIZE), "set_size");
 	check(display, ts_rect_set_color(rect, 0xf0f0f0ff), "set_color");
-	check(display, ts_rect_set_z(rect, 1), "set_z");
+	// Above the crowd's rects, whatever order they connected in.
+	check(display, ts_display_set_layer(display, TS_LAYER_OVERLAY), "set_layer");
 	uint32_t frame = 0;
 	while (frame < WARMUP_FRAMES) {
 		animate_one(display, rect, frame++);

@@ -45,6 +45,15 @@ static struct metric metrics[] = {
 	M("tree_build_ms_1k", "ms", "raw_gl_tree_frame_ms_1k", NONE, 0),
 	M("tree_build_ms_10k", "ms", "raw_gl_tree_frame_ms_10k", NONE, 0),
 	M("tree_build_ms_100k", "ms", "raw_gl_tree_frame_ms_100k", NONE, 0),
+	M("frame_ms_tree_1k", "ms", "raw_gl_tree_frame_ms_1k", RATIO_AT_MOST, 1.3),
+	M("frame_ms_tree_10k", "ms", "raw_gl_tree_frame_ms_10k", RATIO_AT_MOST, 1.3),
+	M("frame_ms_tree_100k", "ms", "raw_gl_tree_frame_ms_100k", RATIO_AT_MOST, 1.3),
+	M("draw_calls_10k", "calls", NULL, AT_MOST, 2),
+	M("full_repaint_frame_ms_10k", "ms", NULL, NONE, 0),
+	M("damage_frame_ms_10k", "ms", "full_repaint_frame_ms_10k", RATIO_AT_MOST, 0.2),
+	M("damaged_pixels_32", "px", NULL, AT_MOST, 2 * 2 * 32 * 32),
+	M("cleanup_ms_100k_tree", "ms", NULL, AT_MOST, 1.0),
+	M("bytes_per_node", "B", NULL, AT_MOST, 64),
 	M("roundtrip_us", "us", "raw_pingpong_us", RATIO_AT_MOST, 1.1),
 	M("roundtrip_pinned_us", "us", "raw_pingpong_pinned_us", RATIO_AT_MOST, 1.1),
 	M("set_position_msgs_per_s", "msg/s", "raw_bulk_msgs_per_s_20b", AT_LEAST, 40e6),
@@ -97,7 +106,7 @@ static struct metric metrics[] = {
 struct runner {
 	const char *name;
 	void (*run)(struct bench *b);
-	const char *produces[4]; // metric name prefixes this runner records
+	const char *produces[8]; // metric name prefixes this runner records
 	bool selected;
 };
 
@@ -110,6 +119,8 @@ static struct runner runners[] = {
 	{ .name = "cleanup", .run = run_cleanup, .produces = { "cleanup_" } },
 	{ .name = "frames", .run = run_frames, .produces = { "frame_ms_", "raw_gl_frame_ms_" } },
 	{ .name = "tree", .run = run_tree, .produces = { "raw_gl_tree_frame_ms_", "tree_build_ms_" } },
+	{ .name = "tree_server", .run = run_tree_server, .produces = { "frame_ms_tree_",
+		"draw_calls_", "full_repaint_", "damage", "cleanup_ms_100k_tree", "bytes_per_node" } },
 	{ .name = "memory", .run = run_memory, .produces = { "bytes_per_object" } },
 	{ .name = "clients", .run = run_clients, .produces = { "bytes_per_client", "connect_1000_" } },
 	{ .name = "idle", .run = run_idle, .produces = { "idle_wakeups_per_s" } },
@@ -127,16 +138,22 @@ static struct metric *find_metric(const char *name) {
 	return NULL;
 }
 
+// The runner of @metric: the one with the longest prefix of it (frame_ms_tree_ over
+// frame_ms_, cleanup_ms_100k_tree over cleanup_).
 static struct runner *runner_of(const char *metric) {
+	struct runner *best = NULL;
+	size_t best_len = 0;
 	for (size_t i = 0; i < RUNNER_COUNT; i++) {
-		for (size_t k = 0; k < 4 && runners[i].produces[k]; k++) {
+		for (size_t k = 0; k < 8 && runners[i].produces[k]; k++) {
 			const char *prefix = runners[i].produces[k];
-			if (strncmp(metric, prefix, strlen(prefix)) == 0) {
-				return &runners[i];
+			size_t len = strlen(prefix);
+			if (len > best_len && strncmp(metric, prefix, len) == 0) {
+				best = &runners[i];
+				best_len = len;
 			}
 		}
 	}
-	return NULL;
+	return best;
 }
 
 static int compare_doubles(const void *a, const void *b) {

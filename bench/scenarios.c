@@ -288,6 +288,22 @@ static double frame_ms(struct bench *b, uint32_t n, uint32_t frames) {
 	return ms;
 }
 
+struct ts_display *bench_connect_or_fail(struct bench_server *server, const char *name) {
+	return connect_or_fail(server, name);
+}
+
+void bench_check(struct ts_display *display, int rc, const char *what) {
+	check(display, rc, what);
+}
+
+void bench_commit_and_wait_frame(struct ts_display *display) {
+	commit_and_wait_frame(display);
+}
+
+uint32_t bench_other_objects(struct ts_display *display, uint32_t *cleanup_us) {
+	return other_objects(display, cleanup_us);
+}
+
 // Each size's plain GL baseline is drawn right before it, so both see the same machine.
 void run_frames(struct bench *b) {
 	static const struct {

@@ -75,7 +75,7 @@ void bench_server_start_limit(struct bench *b, struct bench_server *server,
 		// The scenarios hold up to 100,000 objects in one client and connect 1,000
 		// clients: past the defaults, which suit a Raspberry Pi.
 		char *argv[] = { "tessera", "--headless", "--size", size, "--socket", server->socket,
-			"--refresh", (char *)refresh, "--limit", "objects=1M",
+			"--refresh", (char *)refresh, "--limit", "objects=1M", "--limit", "nodes=1M",
 			"--limit", "client_bytes=256M", "--limit", "clients=2048",
 			limit ? "--limit" : NULL, (char *)limit, NULL };
 		execv(b->server_path, argv);

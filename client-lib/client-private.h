@@ -15,8 +15,11 @@
 
 enum entry_kind {
 	ENTRY_FREE = 0,     // on the free list (or never used)
-	ENTRY_RECT,         // a live rectangle
-	ENTRY_ZOMBIE,       // a destroyed rectangle whose delete_id has not come yet
+	ENTRY_NODE,         // a live group or rect
+	ENTRY_ZOMBIE,       // a destroyed node whose delete_ids has not come yet
+	// A node the server destroyed with a group it was in: the handle lives on (every
+	// call on it fails) and keeps the id until the application destroys it.
+	ENTRY_DEAD,
 	ENTRY_CALLBACK,     // sync or frame: waits for done
 	ENTRY_INFO,         // info_query: collects client_info until info_done
 	ENTRY_SCREENSHOT,   // screenshot: waits for screenshot_done
@@ -43,7 +46,7 @@ struct shot_query {
 struct entry {
 	enum entry_kind kind;
 	union {
-		struct ts_rect *rect;                 // ENTRY_RECT
+		struct ts_node *node;                 // ENTRY_NODE, ENTRY_DEAD
 		struct {
 			ts_done_func func;
 			void *data;
@@ -59,9 +62,19 @@ struct deferred_done {
 	uint32_t callback, data;
 };
 
-struct ts_rect {
+/** A node handle. */
+struct ts_node {
 	struct ts_display *display;
 	uint32_t id;
+	bool group;
+};
+
+struct ts_rect {
+	struct ts_node node;
+};
+
+struct ts_group {
+	struct ts_node node;
 };
 
 struct ts_display {

@@ -175,13 +175,23 @@ int ts__handle_done(struct ts_display *display, const union ts_arg *args) {
 	return 0;
 }
 
-int ts__handle_delete_id(struct ts_display *display, const union ts_arg *args) {
-	uint32_t id = args[0].u;
-	if (id_lookup(display, id, ENTRY_ZOMBIE) == NULL) {
-		return display_fail(display, EPROTO, "the server sent delete_id for #%u, "
-			"which was not destroyed", id);
+int ts__handle_delete_ids(struct ts_display *display, const union ts_arg *args) {
+	const uint8_t *ids = args[0].a.data;
+	for (uint32_t at = 0; at < args[0].a.size; at += 4) {
+		uint32_t id = ts_get_u32(ids + at);
+		// A node destroyed with a group it was in: its handle lives on, dead, until
+		// the application destroys it too.
+		struct entry *live = id_lookup(display, id, ENTRY_NODE);
+		if (live != NULL) {
+			live->kind = ENTRY_DEAD;
+			continue;
+		}
+		if (id_lookup(display, id, ENTRY_ZOMBIE) == NULL) {
+			return display_fail(display, EPROTO, "the server sent delete_ids for #%u, "
+				"which was not destroyed", id);
+		}
+		id_release(display, id);
 	}
-	id_release(display, id);
 	return 0;
 }
 
@@ -425,7 +435,7 @@ int display_wait(struct ts_display *display, const bool *done) {
 }
 
 // The out-buffer is full: sends it all, then reads the events that came meanwhile.
-// Each request may make an event (a mass destroy makes a delete_id each), and the
+// Each request may make an event (a mass destroy makes delete_ids), and the
 // socket often takes a whole buffer without blocking, in which case flush_blocking
 // reads nothing: reading here too, once a buffer, keeps what the server has to queue
 // for us small whatever the application's pace.
@@ -602,8 +612,8 @@ void ts_display_disconnect(struct ts_display *display) {
 		ts_connection_flush(&display->conn);
 	}
 	for (uint32_t id = 1; id <= display->highest; id++) {
-		if (display->entries[id].kind == ENTRY_RECT) {
-			free(display->entries[id].rect);
+		if (display->entries[id].kind == ENTRY_NODE || display->entries[id].kind == ENTRY_DEAD) {
+			free(display->entries[id].node);
 		}
 	}
 	free(display->entries);

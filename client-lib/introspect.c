@@ -72,6 +72,21 @@ int ts__handle_limit(struct ts_display *display, const union ts_arg *args) {
 	return 0;
 }
 
+int ts__handle_frame_info(struct ts_display *display, const union ts_arg *args) {
+	struct entry *entry = id_lookup(display, args[0].u, ENTRY_INFO);
+	if (entry == NULL) {
+		return display_fail(display, EPROTO, "the server sent frame_info for #%u, "
+			"which is not an info query", args[0].u);
+	}
+	struct ts_server_info *info = entry->info->info;
+	info->frame.draw_calls = args[1].u;
+	info->frame.nodes_drawn = args[2].u;
+	info->frame.damaged_pixels = args[3].u;
+	info->frame.offscreen_passes = args[4].u;
+	info->frame.frame_us = args[5].u;
+	return 0;
+}
+
 int ts__handle_info_done(struct ts_display *display, const union ts_arg *args) {
 	struct entry *entry = id_lookup(display, args[0].u, ENTRY_INFO);
 	if (entry == NULL) {

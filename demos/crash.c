@@ -46,9 +46,11 @@ static const char *const mode_names[] = {
 
 static void usage(FILE *out) {
 	fprintf(out,
-		"usage: %s --mode MODE [--objects N] [--linger-ms MS] [--socket PATH]\n"
-		"Creates N (default 100) red rectangles over the whole screen, prints \"ready\"\n"
-		"once the server has them, waits MS milliseconds (default 0) and dies:\n"
+		"usage: %s --mode MODE [--objects N] [--tree] [--linger-ms MS] [--socket PATH]\n"
+		"Creates N (default 100) red rectangles over the whole screen (with --tree, in\n"
+		"groups of ten, each group inside the one before, 16 deep, then again from the\n"
+		"top), prints \"ready\" once the server has them, waits MS milliseconds (default\n"
+		"0) and dies:\n"
 		"  segv    a write through a null pointer (SIGSEGV)\n"
 		"  abort   abort() (SIGABRT)\n"
 		"  kill    SIGKILL to itself\n"
@@ -69,7 +71,25 @@ static bool parse_mode(const char *text, enum mode *mode) {
 // Lays @count rectangles out as a grid over @width x @height, one per cell, a pixel
 // apart where the cells allow it, and sets *@first to the first one (the midmsg mode
 // names it). The handles are never destroyed: that is the point.
-static bool fill_screen(struct ts_display *display, unsigned long count,
+#define TREE_GROUP 10
+#define TREE_DEPTH 16
+
+// With @tree, the group rect @i goes into: a new one for every TREE_GROUP rects, each
+// inside the one before, TREE_DEPTH deep, then a new chain from the root. NULL: the root.
+static struct ts_group *group_for(struct ts_display *display, unsigned long i, bool tree,
+		struct ts_group **last, bool *failed) {
+	if (!tree) {
+		return NULL;
+	}
+	if (i % TREE_GROUP == 0) {
+		struct ts_group *parent = (i / TREE_GROUP) % TREE_DEPTH == 0 ? NULL : *last;
+		*last = ts_group_create(display, parent);
+		*failed = *last == NULL;
+	}
+	return *last;
+}
+
+static bool fill_screen(struct ts_display *display, unsigned long count, bool tree,
 		int width, int height, struct ts_rect **first) {
 	if (count == 0) {
 		return true;
@@ -87,8 +107,12 @@ static bool fill_screen(struct ts_display *display, unsigned long count,
 	// Cells of 3 px or more keep a 1 px gap; smaller ones overlap at 2x2.
 	uint32_t rect_w = cell_w >= 3 ? (uint32_t)cell_w - 1 : 2;
 	uint32_t rect_h = cell_h >= 3 ? (uint32_t)cell_h - 1 : 2;
+	struct ts_group *last = NULL;
+	bool failed = false;
 	for (unsigned long i = 0; i < count; i++) {
-		struct ts_rect *rect = ts_rect_create(display);
+		struct ts_group *group = group_for(display, i, tree, &last, &failed);
+		struct ts_rect *rect = failed ? NULL
+			: group != NULL ? ts_rect_create_in(group) : ts_rect_create(display);
 		if (rect == NULL) {
 			return false;
 		}
@@ -120,7 +144,7 @@ static void write_half_message(struct ts_display *display, struct ts_rect *rect)
 	};
 	uint8_t buf[TS_MAX_MESSAGE];
 	size_t size = ts_encode(buf, sizeof buf, &ts_request_interface,
-		TS_REQ_rect_set_position, args);
+		TS_REQ_node_set_position, args);
 	if (size == 0 || write(ts_display_get_fd(display), buf, size / 2) < 0) {
 		perror("tessera-crash: write");
 	}
@@ -166,6 +190,7 @@ int main(int argc, char *argv[]) {
 		{ "mode", required_argument, NULL, 'm' },
 		{ "objects", required_argument, NULL, 'n' },
 		{ "linger-ms", required_argument, NULL, 'l' },
+		{ "tree", no_argument, NULL, 't' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -174,8 +199,9 @@ int main(int argc, char *argv[]) {
 	bool have_mode = false;
 	enum mode mode = MODE_KILL;
 	unsigned long objects = 100, linger_ms = 0;
+	bool tree = false;
 	int opt;
-	while ((opt = getopt_long(argc, argv, "m:n:l:s:h", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "m:n:l:ts:h", options, NULL)) != -1) {
 		switch (opt) {
 		case 'm':
 			if (!parse_mode(optarg, &mode)) {
@@ -197,6 +223,9 @@ int main(int argc, char *argv[]) {
 				fprintf(stderr, "%s: --linger-ms wants a number of milliseconds\n", prog);
 				return 2;
 			}
+			break;
+		case 't':
+			tree = true;
 			break;
 		case 's':
 			socket_path = optarg;
@@ -226,7 +255,7 @@ int main(int argc, char *argv[]) {
 		width = height = 1;
 	}
 	struct ts_rect *first = NULL;
-	if (!fill_screen(display, objects, width, height, &first) ||
+	if (!fill_screen(display, objects, tree, width, height, &first) ||
 			ts_display_commit(display) < 0 ||
 			ts_display_roundtrip(display) < 0) {
 		tool_report(prog, display, "cannot create the objects");

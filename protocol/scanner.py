@@ -106,9 +106,10 @@ def parse(path):
                 message = None
             elif key == 'interface' and len(words) == 2:
                 current_iface = name(words[1])
-                if current_iface == ANY or current_iface in spec.families:
-                    raise SpecError('%r is a family' % current_iface)
-                if current_iface not in spec.interfaces:
+                if current_iface == ANY:
+                    raise SpecError('%r is every interface' % current_iface)
+                # A family heads the messages that all of its interfaces take (node_*).
+                if current_iface not in spec.interfaces and current_iface not in spec.families:
                     spec.interfaces.append(current_iface)
                 message = None
             elif key == 'family' and len(words) >= 4 and words[2] == '=':

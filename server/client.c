@@ -2,6 +2,9 @@
 #include "client.h"
 
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -38,11 +41,13 @@ struct client *client_create(struct server *server, int fd, pid_t pid, uid_t uid
 	}
 	client->id = ++server->next_client_id;
 	client->connected_ns = loop_now_ns();
-	objmap_init(&client->objects, sizeof(struct rect));
+	objmap_init(&client->objects, sizeof(struct tree_node));
 	list_init(&client->dead_link);
 	list_init(&client->flush_link);
 	list_init(&client->frame_link);
 	list_init(&client->backlog_link);
+	list_init(&client->shots);
+	client->pending_layer = -1;
 	// Accept order is deadline order: the hello deadline is the same for everyone,
 	// and the oldest is the first to go when the pending_clients budget is full.
 	list_append(&server->hello_clients, &client->hello_link);
@@ -63,6 +68,8 @@ size_t client_memory(const struct client *client) {
 	return sizeof *client + client->objects.bytes +
 		(client->name != NULL ? strlen(client->name) + 1 : 0) +
 		(size_t)client->pending_cap * sizeof *client->pending +
+		(size_t)client->structure.cap * sizeof *client->structure.ops +
+		(client->has_root ? (size_t)client->root.extras_cap * sizeof *client->root.extras : 0) +
 		((size_t)client->frame_pending.cap + client->frame_due.cap) * sizeof(uint32_t);
 }
 
@@ -92,8 +99,8 @@ bool client_push_id(struct client *client, struct id_array *array, uint32_t id) 
 	return true;
 }
 
-// The slot size is what each rect costs; keep it from growing by accident.
-_Static_assert(sizeof(struct rect) == 32, "struct rect is a 32-byte slot");
+// The slot size is what each node costs; keep it from growing by accident.
+_Static_assert(sizeof(struct tree_node) == 56, "a node is a 56-byte slot");
 
 bool id_array_push(struct id_array *array, uint32_t id) {
 	if (array->len == array->cap) {
@@ -116,6 +123,17 @@ void id_array_clear(struct id_array *array) {
 		array->ids = NULL;
 		array->cap = 0;
 	}
+}
+
+struct tree_root *client_root(struct client *client) {
+	if (!client->has_root) {
+		if (!tree_root_init(&client->server->tree, &client->root, TREE_LAYER_NORMAL)) {
+			client_post_error(client, 0, TS_ERR_no_memory, "out of memory for a scene root");
+			return NULL;
+		}
+		client->has_root = true;
+	}
+	return &client->root;
 }
 
 void client_frame_done(struct client *client, uint32_t time_ms) {
@@ -141,8 +159,14 @@ void client_destroy(struct client *client) {
 	// them all at once; then the slots go a chunk at a time, unread. No type owns
 	// anything outside the client's memory yet (object.h), so none needs its destroy
 	// called one by one here.
-	scene_owner_destroy(&server->scene, client->scene_owner);
+	if (client->has_root) {
+		tree_root_finish(&server->tree, &client->root);
+	}
 	objmap_finish(&client->objects);
+	free(client->structure.ops);
+	while (!list_empty(&client->shots)) {
+		shot_free(list_entry(client->shots.next, struct shot, client_link));
+	}
 	server->object_count -= count;
 	free(client->pending);
 	free(client->frame_pending.ids);
@@ -208,7 +232,36 @@ static void trace(struct client *client, const char *dir, uint16_t opcode,
 	fprintf(stderr, "[tessera] client %u %s %s\n", client->id, dir, text);
 }
 
+void heap_give_back(size_t bytes) {
+#ifdef __GLIBC__
+	if (bytes >= (size_t)1 << 20) {
+		malloc_trim(0);
+	}
+#else
+	(void)bytes;
+#endif
+}
+
+void client_send_freed(struct client *client) {
+	if (client->nfreed == 0) {
+		return;
+	}
+	union ts_arg arg = { .a = { .data = client->freed, .size = client->nfreed * 4 } };
+	client->nfreed = 0; // first: client_send sends what is batched before its event
+	client_send(client, TS_EV_delete_ids, &arg);
+}
+
+void client_free_id(struct client *client, uint32_t id) {
+	if (client->nfreed == CLIENT_FREED_BATCH) {
+		client_send_freed(client);
+	}
+	ts_put_u32(client->freed + 4 * client->nfreed++, id);
+}
+
 void client_send(struct client *client, uint16_t opcode, const union ts_arg *args) {
+	if (client->nfreed > 0 && opcode != TS_EV_delete_ids) {
+		client_send_freed(client); // the ids freed before this event are told first
+	}
 	if (client->dying && opcode != TS_EV_error) {
 		// Nothing more goes to a dying client; fds meant for it are closed here.
 		const char *sig = ts_events[opcode].signature;

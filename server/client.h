@@ -11,27 +11,22 @@
 
 #include "connection.h"
 #include "list.h"
+#include "node.h"
 #include "object.h"
 #include "objmap.h"
-#include "scene.h"
+#include "tree.h"
 
 struct server;
-
-/**
- * A rectangle: a slot of its client's objects, 32 bytes. Nothing points at it but the
- * scene (through node) and, by id, its client's pending list.
- */
-struct rect {
-	// Its committed state once in the scene; before the first commit nothing reads it.
-	struct scene_node node;
-	uint32_t pending;                 // 0, or 1 + the place of its entry in client.pending
-};
 
 /** A growable array of object ids. */
 struct id_array {
 	uint32_t *ids;
 	uint32_t len, cap;
 };
+
+/* Ids one delete_ids event carries at most: 512 bytes of them in every client, and
+ * 12 bytes of header for 128 ids on the wire. */
+#define CLIENT_FREED_BATCH 128
 
 struct client {
 	struct server *server;
@@ -53,9 +48,15 @@ struct client {
 	bool welcomed;                    // hello done
 	bool dying;                       // no more dispatch; destroyed after this round
 	bool write_blocked;               // the socket is full: waiting for POLLOUT
-	uint16_t scene_owner;             // the scene's name for us; 0 until a first commit
-	// Every object, stored by id (struct rect slots): freed all at once.
+	// Every object, stored by id (struct tree_node slots): freed all at once.
 	struct objmap objects;
+	struct tree_root root;            // the client's tree in the scene, once has_root
+	bool has_root;                    // made at its first node
+	uint32_t node_count;              // groups and rects (the nodes limit)
+	struct structure_log structure;   // changes of structure until the commit
+	struct list shots;                // struct shot.client_link: waiting for a frame
+	int8_t pending_layer;             // set_layer since the last commit; -1: none
+	bool pending_raise;               // raise since the last commit
 	// Objects made or changed since the last commit, in the order they first were:
 	// what the next commit applies (object.h).
 	struct pending_entry *pending;
@@ -63,6 +64,10 @@ struct client {
 	uint32_t pending_gone;            // entries of objects destroyed since (id 0)
 	uint32_t pending_last;            // entries the last commit applied
 	struct id_array frame_pending;    // frame callbacks waiting for a commit
+	// Ids freed and not yet told (delete_ids), little-endian as on the wire: sent
+	// before any other event and at the end of each request.
+	uint8_t freed[CLIENT_FREED_BATCH * 4];
+	uint32_t nfreed;
 	struct id_array frame_due;        // committed frame callbacks: done at the next frame
 };
 
@@ -115,6 +120,24 @@ void client_post_error_unlogged(struct client *client, uint32_t object_id, uint3
 /** Queues an event; a client whose out-buffer overflows is killed. */
 void client_send(struct client *client, uint16_t opcode, const union ts_arg *args);
 
+/**
+ * Tells the client that @id is free for reuse: ids are batched into delete_ids
+ * events, sent before the client's next other event and after each request.
+ */
+void client_free_id(struct client *client, uint32_t id);
+
+/** Sends the ids client_free_id has batched, if any. */
+void client_send_freed(struct client *client);
+
+/**
+ * Called after freeing @bytes of a client's working memory (the pending list, the
+ * structure log) that a burst made big: past 1 MiB, the heap's free pages go back to
+ * the kernel now. malloc keeps big freed blocks in its heap once its mmap threshold has
+ * grown, so a client that built 100,000 nodes in one commit would otherwise leave the
+ * server holding megabytes it no longer uses.
+ */
+void heap_give_back(size_t bytes);
+
 /** Writes queued output. Returns false when the client must go. */
 bool client_flush(struct client *client);
 
@@ -149,6 +172,12 @@ bool client_charge(struct client *client, size_t more);
 
 /** Appends @id to one of the client's id arrays, within client_bytes. */
 bool client_push_id(struct client *client, struct id_array *array, uint32_t id);
+
+/**
+ * The client's tree in the scene, made (in the normal layer) the first time it is
+ * needed. NULL after posting an error.
+ */
+struct tree_root *client_root(struct client *client);
 
 /**
  * Answers the client's committed frame callbacks with @time_ms, frees their ids and

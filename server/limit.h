@@ -20,7 +20,11 @@
 	X(pending_clients, 128, 1, 65535, \
 		"connections yet to say hello; past it the oldest of them is dropped") \
 	X(objects, 65536, 1, 1u << 24, \
-		"objects per client: rects, and frame callbacks not yet answered") \
+		"objects per client: nodes, and frame callbacks not yet answered") \
+	X(nodes, 65536, 1, 1u << 24, \
+		"nodes (groups and rects) per client") \
+	X(depth, 64, 1, 4096, \
+		"how deep nodes may nest: a child of a client's root is at depth 1") \
 	X(client_bytes, 16u << 20, 64u << 10, 1u << 31, \
 		"bytes of server memory per client: objects and pending state") \
 	X(out_bytes, 1u << 20, 4096, 1u << 30, \

@@ -1,6 +1,7 @@
 #include "object.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,29 +9,67 @@
 #include "server.h"
 
 const struct object_ops *const object_types[OBJECT_TYPE_COUNT_] = {
+	[OBJECT_GROUP] = &group_ops,
 	[OBJECT_RECT] = &rect_ops,
+	[OBJECT_DOOMED] = &doomed_ops,
 	[OBJECT_CALLBACK] = &callback_ops,
 };
 
-// Out of line: the error paths stay out of the handlers' fast path.
-static void __attribute__((noinline)) lookup_failed(struct client *client, uint32_t id,
-		uint8_t found, enum object_type type) {
-	if (found == OBJMAP_FREE) {
-		client_post_error(client, id, TS_ERR_invalid_id, "no object with id %u", id);
+void object_resolve_failed(struct client *client, uint32_t id, uint8_t found,
+		const char *what) {
+	if (found == OBJMAP_FREE || found == OBJECT_DOOMED) {
+		client_post_error(client, id, TS_ERR_invalid_id, "no object with id %u%s", id,
+			found == OBJECT_DOOMED ? " (destroyed)" : "");
 	} else {
 		client_post_error(client, id, TS_ERR_wrong_type, "object %u is a %s, not a %s", id,
-			object_types[found]->name, object_types[type]->name);
+			object_types[found]->name, what);
 	}
 }
 
-void *object_lookup(struct client *client, uint32_t id, enum object_type type) {
-	uint8_t found;
-	void *slot = objmap_lookup(&client->objects, id, &found);
-	if (__builtin_expect(found != type, 0)) {
-		lookup_failed(client, id, found, type);
+// Takes the slot of a new object; NULL after posting an error. A @transient id (a
+// callback answered at once) is never a live object: only the id rules apply to it.
+static void *insert(struct client *client, uint32_t id, enum object_type type,
+		bool transient) {
+	uint32_t max = client->server->options.limits.objects;
+	if (!transient && client->objects.count >= max) {
+		client_post_error(client, id, TS_ERR_limit_exceeded,
+			"limit objects=%u exceeded: the client holds that many already", max);
 		return NULL;
 	}
+	// Ids are dense, but transient ids can push the highest one up without making
+	// objects: what that grows the table by is charged like any other memory.
+	size_t cost = objmap_insert_cost(&client->objects, id);
+	if (cost > 0 && !client_charge(client, cost)) {
+		return NULL;
+	}
+	void *slot;
+	int rc = objmap_insert(&client->objects, id, (uint8_t)type, &slot);
+	if (rc < 0) {
+		client_post_error(client, id, (uint32_t)-rc, "cannot create object %u: %s", id,
+			rc == -TS_ERR_id_in_use ? "id in use" :
+			rc == -TS_ERR_no_memory ? "out of memory" :
+			"id beyond the next free one");
+		return NULL;
+	}
+	client->server->object_count++;
 	return slot;
+}
+
+void object_forget(struct client *client, uint32_t id) {
+	objmap_remove(&client->objects, id);
+	client->server->object_count--;
+}
+
+void *object_insert(struct client *client, uint32_t id, enum object_type type) {
+	return insert(client, id, type, false);
+}
+
+bool object_check_new_id(struct client *client, uint32_t id) {
+	if (insert(client, id, OBJECT_CALLBACK, true) == NULL) {
+		return false;
+	}
+	object_forget(client, id);
+	return true;
 }
 
 // Where an object of @type at @slot keeps its pending index.
@@ -124,6 +163,7 @@ bool object_commit_all(struct client *client) {
 	client->pending_gone = 0;
 	if (shrink) {
 		free(client->pending);
+		heap_give_back((size_t)client->pending_cap * sizeof *client->pending);
 		client->pending = NULL;
 		client->pending_cap = 0;
 	}

@@ -2,8 +2,10 @@
  * The object model: every object a client holds has a type, and every type an ops
  * table. One destroy function per type is called by the destroy request, by a parent's
  * destroy and by client_destroy alike; one commit function applies the object's pending
- * state. Handlers look objects up by id and type through object_lookup, which posts
- * invalid_id or wrong_type itself, so no handler checks types by hand.
+ * state. The types of live objects are the protocol's interfaces: before a request's
+ * handler runs, object_resolve checks each of its object ids against the interfaces
+ * the protocol table names for that field and hands the handler the slots, posting
+ * invalid_id or wrong_type itself, so no handler looks up or checks types by hand.
  *
  * Pending state is per object: a changed or new object has one entry in its client's
  * pending list (struct pending_entry: which fields were set, and their values), found
@@ -15,15 +17,24 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "scene.h"
+#include "tessera-protocol.h"
+#include "tree.h"
+#include "wire.h"
 
 struct client;
 
 enum object_type {
-	OBJECT_RECT = 1,
-	// An id a callback answers: later (frame) or at once (sync, info_query,
-	// screenshot). Only its type byte in client.objects is used.
-	OBJECT_CALLBACK,
+	// The type of a live object is its protocol interface, one up (0 is a free slot in
+	// the object map): an id field of the table accepts type t when bit t - 1 of its
+	// TS_IFACE_MASK_ is set, so that object_resolve checks every request's ids from
+	// the table alone.
+	OBJECT_CALLBACK = TS_IFACE_callback + 1, // an id a callback answers: later (frame)
+	                                         // or at once (sync, info_query, screenshot);
+	                                         // only its type byte is used
+	OBJECT_GROUP = TS_IFACE_group + 1,
+	OBJECT_RECT = TS_IFACE_rect + 1,
+	// A node whose destroy request waits for the commit: no request may name it.
+	OBJECT_DOOMED = TS_IFACE_COUNT_ + 1,
 	OBJECT_TYPE_COUNT_,
 };
 
@@ -33,8 +44,15 @@ enum pending_field {
 	PENDING_POSITION = 1u << 1,
 	PENDING_SIZE = 1u << 2,
 	PENDING_COLOR = 1u << 3,
-	PENDING_Z = 1u << 4,
-	PENDING_VISIBLE = 1u << 5,
+	PENDING_VISIBLE = 1u << 4,
+	PENDING_ANCHOR = 1u << 5,
+	PENDING_ROTATION = 1u << 6,
+	PENDING_SCALE = 1u << 7,
+	PENDING_OPACITY = 1u << 8,
+	PENDING_CLIP = 1u << 9,
+	PENDING_ISOLATE = 1u << 10,
+	PENDING_RADIUS = 1u << 11,
+	PENDING_BORDER = 1u << 12,
 };
 
 /** One object's pending state: what the next commit applies to it. */
@@ -42,7 +60,7 @@ struct pending_entry {
 	uint32_t id;                 // 0 once the object is destroyed before the commit
 	uint32_t fields;             // enum pending_field
 	union {
-		struct scene_rect_state rect;
+		struct tree_props props;  // groups and rects
 	} state;
 };
 
@@ -50,6 +68,11 @@ struct object_ops {
 	const char *name;            // "rect": for error messages
 	// The client may destroy it with the destroy request.
 	bool destroyable;
+	/**
+	 * What the destroy request does, when it does not destroy the object at once
+	 * (nodes: at the commit). Returns false after posting an error. NULL: at once.
+	 */
+	bool (*request_destroy)(struct client *client, uint32_t id);
 	/**
 	 * Takes the object out of everything that refers to it (the scene, the pending
 	 * list). Its slot is freed by the caller. Called by the destroy request and by a
@@ -70,17 +93,39 @@ struct object_ops {
 	uint16_t pending_offset;
 };
 
-extern const struct object_ops rect_ops;     // requests.c
+extern const struct object_ops group_ops;    // node.c
+extern const struct object_ops rect_ops;     // node.c
+extern const struct object_ops doomed_ops;   // node.c
 extern const struct object_ops callback_ops; // requests.c
 
 /** The ops of each type, indexed by enum object_type. */
 extern const struct object_ops *const object_types[OBJECT_TYPE_COUNT_];
 
 /**
- * The object @id of the client, which must be of @type; NULL after posting
- * invalid_id (no such object) or wrong_type.
+ * Posts the error of an id field that names no object of its interfaces (@what, the
+ * table's name for them): invalid_id when @found (the type there) is free or doomed,
+ * wrong_type otherwise. Out of line: requests.c's object_resolve checks every request's
+ * object ids against the table before its handler runs, and this keeps its error path
+ * out of the dispatch's fast path.
  */
-void *object_lookup(struct client *client, uint32_t id, enum object_type type);
+void object_resolve_failed(struct client *client, uint32_t id, uint8_t found,
+	const char *what) __attribute__((noinline, cold));
+
+/**
+ * Takes the slot of new object @id of @type, within the objects limit and client_bytes;
+ * its contents are undefined. NULL after posting an error.
+ */
+void *object_insert(struct client *client, uint32_t id, enum object_type type);
+
+/**
+ * Checks that @id could be a new object (the id rules: free, at most one past the
+ * highest used) without making one: a callback answered at once. False after posting
+ * an error.
+ */
+bool object_check_new_id(struct client *client, uint32_t id);
+
+/** Frees the slot of @id at once, without its type's destroy: for a half-made object. */
+void object_forget(struct client *client, uint32_t id);
 
 /**
  * Appends a pending entry for object @id, whose pending index is *@index (0: none yet),

@@ -1,9 +1,13 @@
+#define _DEFAULT_SOURCE // MADV_HUGEPAGE
 #include "objmap.h"
 
 #include <assert.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "sanitizer.h"
 #include "tessera-protocol.h"
@@ -19,6 +23,56 @@
 #define UNPOISON(addr, size) ((void)(addr), (void)(size))
 #endif
 
+// Chunks of at least this many bytes are mapped on their own, aligned to it, and asked
+// for transparent huge pages where the kernel has them. A client with 100,000 objects
+// then faults in its table a 2 MiB page at a time rather than 4 KiB, and its cleanup
+// unmaps a few huge pages instead of some 1,500 small ones: on a VM whose page faults
+// cost 15 us each, creation runs far faster and the cleanup of 100,000 nodes takes a
+// fraction of the time (bench/: cleanup_ms_100k_tree, create). Where huge pages are
+// off, madvise fails and the chunk is an ordinary mapping. A chunk only part used
+// touches only the huge pages its ids reach, and its tail that is not a whole aligned
+// huge page is in small pages: what is resident stays close to what is used.
+#define HUGE_BYTES ((size_t)2 << 20)
+
+static size_t page_round(size_t bytes) {
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	return (bytes + page - 1) / page * page;
+}
+
+static uint8_t *chunk_alloc(size_t bytes) {
+	if (bytes < HUGE_BYTES) {
+		return malloc(bytes);
+	}
+	size_t len = page_round(bytes), span = len + HUGE_BYTES;
+	uint8_t *map = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		-1, 0);
+	if (map == MAP_FAILED) {
+		return NULL;
+	}
+	uintptr_t at = ((uintptr_t)map + HUGE_BYTES - 1) & ~(uintptr_t)(HUGE_BYTES - 1);
+	size_t head = at - (uintptr_t)map, tail = span - head - len;
+	if (head > 0) {
+		munmap(map, head);
+	}
+	if (tail > 0) {
+		munmap((uint8_t *)at + len, tail);
+	}
+	(void)madvise((void *)at, len, MADV_HUGEPAGE); // a hint: fine to be refused
+	return (uint8_t *)at;
+}
+
+static void chunk_free(uint8_t *chunk, size_t bytes) {
+	if (bytes < HUGE_BYTES) {
+		free(chunk);
+	} else {
+		munmap(chunk, page_round(bytes));
+	}
+}
+
+static size_t chunk_bytes(const struct objmap *map, unsigned k) {
+	return ((size_t)1 << (k + OBJMAP_FIRST_SHIFT)) * (1 + (size_t)map->slot_size);
+}
+
 void objmap_init(struct objmap *map, size_t slot_size) {
 	assert(slot_size > 0 && slot_size <= 4096 && slot_size % 8 == 0);
 	memset(map, 0, sizeof *map);
@@ -27,7 +81,7 @@ void objmap_init(struct objmap *map, size_t slot_size) {
 
 void objmap_finish(struct objmap *map) {
 	for (unsigned k = 0; k < OBJMAP_CHUNKS && map->chunks[k] != NULL; k++) {
-		free(map->chunks[k]);
+		chunk_free(map->chunks[k], chunk_bytes(map, k));
 		map->chunks[k] = NULL;
 	}
 	map->used = 0;
@@ -59,7 +113,7 @@ int objmap_insert(struct objmap *map, uint32_t id, uint8_t type, void **slot) {
 		// use: only ids up to map->used are ever looked at.
 		if (*chunk == NULL) {
 			size_t slots = (size_t)1 << top;
-			*chunk = malloc(slots * (1 + (size_t)map->slot_size));
+			*chunk = chunk_alloc(slots * (1 + (size_t)map->slot_size));
 			if (*chunk == NULL) {
 				return -TS_ERR_no_memory;
 			}
@@ -91,4 +145,28 @@ int objmap_remove(struct objmap *map, uint32_t id) {
 	POISON(s, map->slot_size);
 	map->count--;
 	return 1;
+}
+
+void objmap_set_type(struct objmap *map, uint32_t id, uint8_t type) {
+	assert(id >= 1 && id <= map->used && type != OBJMAP_FREE);
+	uint8_t *s;
+	uint8_t *t = type_byte(map, id, &s);
+	assert(*t != OBJMAP_FREE);
+	*t = type;
+}
+
+uint32_t objmap_id_of(const struct objmap *map, const void *slot) {
+	const uint8_t *p = slot;
+	for (unsigned k = 0; k < OBJMAP_CHUNKS && map->chunks[k] != NULL; k++) {
+		size_t slots = (size_t)1 << (k + OBJMAP_FIRST_SHIFT);
+		const uint8_t *first = map->chunks[k] + slots;
+		// Compared as integers: pointers into different objects do not order in C.
+		uintptr_t at = (uintptr_t)p, lo = (uintptr_t)first;
+		if (at >= lo && at < lo + slots * map->slot_size) {
+			uint32_t off = (uint32_t)((at - lo) / map->slot_size);
+			return (uint32_t)(slots - (1u << OBJMAP_FIRST_SHIFT)) + off + 1;
+		}
+	}
+	assert(!"objmap_id_of: not a slot of this table");
+	return 0;
 }

@@ -93,6 +93,15 @@ static inline size_t objmap_insert_cost(const struct objmap *map, uint32_t id) {
 	return ((size_t)1 << top) * (1 + (size_t)map->slot_size);
 }
 
+/** Changes the type of the live object @id (1 to map->used) to @type (not OBJMAP_FREE). */
+void objmap_set_type(struct objmap *map, uint32_t id, uint8_t type);
+
+/**
+ * The id whose slot is at @slot (an address objmap_insert or objmap_lookup gave), found
+ * from the chunk it lies in: at most OBJMAP_CHUNKS comparisons.
+ */
+uint32_t objmap_id_of(const struct objmap *map, const void *slot);
+
 /** Frees the slot of @id (its contents are lost). Returns 0 if it was already free. */
 int objmap_remove(struct objmap *map, uint32_t id);
 

@@ -16,14 +16,16 @@
 #include "backend.h"
 #include "client.h"
 #include "log.h"
+#include "node.h"
 #include "server.h"
 
-#define MAX_RECT_SIZE 32768u
 
-typedef void (*request_func)(struct client *client, const union ts_arg *args);
+typedef void (*request_func)(struct client *client, const union ts_arg *args,
+	void *const *objs);
 
+// The core interface's handlers are here; the node interfaces' in node.c (node.h).
 #define TS_X_(op, name, sig, fields) \
-	static void handle_##name(struct client *client, const union ts_arg *args);
+	void handle_##name(struct client *client, const union ts_arg *args, void *const *objs);
 TS_REQUESTS(TS_X_)
 #undef TS_X_
 
@@ -32,6 +34,79 @@ static const request_func handlers[TS_REQ_COUNT_] = {
 	TS_REQUESTS(TS_X_)
 #undef TS_X_
 };
+
+// The existing-object fields ('o') of each request, from the table: what
+// object_resolve checks. Made once, before main.
+struct object_field {
+	uint32_t types;      // the object types it accepts: bit t for type t (see object.h)
+	uint8_t index;       // of the field in the message
+	bool nullable;
+};
+
+// Most requests name one object, first (node_set_*, rect_set_*, destroy): that field's
+// types are kept apart, so that checking it costs the lookup and one test. The rest
+// (parents, siblings) go through the list.
+static struct {
+	uint32_t first_types; // field 0's accepted types when it is a non-nullable 'o'; else 0
+	struct object_field fields[TS_MAX_ARGS];
+	uint8_t count;
+} object_fields[TS_REQ_COUNT_];
+
+static void __attribute__((constructor)) object_fields_init(void) {
+	for (uint16_t op = 0; op < TS_REQ_COUNT_; op++) {
+		const struct ts_message_desc *desc = &ts_requests[op];
+		for (uint8_t k = 0; desc->signature[k]; k++) {
+			if (desc->signature[k] == 'o') {
+				// Live types are interfaces one up; free (0) and doomed are never in.
+				uint32_t types = (desc->args[k].interfaces << 1) & ~(1u << OBJECT_DOOMED);
+				types &= ~1u;
+				if (k == 0 && !desc->args[k].nullable) {
+					object_fields[op].first_types = types;
+					continue;
+				}
+				object_fields[op].fields[object_fields[op].count++] = (struct object_field){
+					.types = types, .index = k, .nullable = desc->args[k].nullable,
+				};
+			}
+		}
+	}
+}
+
+// Checks every existing-object field of request @opcode against the table: the id
+// names a live object of an interface the field accepts, or is 0 where the field is
+// nullable. Sets @objs[k] to the slot of field k (NULL for 0). False after posting
+// invalid_id or wrong_type.
+static inline bool object_resolve(struct client *client, uint16_t opcode,
+		const union ts_arg *args, void **objs) {
+	uint32_t first = object_fields[opcode].first_types;
+	if (first != 0) {
+		uint8_t found;
+		void *slot = objmap_lookup(&client->objects, args[0].u, &found);
+		if (__builtin_expect(!((first >> found) & 1), 0)) {
+			object_resolve_failed(client, args[0].u, found,
+				ts_requests[opcode].args[0].interface);
+			return false;
+		}
+		objs[0] = slot;
+	}
+	for (unsigned i = 0; i < object_fields[opcode].count; i++) {
+		const struct object_field *f = &object_fields[opcode].fields[i];
+		uint32_t id = args[f->index].u;
+		if (id == 0 && f->nullable) {
+			objs[f->index] = NULL;
+			continue;
+		}
+		uint8_t found;
+		void *slot = objmap_lookup(&client->objects, id, &found);
+		if (__builtin_expect(!((f->types >> found) & 1), 0)) {
+			object_resolve_failed(client, id, found,
+				ts_requests[opcode].args[f->index].interface);
+			return false;
+		}
+		objs[f->index] = slot;
+	}
+	return true;
+}
 
 // Closes the fds a decoded message carried, for a message that is not handled.
 static void close_fd_args(uint16_t opcode, const union ts_arg *args) {
@@ -72,10 +147,18 @@ void client_dispatch(struct client *client) {
 			client_post_error(client, 0, TS_ERR_not_ready, "the first request must be hello");
 			close_fd_args(hdr.opcode, args);
 		} else {
-			// The handler owns the message's fds from here.
-			handlers[hdr.opcode](client, args);
+			void *objs[TS_MAX_ARGS];
+			if (object_resolve(client, hdr.opcode, args, objs)) {
+				// The handler owns the message's fds from here.
+				handlers[hdr.opcode](client, args, objs);
+			} else {
+				close_fd_args(hdr.opcode, args);
+			}
 		}
 		ts_connection_consume(&client->conn, hdr.size);
+		if (client->nfreed > 0) {
+			client_send_freed(client);
+		}
 		budget--;
 		if (hdr.opcode == TS_REQ_screenshot) {
 			// It reads back a whole frame: a slice on its own.
@@ -85,7 +168,7 @@ void client_dispatch(struct client *client) {
 			// for each: a slice's work stays bounded whatever the server holds, and a
 			// client that floods them without reading fills its out-buffer in a few
 			// slices, not in hundreds.
-			uint32_t events = (uint32_t)server->session_count + (uint32_t)limits_count();
+			uint32_t events = (uint32_t)server->session_count + (uint32_t)limits_count() + 1;
 			budget = events >= budget ? 0 : budget - events;
 		}
 	}
@@ -111,59 +194,24 @@ void client_dispatch(struct client *client) {
 	}
 }
 
-// Takes the slot of a new object; NULL after posting an error. A @transient id (a
-// callback answered at once) is never a live object: only the id rules apply to it.
-static void *insert(struct client *client, uint32_t id, enum object_type type,
-		bool transient) {
-	uint32_t max = client->server->options.limits.objects;
-	if (!transient && client->objects.count >= max) {
-		client_post_error(client, id, TS_ERR_limit_exceeded,
-			"limit objects=%u exceeded: the client holds that many already", max);
-		return NULL;
-	}
-	// Ids are dense, but transient ids can push the highest one up without making
-	// objects: what that grows the table by is charged like any other memory.
-	size_t cost = objmap_insert_cost(&client->objects, id);
-	if (cost > 0 && !client_charge(client, cost)) {
-		return NULL;
-	}
-	void *slot;
-	int rc = objmap_insert(&client->objects, id, (uint8_t)type, &slot);
-	if (rc < 0) {
-		client_post_error(client, id, (uint32_t)-rc, "cannot create object %u: %s", id,
-			rc == -TS_ERR_id_in_use ? "id in use" :
-			rc == -TS_ERR_no_memory ? "out of memory" :
-			"id beyond the next free one");
-		return NULL;
-	}
-	client->server->object_count++;
-	return slot;
-}
-
-static void forget(struct client *client, uint32_t id) {
-	objmap_remove(&client->objects, id);
-	client->server->object_count--;
-}
-
 // Callback ids answered at once still obey the id rules, so that the client's and the
 // server's view of which ids are in use never differ.
 static bool check_new_callback_id(struct client *client, uint32_t id) {
-	if (insert(client, id, OBJECT_CALLBACK, true) == NULL) {
-		return false;
-	}
-	forget(client, id);
-	return true;
+	return object_check_new_id(client, id);
 }
 
-static void handle_hello(struct client *client, const union ts_arg *args) {
+void handle_hello(struct client *client, const union ts_arg *args,
+		void *const *objs) {
 	if (client->welcomed) {
 		client_post_error(client, 0, TS_ERR_invalid_message, "hello sent twice");
 		return;
 	}
 	uint32_t version = args[0].u;
-	if (version == 0) {
+	if (version < TS_PROTOCOL_VERSION) {
+		// Version 1 had a flat list of rectangles with one z for every client; nothing
+		// of it maps onto the scene tree, so it is refused rather than half-served.
 		client_post_error(client, 0, TS_ERR_bad_version,
-			"protocol version 0 does not exist; this server speaks 1 to %d",
+			"protocol version %u is not spoken here; this server speaks %d", version,
 			TS_PROTOCOL_VERSION);
 		return;
 	}
@@ -188,32 +236,56 @@ static void handle_hello(struct client *client, const union ts_arg *args) {
 		{ .u = (uint32_t)backend->width }, { .u = (uint32_t)backend->height } });
 }
 
-static void handle_sync(struct client *client, const union ts_arg *args) {
+void handle_sync(struct client *client, const union ts_arg *args,
+		void *const *objs) {
 	if (check_new_callback_id(client, args[0].u)) {
 		client_send(client, TS_EV_done, (union ts_arg[]){ { .u = args[0].u }, { .u = 0 } });
 	}
 }
 
-static void handle_destroy(struct client *client, const union ts_arg *args) {
-	uint32_t id = args[0].u;
+void handle_destroy(struct client *client, const union ts_arg *args,
+		void *const *objs) {
+	uint32_t id = args[0].u; // a live object of some type: object_resolve
 	uint8_t type;
 	void *slot = objmap_lookup(&client->objects, id, &type);
-	if (type == OBJMAP_FREE) {
-		client_post_error(client, id, TS_ERR_invalid_id, "no object with id %u", id);
-		return;
-	}
 	if (!object_types[type]->destroyable) {
 		client_post_error(client, id, TS_ERR_wrong_type, "%ss cannot be destroyed",
 			object_types[type]->name);
 		return;
 	}
+	if (object_types[type]->request_destroy != NULL) {
+		object_types[type]->request_destroy(client, id);
+		return;
+	}
 	object_destroy(client, id, type, slot);
-	client_send(client, TS_EV_delete_id, (union ts_arg[]){ { .u = id } });
+	client_free_id(client, id);
 }
 
-static void handle_commit(struct client *client, const union ts_arg *args) {
+// The layer and raise requests since the last commit.
+static bool commit_root(struct client *client) {
+	if (client->pending_layer < 0 && !client->pending_raise) {
+		return true;
+	}
+	struct tree_root *root = client_root(client);
+	if (root == NULL) {
+		return false;
+	}
+	struct tree *tree = &client->server->tree;
+	if (client->pending_layer >= 0) {
+		tree_root_set_layer(tree, root, (enum tree_layer)client->pending_layer);
+	}
+	if (client->pending_raise) {
+		tree_root_raise(tree, root);
+	}
+	client->pending_layer = -1;
+	client->pending_raise = false;
+	return true;
+}
+
+void handle_commit(struct client *client, const union ts_arg *args,
+		void *const *objs) {
 	struct server *server = client->server;
-	if (!object_commit_all(client)) {
+	if (!object_commit_all(client) || !node_commit_structure(client) || !commit_root(client)) {
 		return;
 	}
 	// Frame callbacks now wait for the next frame.
@@ -235,106 +307,14 @@ static void handle_commit(struct client *client, const union ts_arg *args) {
 	}
 }
 
-static void handle_frame(struct client *client, const union ts_arg *args) {
+void handle_frame(struct client *client, const union ts_arg *args,
+		void *const *objs) {
 	uint32_t id = args[0].u;
-	if (insert(client, id, OBJECT_CALLBACK, false) == NULL) {
+	if (object_insert(client, id, OBJECT_CALLBACK) == NULL) {
 		return;
 	}
 	if (!client_push_id(client, &client->frame_pending, id)) {
-		forget(client, id);
-	}
-}
-
-static void handle_rect_create(struct client *client, const union ts_arg *args) {
-	uint32_t id = args[0].u;
-	struct rect *rect = insert(client, id, OBJECT_RECT, false);
-	if (rect == NULL) {
-		return;
-	}
-	// A new rect joins the scene at the next commit even if nothing is set on it.
-	rect->pending = 0;
-	struct pending_entry *e = object_pending_add(client, id, &rect->pending,
-		PENDING_CREATED);
-	if (e == NULL) {
-		forget(client, id);
-		return;
-	}
-	rect->node.index = SCENE_DETACHED;
-	e->state.rect = (struct scene_rect_state){ .rgba = 0xffffffffu, .visible = true };
-}
-
-// The first change to a rect since the last commit: its entry in client.pending,
-// starting from the committed state.
-static struct scene_rect_state * __attribute__((noinline)) new_pending(
-		struct client *client, uint32_t id, struct rect *rect, uint32_t field) {
-	struct pending_entry *e = object_pending_add(client, id, &rect->pending, field);
-	if (e == NULL) {
-		return NULL;
-	}
-	e->state.rect = rect->node.state;
-	return &e->state.rect;
-}
-
-// Where set_* requests write @field of rect @id: its entry in client.pending. NULL after
-// posting an error.
-static inline struct scene_rect_state *pending_state(struct client *client, uint32_t id,
-		uint32_t field) {
-	struct rect *rect = object_lookup(client, id, OBJECT_RECT);
-	if (rect == NULL) {
-		return NULL;
-	}
-	if (rect->pending != 0) {
-		struct pending_entry *e = &client->pending[rect->pending - 1];
-		e->fields |= field;
-		return &e->state.rect;
-	}
-	return new_pending(client, id, rect, field);
-}
-
-static void handle_rect_set_position(struct client *client, const union ts_arg *args) {
-	struct scene_rect_state *pending = pending_state(client, args[0].u, PENDING_POSITION);
-	if (pending != NULL) {
-		pending->x = args[1].i;
-		pending->y = args[2].i;
-	}
-}
-
-static void handle_rect_set_size(struct client *client, const union ts_arg *args) {
-	if (args[1].u > MAX_RECT_SIZE || args[2].u > MAX_RECT_SIZE) {
-		client_post_error(client, args[0].u, TS_ERR_invalid_value,
-			"size %ux%u is larger than %u", args[1].u, args[2].u, MAX_RECT_SIZE);
-		return;
-	}
-	struct scene_rect_state *pending = pending_state(client, args[0].u, PENDING_SIZE);
-	if (pending != NULL) {
-		pending->width = (uint16_t)args[1].u;
-		pending->height = (uint16_t)args[2].u;
-	}
-}
-
-static void handle_rect_set_color(struct client *client, const union ts_arg *args) {
-	struct scene_rect_state *pending = pending_state(client, args[0].u, PENDING_COLOR);
-	if (pending != NULL) {
-		pending->rgba = args[1].u;
-	}
-}
-
-static void handle_rect_set_z(struct client *client, const union ts_arg *args) {
-	struct scene_rect_state *pending = pending_state(client, args[0].u, PENDING_Z);
-	if (pending != NULL) {
-		pending->z = args[1].i;
-	}
-}
-
-static void handle_rect_set_visible(struct client *client, const union ts_arg *args) {
-	if (args[1].u > 1) {
-		client_post_error(client, args[0].u, TS_ERR_invalid_value,
-			"visible must be 0 or 1, not %u", args[1].u);
-		return;
-	}
-	struct scene_rect_state *pending = pending_state(client, args[0].u, PENDING_VISIBLE);
-	if (pending != NULL) {
-		pending->visible = args[1].u != 0;
+		object_forget(client, id);
 	}
 }
 
@@ -342,7 +322,8 @@ static uint32_t saturate_u32(uint64_t value) {
 	return value > UINT32_MAX ? UINT32_MAX : (uint32_t)value;
 }
 
-static void handle_info_query(struct client *client, const union ts_arg *args) {
+void handle_info_query(struct client *client, const union ts_arg *args,
+		void *const *objs) {
 	uint32_t cb = args[0].u;
 	if (!check_new_callback_id(client, cb)) {
 		return;
@@ -369,6 +350,10 @@ static void handle_info_query(struct client *client, const union ts_arg *args) {
 		client_send(client, TS_EV_limit, (union ts_arg[]){ { .u = cb },
 			{ .s = limits_name(i) }, { .u = limits_value(&server->options.limits, i) } });
 	}
+	const struct render_stats *f = &server->frame_stats;
+	client_send(client, TS_EV_frame_info, (union ts_arg[]){ { .u = cb },
+		{ .u = f->draw_calls }, { .u = f->nodes_drawn }, { .u = saturate_u32(f->damaged_pixels) },
+		{ .u = f->offscreen_passes }, { .u = saturate_u32((uint64_t)(f->frame_ms * 1000.0)) } });
 	client_send(client, TS_EV_info_done, (union ts_arg[]){
 		{ .u = cb }, { .u = clients }, { .u = objects }, { .u = server->last_cleanup_us },
 		{ .u = (uint32_t)server->pending_count }, { .u = saturate_u32(server->evictions.count) },
@@ -405,7 +390,24 @@ static uint8_t *map_client_pixels(struct client *client, uint32_t cb, int fd, si
 	return pixels;
 }
 
-static void handle_screenshot(struct client *client, const union ts_arg *args) {
+void handle_set_layer(struct client *client, const union ts_arg *args,
+		void *const *objs) {
+	if (args[0].u >= TREE_LAYERS) {
+		client_post_error(client, 0, TS_ERR_invalid_value,
+			"layer %u does not exist: 0 (background), 1 (normal) or 2 (overlay)", args[0].u);
+		return;
+	}
+	// Like everything else, at the commit.
+	client->pending_layer = (int8_t)args[0].u;
+}
+
+void handle_raise(struct client *client, const union ts_arg *args,
+		void *const *objs) {
+	client->pending_raise = true;
+}
+
+void handle_screenshot(struct client *client, const union ts_arg *args,
+		void *const *objs) {
 	uint32_t cb = args[0].u;
 	int fd = args[1].h; // ours: closed on every path
 	if (!check_new_callback_id(client, cb)) {
@@ -413,62 +415,45 @@ static void handle_screenshot(struct client *client, const union ts_arg *args) {
 		return;
 	}
 	// The pixels go into the client's own memory: a screenshot the client does not
-	// read costs the server nothing.
+	// read costs the server nothing. They are those of the next frame, which is drawn
+	// for it if nothing else asks for one.
 	size_t size = screenshot_bytes(client);
 	uint8_t *pixels = map_client_pixels(client, cb, fd, size);
 	close(fd);
 	if (pixels == MAP_FAILED) {
 		return;
 	}
-	bool ok = server_capture(client->server, pixels);
-	munmap(pixels, size);
+	struct shot *shot = malloc(sizeof *shot);
+	if (shot == NULL) {
+		munmap(pixels, size);
+		client_post_error(client, cb, TS_ERR_no_memory, "out of memory");
+		return;
+	}
+	*shot = (struct shot){ .client = client, .callback = cb, .pixels = pixels, .size = size };
+	list_append(&client->server->shots, &shot->link);
+	list_append(&client->shots, &shot->client_link);
+}
+
+void shot_free(struct shot *shot) {
+	munmap(shot->pixels, shot->size);
+	list_remove(&shot->link);
+	list_remove(&shot->client_link);
+	free(shot);
+}
+
+void shot_finish(struct shot *shot, bool ok) {
+	struct client *client = shot->client;
+	struct backend *backend = client->server->backend;
+	uint32_t cb = shot->callback;
+	shot_free(shot);
 	if (!ok) {
 		client_post_error(client, cb, TS_ERR_internal, "the renderer failed to read back");
 		return;
 	}
-	struct backend *backend = client->server->backend;
 	client_send(client, TS_EV_screenshot_done, (union ts_arg[]){
 		{ .u = cb }, { .u = (uint32_t)backend->width }, { .u = (uint32_t)backend->height },
 		{ .u = (uint32_t)backend->width * 4 } });
 }
-
-// A rect in the scene gets its new state; a new one joins the scene above the rest.
-static bool rect_commit(struct client *client, uint32_t id, void *slot,
-		const struct pending_entry *entry) {
-	struct rect *rect = slot;
-	struct scene *scene = &client->server->scene;
-	if (!(entry->fields & PENDING_CREATED)) {
-		scene_node_commit(scene, &rect->node, &entry->state.rect);
-		return true;
-	}
-	if (client->scene_owner == 0) {
-		client->scene_owner = scene_owner_create(scene);
-		if (client->scene_owner == 0) {
-			client_post_error(client, 0, TS_ERR_no_memory,
-				"out of memory (or too many clients) for the scene");
-			return false;
-		}
-	}
-	rect->node.state = entry->state.rect;
-	if (!scene_node_add(scene, client->scene_owner, &rect->node)) {
-		client_post_error(client, id, TS_ERR_no_memory, "out of memory");
-		return false;
-	}
-	return true;
-}
-
-static void rect_destroy(struct client *client, uint32_t id, void *slot) {
-	struct rect *rect = slot;
-	scene_node_remove(&client->server->scene, &rect->node);
-}
-
-const struct object_ops rect_ops = {
-	.name = "rect",
-	.destroyable = true,
-	.destroy = rect_destroy,
-	.commit = rect_commit,
-	.pending_offset = offsetof(struct rect, pending),
-};
 
 const struct object_ops callback_ops = {
 	.name = "callback",

@@ -372,7 +372,12 @@ void server_init_core(struct server *server, struct loop *loop,
 	// 0: no limit, a frame as soon as something changed (benchmarks).
 	server->frame_interval_ns = opts->refresh_mhz > 0
 		? 1000000000000ull / (uint64_t)opts->refresh_mhz : 0;
-	scene_init(&server->scene, 0x202833ffu);
+	list_init(&server->shots);
+	if (!tree_init(&server->tree, 0x202833ffu, 0, 0, (uint16_t)opts->limits.depth)) {
+		// Only the stack of a few KiB: a server that cannot have it cannot run either.
+		log_error("out of memory for the scene");
+		abort();
+	}
 	// The loop sleeps with the mask it finds; setup_signals replaces it.
 	sigprocmask(SIG_SETMASK, NULL, &server->wait_sigmask);
 }
@@ -399,7 +404,7 @@ bool server_init(struct server *server, struct loop *loop, const struct server_o
 error_signals:
 	free(server->socket_path);
 error_scene:
-	scene_finish(&server->scene);
+	tree_finish(&server->tree);
 	return false;
 }
 
@@ -417,17 +422,12 @@ void server_finish(struct server *server) {
 	}
 	free(server->socket_path);
 	free(server->lock_path);
-	scene_finish(&server->scene);
-}
-
-bool server_capture(struct server *server, uint8_t *rgba) {
-	return renderer_capture(server->renderer, &server->scene, server->backend->width,
-		server->backend->height, rgba);
+	tree_finish(&server->tree);
 }
 
 static bool frame_wanted(struct server *server) {
-	return server->scene.damaged || server->backend->damaged ||
-		!list_empty(&server->frame_clients);
+	return tree_changed(&server->tree) || server->backend->damaged ||
+		!list_empty(&server->frame_clients) || !list_empty(&server->shots);
 }
 
 static void draw_frame(struct server *server, uint64_t now) {
@@ -439,16 +439,36 @@ static void draw_frame(struct server *server, uint64_t now) {
 	server->last_frame_ns = now >= due && now - due < server->frame_interval_ns ? due : now;
 	// Only frame callbacks waiting and nothing changed: the screen already shows
 	// their commits, so the frame is "presented" without drawing it again.
-	if (server->scene.damaged || backend->damaged) {
+	struct tree *tree = &server->tree;
+	if (tree_changed(tree) || backend->damaged || !list_empty(&server->shots)) {
+		if (tree->width != backend->width || tree->height != backend->height ||
+				backend->damaged) {
+			tree_resize(tree, backend->width, backend->height);
+		}
+		bool drawn;
 		if (!backend->impl->begin_frame(backend)) {
 			log_error("%s backend: cannot begin a frame", backend->impl->name);
+			struct list *pos, *tmp;
+			list_for_each_safe(pos, tmp, &server->shots) {
+				shot_finish(list_entry(pos, struct shot, link), false);
+			}
 		} else {
-			renderer_draw(server->renderer, &server->scene, backend->width, backend->height);
+			if (!tree_build(tree)) {
+				log_error("out of memory for the frame's draw list");
+			}
+			drawn = renderer_draw_list(server->renderer, &tree->list, backend->width,
+				backend->height, &server->frame_stats);
+			// Screenshots show this frame: read before presenting it.
+			struct list *pos, *tmp;
+			list_for_each_safe(pos, tmp, &server->shots) {
+				struct shot *shot = list_entry(pos, struct shot, link);
+				shot_finish(shot, drawn && renderer_read_frame(server->renderer,
+					backend->width, backend->height, shot->pixels));
+			}
 			if (!backend->impl->end_frame(backend)) {
 				log_error("%s backend: cannot present a frame", backend->impl->name);
 			}
 		}
-		server->scene.damaged = false;
 		backend->damaged = false;
 		now = loop_now_ns();
 	}

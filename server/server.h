@@ -13,7 +13,8 @@
 
 #include "limit.h"
 #include "list.h"
-#include "scene.h"
+#include "draw-list.h"
+#include "tree.h"
 
 struct backend;
 struct loop;
@@ -43,7 +44,9 @@ struct server {
 	struct loop *loop;
 	struct backend *backend;
 	struct renderer *renderer;
-	struct scene scene;
+	struct tree tree;              // every client's nodes: what frames show
+	struct render_stats frame_stats; // what the last frame drawn cost
+	struct list shots;             // struct shot.link: screenshots the next frame answers
 
 	char *socket_path;
 	char *lock_path;
@@ -107,7 +110,23 @@ bool server_run(struct server *server);
  */
 bool server_iterate(struct server *server);
 
-/** Composes the committed scene offscreen into @rgba (width * 4 bytes a row, top first). */
-bool server_capture(struct server *server, uint8_t *rgba);
+/**
+ * A screenshot waiting for the next frame: the client's memory, mapped. Owned by the
+ * client (client.shots too): it goes with the client.
+ */
+struct shot {
+	struct list link;              // server.shots
+	struct list client_link;       // client.shots
+	struct client *client;
+	uint32_t callback;
+	uint8_t *pixels;
+	size_t size;
+};
+
+/** Answers @shot (with its pixels, or an error when @ok is false) and frees it. */
+void shot_finish(struct shot *shot, bool ok);
+
+/** Frees @shot unanswered (its client is going). */
+void shot_free(struct shot *shot);
 
 #endif

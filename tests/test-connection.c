@@ -232,9 +232,9 @@ static void test_max_message_at_in_limit(void **state) {
 	static uint8_t buf[16 + TS_MAX_MESSAGE];
 	union ts_arg args[TS_MAX_ARGS] = { { .u = 1 }, { .u = 2 } };
 	encode(buf, sizeof buf, &ts_event_interface, TS_EV_done, args);
-	// A forged maximum-size delete_id: its header is valid, its body far too long.
+	// A forged maximum-size done: its header is valid, its body far too long.
 	ts_put_u32(buf + 16, TS_MAX_MESSAGE);
-	ts_put_u32(buf + 20, TS_EV_delete_id);
+	ts_put_u32(buf + 20, TS_EV_done);
 	ts_put_u32(buf + 24, 77);
 
 	write_all(sv[0], buf, 16 + 4000);
@@ -712,8 +712,8 @@ static void test_eof(void **state) {
 
 	// A last message, then the hang-up.
 	uint8_t buf[16];
-	union ts_arg args[TS_MAX_ARGS] = { { .u = 9 } };
-	size_t size = encode(buf, sizeof buf, &ts_event_interface, TS_EV_delete_id, args);
+	union ts_arg args[TS_MAX_ARGS] = { { .u = 9 }, { .u = 0 } };
+	size_t size = encode(buf, sizeof buf, &ts_event_interface, TS_EV_done, args);
 	write_all(sv[0], buf, size);
 	write_all(sv[0], buf, 5);
 	close(sv[0]);
@@ -731,7 +731,7 @@ static void test_eof(void **state) {
 	struct ts_connection a;
 	ts_connection_init(&a, sv[0], BIG_LIMIT, BIG_LIMIT);
 	close(sv[1]);
-	assert_int_equal(ts_connection_queue(&a, &ts_event_interface, TS_EV_delete_id, args), 0);
+	assert_int_equal(ts_connection_queue(&a, &ts_event_interface, TS_EV_done, args), 0);
 	assert_int_equal(ts_connection_flush(&a), TS_IO_EOF);
 	ts_connection_finish(&a);
 }
@@ -785,6 +785,11 @@ static void fill_args(const struct ts_interface *iface, uint16_t op, unsigned se
 		case 's':
 			args[k].s = name;
 			break;
+		case 'a': {
+			static const uint8_t bytes[64] = { 9, 8, 7, 6, 5, 4, 3, 2, 1 };
+			args[k].a = (struct ts_array){ .data = bytes, .size = (uint32_t)(seed * 4) };
+			break;
+		}
 		case 'h':
 			args[k].h = make_memfd("h");
 			break;
@@ -840,6 +845,9 @@ static void test_queue_matches_encode(void **state) {
 				for (unsigned k = 0; sig[k]; k++) {
 					if (sig[k] == 's') {
 						assert_string_equal(out[k].s, "seven");
+					} else if (sig[k] == 'a') {
+						assert_int_equal(out[k].a.size, in[k].a.size);
+						assert_memory_equal(out[k].a.data, in[k].a.data, in[k].a.size);
 					} else if (sig[k] == 'h') {
 						assert_true(fd_is_open(out[k].h));
 						close(out[k].h);
@@ -944,7 +952,7 @@ static void test_large_reads(void **state) {
 					TS_REQ_hello, args), 0);
 			} else {
 				assert_int_equal(ts_connection_queue(&a, &ts_request_interface,
-					TS_REQ_rect_set_position, args), 0);
+					TS_REQ_node_set_position, args), 0);
 			}
 		}
 		size_t total = a.out.end - a.out.start;
@@ -980,7 +988,7 @@ static void test_large_reads(void **state) {
 					assert_int_equal(hdr.opcode, TS_REQ_hello);
 					assert_string_equal(out[1].s, got % 2 ? "odd" : "an even name");
 				} else {
-					assert_int_equal(hdr.opcode, TS_REQ_rect_set_position);
+					assert_int_equal(hdr.opcode, TS_REQ_node_set_position);
 					assert_int_equal(out[1].i, (int32_t)got);
 					assert_int_equal(out[2].i, -(int32_t)got);
 				}
@@ -1014,7 +1022,7 @@ static void test_buffer_shrinks(void **state) {
 	size_t size = 0;
 	for (int i = 0; i < 301; i++) {
 		size = encode(buf + 20 * i, sizeof buf - 20 * i, &ts_request_interface,
-			TS_REQ_rect_set_position, args);
+			TS_REQ_node_set_position, args);
 		assert_int_equal(size, 20);
 	}
 	// 300 whole messages and 13 bytes of the next.

@@ -46,12 +46,21 @@ static void fill_args(const struct ts_message_desc *desc, unsigned variant,
 			args[k].u = variant == 1 ? 0xffffffffu : 0x01020300u + k * 7 + variant;
 			break;
 		case 'i':
+		case 'f':
 			args[k].i = variant == 1 ? INT32_MIN : -1000 - (int32_t)(k * 13 + variant);
 			break;
 		case 'n':
 		case 'o':
 			args[k].u = variant == 1 ? TS_MAX_ID : 1 + k * 3 + variant;
 			break;
+		case 'a': {
+			// Whole elements of 4 bytes (every array of the table takes them): none,
+			// one, and as many as a string of the variant's length.
+			static const uint8_t bytes[TS_MAX_STRING + 4] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 };
+			size_t len = variant == 0 ? 0 : variant == 1 ? 4 : string_lengths[variant] & ~3u;
+			args[k].a = (struct ts_array){ .data = bytes, .size = (uint32_t)len };
+			break;
+		}
 		case 's': {
 			size_t len = string_lengths[variant];
 			for (size_t j = 0; j < len; j++) {
@@ -81,7 +90,7 @@ static void test_table_consistent(void **state) {
 			assert_non_null(d->fields);
 			size_t nsig = strlen(d->signature);
 			assert_true(nsig <= TS_MAX_ARGS);
-			assert_int_equal(strspn(d->signature, "uinosh"), nsig);
+			assert_int_equal(strspn(d->signature, "uifnosha"), nsig);
 			// One field name per signature character.
 			size_t names = 0;
 			for (const char *f = d->fields; *f; ) {
@@ -127,6 +136,8 @@ static void test_round_trip_all(void **state) {
 					char c = desc->signature[k];
 					if (c == 's') {
 						expect += 4 + ((strlen(in[k].s) + 1 + 3) & ~(size_t)3);
+					} else if (c == 'a') {
+						expect += 4 + ((in[k].a.size + 3) & ~(size_t)3);
 					} else if (c == 'h') {
 						fds[nfds++] = in[k].h;
 					} else {
@@ -161,6 +172,13 @@ static void test_round_trip_all(void **state) {
 					case 'h':
 						assert_int_equal(out[k].h, in[k].h);
 						break;
+					case 'a':
+						assert_int_equal(ts_get_u32(p), in[k].a.size);
+						assert_int_equal(out[k].a.size, in[k].a.size);
+						assert_ptr_equal(out[k].a.data, p + 4);
+						assert_memory_equal(p + 4, in[k].a.data, in[k].a.size);
+						p += 4 + ((in[k].a.size + 3) & ~(size_t)3);
+						break;
 					case 's': {
 						size_t len = strlen(in[k].s) + 1;
 						size_t padded = (len + 3) & ~(size_t)3;
@@ -194,9 +212,9 @@ static void test_exact_layout(void **state) {
 	uint8_t buf[64];
 	union ts_arg a[TS_MAX_ARGS] = { { .u = 5 }, { .i = -3 }, { .i = 7 } };
 	assert_int_equal(ts_encode(buf, sizeof buf, &ts_request_interface,
-		TS_REQ_rect_set_position, a), 20);
+		TS_REQ_node_set_position, a), 20);
 	assert_int_equal(ts_get_u32(buf), 20);
-	assert_int_equal(ts_get_u32(buf + 4), TS_REQ_rect_set_position);
+	assert_int_equal(ts_get_u32(buf + 4), TS_REQ_node_set_position);
 	assert_int_equal(ts_get_u32(buf + 8), 5);
 	assert_int_equal(ts_get_u32(buf + 12), 0xfffffffdu);
 	assert_int_equal(ts_get_u32(buf + 16), 7);
@@ -338,12 +356,12 @@ static void test_body_rejections(void **state) {
 	assert_int_equal(decode_words(ev, TS_EV_COUNT_, 0, NULL, 0, args), TS_ERR_unknown_opcode);
 
 	// Shorter and longer than the fields.
-	assert_int_equal(DECODE(rq, TS_REQ_rect_set_position, 0, 5, 1, 2), 0);
-	assert_int_equal(DECODE(rq, TS_REQ_rect_set_position, 0, 5, 1), TS_ERR_invalid_message);
-	assert_int_equal(DECODE(rq, TS_REQ_rect_set_position, 0, 5), TS_ERR_invalid_message);
-	assert_int_equal(decode_words(rq, TS_REQ_rect_set_position, 0, NULL, 0, args),
+	assert_int_equal(DECODE(rq, TS_REQ_node_set_position, 0, 5, 1, 2), 0);
+	assert_int_equal(DECODE(rq, TS_REQ_node_set_position, 0, 5, 1), TS_ERR_invalid_message);
+	assert_int_equal(DECODE(rq, TS_REQ_node_set_position, 0, 5), TS_ERR_invalid_message);
+	assert_int_equal(decode_words(rq, TS_REQ_node_set_position, 0, NULL, 0, args),
 		TS_ERR_invalid_message);
-	assert_int_equal(DECODE(rq, TS_REQ_rect_set_position, 0, 5, 1, 2, 3), TS_ERR_invalid_message);
+	assert_int_equal(DECODE(rq, TS_REQ_node_set_position, 0, 5, 1, 2, 3), TS_ERR_invalid_message);
 	assert_int_equal(DECODE(rq, TS_REQ_commit, 0, 0), TS_ERR_invalid_message);
 	assert_int_equal(decode_words(rq, TS_REQ_commit, 0, NULL, 0, args), 0);
 	assert_int_equal(DECODE(rq, TS_REQ_hello, 0, 1), TS_ERR_invalid_message);
@@ -351,15 +369,17 @@ static void test_body_rejections(void **state) {
 		TS_ERR_invalid_message);
 
 	// Ids: new and existing, 0 and above TS_MAX_ID.
-	assert_int_equal(DECODE(rq, TS_REQ_rect_create, 0, 0), TS_ERR_invalid_id);
-	assert_int_equal(DECODE(rq, TS_REQ_rect_create, 0, TS_MAX_ID + 1), TS_ERR_invalid_id);
-	assert_int_equal(DECODE(rq, TS_REQ_rect_create, 0, 0xffffffffu), TS_ERR_invalid_id);
-	assert_int_equal(DECODE(rq, TS_REQ_rect_create, 0, TS_MAX_ID), 0);
+	assert_int_equal(DECODE(rq, TS_REQ_rect_create, 0, 0, 0), TS_ERR_invalid_id);
+	assert_int_equal(DECODE(rq, TS_REQ_rect_create, 0, TS_MAX_ID + 1, 0), TS_ERR_invalid_id);
+	assert_int_equal(DECODE(rq, TS_REQ_rect_create, 0, 0xffffffffu, 0), TS_ERR_invalid_id);
+	assert_int_equal(DECODE(rq, TS_REQ_rect_create, 0, TS_MAX_ID, 0), 0);
 	assert_int_equal(args[0].u, TS_MAX_ID);
-	assert_int_equal(DECODE(rq, TS_REQ_rect_create, 0, 1), 0);
+	assert_int_equal(DECODE(rq, TS_REQ_rect_create, 0, 1, 0), 0);
+	// The parent may be 0 (the root), not above TS_MAX_ID.
+	assert_int_equal(DECODE(rq, TS_REQ_rect_create, 0, 1, TS_MAX_ID + 1), TS_ERR_invalid_id);
 	assert_int_equal(DECODE(rq, TS_REQ_destroy, 0, 0), TS_ERR_invalid_id);
 	assert_int_equal(DECODE(rq, TS_REQ_destroy, 0, TS_MAX_ID + 1), TS_ERR_invalid_id);
-	assert_int_equal(DECODE(rq, TS_REQ_rect_set_z, 0, 0, 1), TS_ERR_invalid_id);
+	assert_int_equal(DECODE(rq, TS_REQ_node_set_rotation, 0, 0, 1), TS_ERR_invalid_id);
 
 	// Strings.
 	assert_int_equal(DECODE(rq, TS_REQ_hello, 0, 1, 4, chars("abc\0")), 0);
@@ -517,7 +537,7 @@ static void test_meta(void **state) {
 			bool string = false;
 			for (unsigned k = 0; sig[k]; k++) {
 				nfds += sig[k] == 'h';
-				string |= sig[k] == 's';
+				string |= sig[k] == 's' || sig[k] == 'a'; // of variable size
 				ids |= (sig[k] == 'n' || sig[k] == 'o') ? 1u << k : 0;
 				size += sig[k] == 'h' ? 0 : 4;
 			}
@@ -532,7 +552,7 @@ static void test_meta(void **state) {
 		}
 	}
 	// Known values, so that a meta that is wrong the way this test is cannot pass.
-	const struct ts_message_meta *m = &ts_request_interface.meta[TS_REQ_rect_set_position];
+	const struct ts_message_meta *m = &ts_request_interface.meta[TS_REQ_node_set_position];
 	assert_int_equal(m->size, 20);
 	assert_true(m->plain);
 	assert_int_equal(m->ids, 1);
@@ -551,7 +571,7 @@ static void test_meta(void **state) {
 	assert_int_equal(m->size, 24);
 	assert_int_equal(m->nfds, 0);
 	assert_true(m->plain);
-	assert_int_equal(ts_event_interface.meta[TS_EV_delete_id].ids, 0);
+	assert_int_equal(ts_event_interface.meta[TS_EV_delete_ids].ids, 0);
 	assert_int_equal(ts_event_interface.meta[TS_EV_done].ids, 1);
 }
 
@@ -572,6 +592,14 @@ static size_t reference_encode(uint8_t *buf, const struct ts_interface *iface,
 			size_t padded = (len + 3) & ~(size_t)3;
 			ts_put_u32(buf + at, (uint32_t)len);
 			memcpy(buf + at + 4, args[k].s, len);
+			memset(buf + at + 4 + len, 0, padded - len);
+			at += 4 + padded;
+			break;
+		}
+		case 'a': {
+			size_t len = args[k].a.size, padded = (len + 3) & ~(size_t)3;
+			ts_put_u32(buf + at, (uint32_t)len);
+			memcpy(buf + at + 4, args[k].a.data, len);
 			memset(buf + at + 4 + len, 0, padded - len);
 			at += 4 + padded;
 			break;
@@ -659,8 +687,10 @@ static void test_plain_rejections(void **state) {
 					continue;
 				}
 				uint32_t keep = words[k];
+				// 0 is "none" where the field is nullable: then only the others are bad.
+				bool nullable = (iface->meta[op].nullable >> k) & 1;
 				static const uint32_t bad[] = { 0, TS_MAX_ID + 1, 0xffffffffu };
-				for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++) {
+				for (size_t b = nullable ? 1 : 0; b < sizeof bad / sizeof bad[0]; b++) {
 					words[k] = bad[b];
 					for (size_t len = 0; len <= n + 2; len++) {
 						assert_int_equal(decode_words(iface, op, 0, words, len, args),
@@ -708,19 +738,19 @@ static void test_format(void **state) {
 	const struct ts_interface *ev = &ts_event_interface;
 	union ts_arg a[TS_MAX_ARGS];
 
-	a[0].u = 5; a[1].i = -3; a[2].i = 7;
-	check_format(rq, TS_REQ_rect_set_position, a, "rect_set_position(id=#5, x=-3, y=7)");
-	a[0].u = 9;
-	check_format(rq, TS_REQ_rect_create, a, "rect_create(id=#9)");
+	a[0].u = 5; a[1].f = -3 * 65536; a[2].f = 7 * 65536 + 32768;
+	check_format(rq, TS_REQ_node_set_position, a, "node_set_position(id=#5, x=-3, y=7.5)");
+	a[0].u = 9; a[1].u = 0;
+	check_format(rq, TS_REQ_rect_create, a, "rect_create(id=#9, parent=none)");
 	a[0].u = 1; a[1].s = "demo";
 	check_format(rq, TS_REQ_hello, a, "hello(version=1, name=\"demo\")");
 	a[1].s = "";
 	check_format(rq, TS_REQ_hello, a, "hello(version=1, name=\"\")");
 	check_format(rq, TS_REQ_commit, a, "commit()");
-	a[0].u = 1; a[1].i = INT32_MIN;
-	check_format(rq, TS_REQ_rect_set_z, a, "rect_set_z(id=#1, z=-2147483648)");
-	a[0].u = 0xffffffffu;
-	check_format(ev, TS_EV_delete_id, a, "delete_id(id=4294967295)");
+	a[0].u = 1; a[1].f = INT32_MIN;
+	check_format(rq, TS_REQ_node_set_rotation, a, "node_set_rotation(id=#1, degrees=-32768)");
+	a[0].u = 0xffffffffu; a[1].u = 0;
+	check_format(ev, TS_EV_done, a, "done(callback=#4294967295, data=0)");
 	a[0].u = 3; a[1].u = 640; a[2].u = 480; a[3].u = 2560;
 	check_format(ev, TS_EV_screenshot_done, a,
 		"screenshot_done(callback=#3, width=640, height=480, stride=2560)");
@@ -730,7 +760,9 @@ static void test_format(void **state) {
 	check_format(ev, TS_EV_client_info, a, "client_info(callback=#2, client_id=1, "
 		"pid=4242, objects=17, bytes=4096, name=\"term\")");
 	check_format(rq, 200, a, "unknown(opcode=200)");
-	check_format(ev, TS_EV_COUNT_, a, "unknown(opcode=8)");
+	char unknown[32];
+	snprintf(unknown, sizeof unknown, "unknown(opcode=%d)", TS_EV_COUNT_);
+	check_format(ev, TS_EV_COUNT_, a, unknown);
 
 	// A long string truncates without overflowing.
 	static char big[TS_MAX_STRING];
@@ -808,7 +840,9 @@ static void fuzz_one(const struct ts_interface *iface, const uint8_t *buf, size_
 				assert_true(s > msg && s < msg + hdr.size);
 				assert_non_null(memchr(s, '\0', (size_t)(msg + hdr.size - s)));
 			} else if (sig[k] == 'n' || sig[k] == 'o') {
-				assert_true(args[k].u >= 1 && args[k].u <= TS_MAX_ID);
+				bool nullable = (iface->meta[hdr.opcode].nullable >> k) & 1;
+				assert_true((nullable && args[k].u == 0) ||
+					(args[k].u >= 1 && args[k].u <= TS_MAX_ID));
 			}
 		}
 		// What decodes re-encodes to the same size and header.

@@ -220,18 +220,19 @@ static void set_random(struct life *l, struct ts_rect *r) {
 	switch (peer_rng_below(rng, 5)) {
 	case 0:
 		rc = ts_rect_set_position(r, random_coord(l, l->width), random_coord(l, l->height));
-		count_valid(l, TS_REQ_rect_set_position, 1);
+		count_valid(l, TS_REQ_node_set_position, 1);
 		break;
 	case 1: {
 		// Small mostly: llvmpipe pays for every pixel. The largest size allowed now
 		// and then.
 		uint32_t w = peer_rng_below(rng, 200), h = peer_rng_below(rng, 200);
 		if (peer_rng_chance(rng, 1)) {
-			w = peer_rng_chance(rng, 50) ? 32768 : peer_rng_below(rng, 32769);
+			w = peer_rng_chance(rng, 50) ? TS_MAX_NODE_SIZE :
+				peer_rng_below(rng, TS_MAX_NODE_SIZE + 1);
 			h = peer_rng_below(rng, 4);
 		}
 		rc = ts_rect_set_size(r, w, h);
-		count_valid(l, TS_REQ_rect_set_size, 1);
+		count_valid(l, TS_REQ_node_set_size, 1);
 		break;
 	}
 	case 2:
@@ -239,13 +240,18 @@ static void set_random(struct life *l, struct ts_rect *r) {
 		count_valid(l, TS_REQ_rect_set_color, 1);
 		break;
 	case 3:
-		rc = ts_rect_set_z(r, peer_rng_chance(rng, 3) ? (int32_t)peer_rng_next(rng)
-			: (int32_t)peer_rng_below(rng, 17) - 8);
-		count_valid(l, TS_REQ_rect_set_z, 1);
+		// Restacking among its siblings, where v1 had a z.
+		if (peer_rng_chance(rng, 50)) {
+			rc = ts_node_place_above(ts_rect_node(r), NULL);
+			count_valid(l, TS_REQ_node_place_above, 1);
+		} else {
+			rc = ts_node_place_below(ts_rect_node(r), NULL);
+			count_valid(l, TS_REQ_node_place_below, 1);
+		}
 		break;
 	default:
 		rc = ts_rect_set_visible(r, peer_rng_chance(rng, 80));
-		count_valid(l, TS_REQ_rect_set_visible, 1);
+		count_valid(l, TS_REQ_node_set_visible, 1);
 		break;
 	}
 	if (rc < 0) {
@@ -541,12 +547,14 @@ static void __attribute__((noreturn)) judge(struct life *l, enum chaos_invalid k
 	_exit(CHILD_ANOMALY);
 }
 
-// A rect id the server has freed and told us so (delete_id came): invalid for use, and
+// A rect id the server has freed and told us so (delete_ids came): invalid for use, and
 // allowed as a new id.
 static uint32_t freed_id(struct life *l) {
 	struct ts_rect *r = create_rect(l);
 	uint32_t id = ts_rect_get_id(r);
 	destroy_rect(l, l->nrects - 1);
+	// A node goes at the commit, which frees its id (delete_ids).
+	commit(l);
 	roundtrip(l);
 	return id;
 }
@@ -703,12 +711,14 @@ static size_t build_invalid(struct life *l, enum chaos_invalid kind, uint8_t *bu
 	case INVALID_bad_value: {
 		uint32_t id = live_id(l);
 		if (peer_rng_chance(rng, 50)) {
-			uint32_t big = 32769 + peer_rng_below(rng, UINT32_MAX - 32769);
+			// A size in 16.16 past the largest, or negative (the sign bit set).
+			uint32_t past = (uint32_t)TS_MAX_NODE_SIZE << 16;
+			uint32_t big = past + 1 + peer_rng_below(rng, UINT32_MAX - past);
 			bool wide = peer_rng_chance(rng, 50);
-			size = encode(buf, TS_REQ_rect_set_size, (union ts_arg[]){
-				{ .u = id }, { .u = wide ? big : 1 }, { .u = wide ? 1 : big } });
+			size = encode(buf, TS_REQ_node_set_size, (union ts_arg[]){
+				{ .u = id }, { .u = wide ? big : 65536 }, { .u = wide ? 65536 : big } });
 		} else {
-			size = encode(buf, TS_REQ_rect_set_visible, (union ts_arg[]){
+			size = encode(buf, TS_REQ_node_set_visible, (union ts_arg[]){
 				{ .u = id }, { .u = 2 + peer_rng_below(rng, UINT32_MAX - 2) } });
 		}
 		break;
@@ -758,7 +768,7 @@ static size_t build_invalid(struct life *l, enum chaos_invalid kind, uint8_t *bu
 		break;
 	}
 	case INVALID_hello_twice:
-		size = encode(buf, TS_REQ_hello, (union ts_arg[]){ { .u = 1 }, { .s = "again" } });
+		size = encode(buf, TS_REQ_hello, (union ts_arg[]){ { .u = TS_PROTOCOL_VERSION }, { .s = "again" } });
 		break;
 	default:
 		abort(); // the raw kinds are built by raw_invalid
@@ -824,7 +834,7 @@ static void __attribute__((noreturn)) raw_invalid(struct life *l, enum chaos_inv
 	if (kind != INVALID_before_hello && kind != INVALID_bad_version && kind != INVALID_bad_string) {
 		char name[64];
 		snprintf(name, sizeof name, "chaos-%u-raw", l->plan->serial);
-		size = encode(buf, TS_REQ_hello, (union ts_arg[]){ { .u = 1 }, { .s = name } });
+		size = encode(buf, TS_REQ_hello, (union ts_arg[]){ { .u = TS_PROTOCOL_VERSION }, { .s = name } });
 		count_valid(l, TS_REQ_hello, 1);
 	}
 	switch (kind) {
@@ -859,7 +869,8 @@ static void __attribute__((noreturn)) raw_invalid(struct life *l, enum chaos_inv
 	case INVALID_id_ahead: {
 		unsigned created = peer_rng_below(rng, 10);
 		for (unsigned i = 0; i < created; i++) {
-			size += encode(buf + size, TS_REQ_rect_create, (union ts_arg[]){ { .u = ++highest } });
+			size += encode(buf + size, TS_REQ_rect_create,
+				(union ts_arg[]){ { .u = ++highest }, { .u = 0 } });
 		}
 		count_valid(l, TS_REQ_rect_create, created);
 		uint32_t ahead = highest + 2 + peer_rng_below(rng, 1000);
@@ -905,7 +916,7 @@ static size_t any_request(struct life *l, uint8_t *buf) {
 	if (l->nrects > 0 && peer_rng_chance(&l->rng, 70)) {
 		return encode_with_id(l, buf, PICK(l, uses_id), live_id(l));
 	}
-	return encode(buf, TS_REQ_hello, (union ts_arg[]){ { .u = 1 }, { .s = "half a hello" } });
+	return encode(buf, TS_REQ_hello, (union ts_arg[]){ { .u = TS_PROTOCOL_VERSION }, { .s = "half a hello" } });
 }
 
 // Floods requests that each make an event, and never reads: the server must queue the

@@ -95,7 +95,10 @@ static void print_json(const struct ts_server_info *info) {
 		print_json_string(info->limits[i].name);
 		printf(": %u", info->limits[i].value);
 	}
-	printf("}}\n");
+	printf("}, \"frame\": {\"draw_calls\": %u, \"nodes_drawn\": %u, \"damaged_pixels\": %u, "
+		"\"offscreen_passes\": %u, \"frame_ms\": %.3f}}\n", info->frame.draw_calls,
+		info->frame.nodes_drawn, info->frame.damaged_pixels, info->frame.offscreen_passes,
+		info->frame.frame_us / 1000.0);
 }
 
 // Names go to a terminal: control characters must not reach it.

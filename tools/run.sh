@@ -52,7 +52,7 @@ demo=$!
 sleep 1
 "$build/tools/tessera-shot" --socket "$sock" "$shots/1-demo.png"
 for crash in segv abort kill midmsg exit; do
-	"$build/demos/tessera-crash" --socket "$sock" --mode "$crash" --objects 300 \
+	"$build/demos/tessera-crash" --socket "$sock" --mode "$crash" --objects 300 --tree \
 		--linger-ms 700 > "$run/crash.out" &
 	crasher=$!
 	until grep -q ready "$run/crash.out" 2>/dev/null; do sleep 0.02; done

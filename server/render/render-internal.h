@@ -89,7 +89,6 @@ struct renderer {
 	size_t quads, quads_cap;   // quads used and allocated in verts
 	struct cmd *cmds;
 	size_t cmd_len, cmd_cap;
-	struct draw_list flat;     // renderer_draw's list of the flat scene
 
 	// The window's canvas (see render.h) and what the last frame went into.
 	struct render_target canvas;
@@ -99,7 +98,6 @@ struct renderer {
 
 	struct layer_pool layers;
 	uint32_t frame;            // frames drawn, for the pool's ageing
-	struct render_target capture; // made at the first screenshot, kept while the size holds
 };
 
 /**
@@ -130,14 +128,6 @@ void layer_pool_release(struct layer_pool *pool, struct render_target *target);
 void layer_pool_trim(struct layer_pool *pool, uint32_t frame);
 /** Deletes every target (context current). */
 void layer_pool_finish(struct layer_pool *pool);
-
-/**
- * Draws @list in full into the capture target (@width x @height, remade when the size
- * changes) and reads it back into @rgba as renderer_capture does. Restores the
- * framebuffer binding and viewport it found. Returns false (logged) on failure.
- */
-bool renderer_capture_list(struct renderer *renderer, const struct draw_list *list,
-	int width, int height, uint8_t *rgba);
 
 /** Straight 0xRRGGBBAA to premultiplied 0xRRGGBBAA, rounding to nearest. */
 uint32_t render_premultiply(uint32_t rgba);

@@ -183,7 +183,6 @@ void renderer_destroy(struct renderer *renderer) {
 	if (renderer == NULL) {
 		return;
 	}
-	render_target_finish(&renderer->capture);
 	render_target_finish(&renderer->canvas);
 	layer_pool_finish(&renderer->layers);
 	glDeleteBuffers(1, &renderer->ibo);
@@ -193,7 +192,6 @@ void renderer_destroy(struct renderer *renderer) {
 	glDeleteProgram(renderer->rect_program);
 	free(renderer->verts);
 	free(renderer->cmds);
-	free(renderer->flat.items);
 	free(renderer);
 }
 
@@ -412,12 +410,6 @@ static double now_ms(void) {
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-// What a frame goes into: the screen (renderer_draw_list) or a screenshot.
-enum frame_dest {
-	FRAME_SCREEN,
-	FRAME_CAPTURE,
-};
-
 // Whoever drew last (a backend, a test) may have left any state; set all we rely on.
 static void reset_state(void) {
 	glDisable(GL_DEPTH_TEST);
@@ -449,18 +441,15 @@ static void restore_state(GLuint fbo, int width, int height) {
 
 // Draws @list into @fbo; for the screen, through the canvas when @fbo is the window's.
 static bool draw_frame(struct renderer *r, const struct draw_list *list, int width,
-		int height, struct render_stats *stats, GLuint fbo, enum frame_dest dest) {
+		int height, struct render_stats *stats, GLuint fbo) {
 	const double start = now_ms();
 	memset(stats, 0, sizeof *stats);
-	const bool canvas = dest == FRAME_SCREEN && fbo == 0;
-	bool full = list->full || dest == FRAME_CAPTURE;
-	if (dest == FRAME_SCREEN) {
-		// Pixels outside the damage must be the last frame's: only when it went here.
-		full = full || !r->last_valid || r->last_canvas != canvas
-			|| r->last_width != width || r->last_height != height
-			|| (!canvas && r->last_fbo != fbo);
-		r->last_valid = false;
-	}
+	const bool canvas = fbo == 0;
+	// Pixels outside the damage must be the last frame's: only when it went here.
+	bool full = list->full || !r->last_valid || r->last_canvas != canvas
+		|| r->last_width != width || r->last_height != height
+		|| (!canvas && r->last_fbo != fbo);
+	r->last_valid = false;
 	bool ok = false;
 	GLuint main_fbo = fbo;
 	if (canvas) {
@@ -510,19 +499,15 @@ static bool draw_frame(struct renderer *r, const struct draw_list *list, int wid
 	}
 	restore_state(fbo, width, height);
 	ok = x.ok;
-	if (dest == FRAME_SCREEN) {
-		r->frame++;
-		layer_pool_trim(&r->layers, r->frame);
-	}
+	r->frame++;
+	layer_pool_trim(&r->layers, r->frame);
 
 done:
-	if (dest == FRAME_SCREEN) {
-		r->last_valid = ok;
-		r->last_canvas = canvas;
-		r->last_fbo = fbo;
-		r->last_width = width;
-		r->last_height = height;
-	}
+	r->last_valid = ok;
+	r->last_canvas = canvas;
+	r->last_fbo = fbo;
+	r->last_width = width;
+	r->last_height = height;
 	stats->frame_ms = now_ms() - start;
 	return ok;
 }
@@ -540,7 +525,7 @@ bool renderer_draw_list(struct renderer *renderer, const struct draw_list *list,
 	}
 	GLint fbo = 0;
 	glGetIntegerv(GL_FRAMEBUFFER_BINDING, &fbo);
-	return draw_frame(renderer, list, width, height, stats, (GLuint)fbo, FRAME_SCREEN);
+	return draw_frame(renderer, list, width, height, stats, (GLuint)fbo);
 }
 
 // GL reads bottom row first; the protocol's screenshots are top row first.
@@ -591,36 +576,4 @@ bool renderer_read_frame(struct renderer *renderer, int width, int height, uint8
 	drain_errors();
 	return read_pixels(renderer->last_canvas ? renderer->canvas.fbo : renderer->last_fbo,
 		width, height, rgba);
-}
-
-bool renderer_capture_list(struct renderer *renderer, const struct draw_list *list,
-		int width, int height, uint8_t *rgba) {
-	if (width <= 0 || height <= 0) {
-		log_error("render: cannot capture a %dx%d frame", width, height);
-		return false;
-	}
-	GLint old_fbo = 0;
-	GLint old_viewport[4] = { 0 };
-	glGetIntegerv(GL_FRAMEBUFFER_BINDING, &old_fbo);
-	glGetIntegerv(GL_VIEWPORT, old_viewport);
-	drain_errors();
-
-	bool ok = false;
-	struct render_target *target = &renderer->capture;
-	if (target->width != width || target->height != height) {
-		render_target_finish(target);
-		if (!render_target_init(target, width, height)) {
-			goto restore;
-		}
-	}
-	struct render_stats stats;
-	if (!draw_frame(renderer, list, width, height, &stats, target->fbo, FRAME_CAPTURE)) {
-		goto restore;
-	}
-	ok = read_pixels(target->fbo, width, height, rgba);
-
-restore:
-	glBindFramebuffer(GL_FRAMEBUFFER, (GLuint)old_fbo);
-	glViewport(old_viewport[0], old_viewport[1], old_viewport[2], old_viewport[3]);
-	return ok;
 }

@@ -20,7 +20,6 @@
 
 #include "draw-list.h"
 
-struct scene;
 struct renderer;
 
 /**
@@ -56,22 +55,6 @@ bool renderer_draw_list(struct renderer *renderer, const struct draw_list *list,
  * Returns false (logged) when there is no such frame or GL fails.
  */
 bool renderer_read_frame(struct renderer *renderer, int width, int height, uint8_t *rgba);
-
-/**
- * The flat scene of rectangles (scene.h) drawn as a full frame: builds a draw list of
- * its drawn rects (scene order, clipped to the output) and draws it with
- * renderer_draw_list. Returns false when memory for the list or the drawing order cannot
- * be had (the frame then shows the background).
- */
-bool renderer_draw(struct renderer *renderer, struct scene *scene, int width, int height);
-
-/**
- * Draws the scene as renderer_draw does into an offscreen RGBA framebuffer of @width x
- * @height and reads it back into @rgba (width * 4 bytes per row, top row first, RGBA8 as
- * stored). Restores the framebuffer binding it found. Returns false on GL failure.
- */
-bool renderer_capture(struct renderer *renderer, struct scene *scene, int width, int height,
-	uint8_t *rgba);
 
 /** An offscreen framebuffer: a texture as its colour (RGBA8 renderbuffers are not core
  *  GLES 2) and an 8-bit stencil renderbuffer for rotated clips. Used for screenshots,

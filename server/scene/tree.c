@@ -18,8 +18,10 @@ struct tree_frame {
 };
 
 static const struct tree_extra default_extra = {
-	.scale_x = 1, .scale_y = 1, .opacity = 1, .border_rgba = 0x000000ffu,
+	.scale_x = 1, .scale_y = 1, .opacity = 1, .u.rect.border_rgba = 0x000000ffu,
 };
+
+_Static_assert(sizeof(struct tree_extra) <= 48, "a group's extra stays within 48 bytes");
 
 // Damage past this share of the output (in pixels, overlaps counted twice) is drawn
 // as a full repaint: scissoring many boxes costs more than it saves.
@@ -35,15 +37,16 @@ const struct tree_extra *tree_node_extra(const struct tree_root *root,
 	return node->extra != 0 ? extra_of(root, node) : &default_extra;
 }
 
-// 1 + the index of a fresh extra with the defaults, or 0 when memory cannot be had.
-static uint32_t extra_alloc(struct tree_root *root) {
+// 1 + the index of a fresh extra with the defaults of a @kind, or 0 when memory
+// cannot be had. The pool grows by half: a tree of groups leaves less of it unused.
+static uint32_t extra_alloc(struct tree_root *root, enum tree_kind kind) {
 	uint32_t index;
 	if (root->free_extra != 0) {
 		index = root->free_extra - 1;
-		root->free_extra = root->extras[index].next_free;
+		root->free_extra = root->extras[index].u.next_free;
 	} else {
 		if (root->extras_len == root->extras_cap) {
-			uint32_t cap = root->extras_cap ? root->extras_cap * 2 : 8;
+			uint32_t cap = root->extras_cap ? root->extras_cap + root->extras_cap / 2 : 8;
 			if (cap > UINT32_MAX / 2) {
 				return 0;
 			}
@@ -57,11 +60,15 @@ static uint32_t extra_alloc(struct tree_root *root) {
 		index = root->extras_len++;
 	}
 	root->extras[index] = default_extra;
+	if (kind == TREE_GROUP) {
+		root->extras[index].u.group.child = NULL;
+		root->extras[index].u.group.drawn = (struct draw_box){ 0 };
+	}
 	return index + 1;
 }
 
 static struct tree_node *first_child(const struct tree_root *root, const struct tree_node *group) {
-	return group->kind == TREE_GROUP ? extra_of(root, group)->child : NULL;
+	return group->kind == TREE_GROUP ? extra_of(root, group)->u.group.child : NULL;
 }
 
 // The sibling above @node, or NULL when it is the top one.
@@ -71,6 +78,7 @@ static struct tree_node *next_sibling(const struct tree_root *root, const struct
 }
 
 static void damage_add(struct tree *tree, struct draw_box box) {
+	tree->changed = true;
 	if (tree->full_damage) {
 		return;
 	}
@@ -137,7 +145,7 @@ static struct draw_box covered(const struct tree_root *root, const struct tree_n
 		}
 	}
 	if (node->kind == TREE_GROUP) {
-		return extra_of(root, node)->drawn;
+		return extra_of(root, node)->u.group.drawn;
 	}
 	return affine_box(&world, node->width, node->height);
 }
@@ -170,6 +178,7 @@ void tree_resize(struct tree *tree, int width, int height) {
 	tree->width = width;
 	tree->height = height;
 	tree->full_damage = true;
+	tree->changed = true;
 }
 
 static void node_reset(struct tree_node *node, enum tree_kind kind) {
@@ -186,7 +195,7 @@ bool tree_root_init(struct tree *tree, struct tree_root *root, enum tree_layer l
 	memset(root, 0, sizeof *root);
 	node_reset(&root->node, TREE_GROUP);
 	root->node.depth = 0;
-	root->node.extra = extra_alloc(root);
+	root->node.extra = extra_alloc(root, TREE_GROUP);
 	if (root->node.extra == 0) {
 		return false;
 	}
@@ -197,7 +206,7 @@ bool tree_root_init(struct tree *tree, struct tree_root *root, enum tree_layer l
 
 void tree_root_finish(struct tree *tree, struct tree_root *root) {
 	if (root->node.extra != 0) {
-		damage_add(tree, extra_of(root, &root->node)->drawn);
+		damage_add(tree, extra_of(root, &root->node)->u.group.drawn);
 		list_remove(&root->link);
 	}
 	free(root->extras);
@@ -212,13 +221,24 @@ void tree_root_raise(struct tree *tree, struct tree_root *root) {
 	list_remove(&root->link);
 	list_append(layer, &root->link);
 	// What it covers now comes over the roots it went above.
-	damage_add(tree, extra_of(root, &root->node)->drawn);
+	damage_add(tree, extra_of(root, &root->node)->u.group.drawn);
+}
+
+void tree_root_set_layer(struct tree *tree, struct tree_root *root, enum tree_layer layer) {
+	assert(layer < TREE_LAYERS);
+	if (root->layer == layer) {
+		return;
+	}
+	root->layer = (uint8_t)layer;
+	list_remove(&root->link);
+	list_append(&tree->layers[layer], &root->link);
+	damage_add(tree, extra_of(root, &root->node)->u.group.drawn);
 }
 
 bool tree_node_init(struct tree_root *root, struct tree_node *node, enum tree_kind kind) {
 	node_reset(node, kind);
 	if (kind == TREE_GROUP) {
-		node->extra = extra_alloc(root);
+		node->extra = extra_alloc(root, kind);
 		return node->extra != 0;
 	}
 	return true;
@@ -226,7 +246,7 @@ bool tree_node_init(struct tree_root *root, struct tree_node *node, enum tree_ki
 
 void tree_node_finish(struct tree_root *root, struct tree_node *node) {
 	if (node->extra != 0) {
-		root->extras[node->extra - 1].next_free = root->free_extra;
+		root->extras[node->extra - 1].u.next_free = root->free_extra;
 		root->free_extra = node->extra;
 		node->extra = 0;
 	}
@@ -271,10 +291,10 @@ static void set_depths(const struct tree_root *root, struct tree_node *node) {
 static void unlink_node(struct tree_root *root, struct tree_node *node) {
 	struct tree_extra *parent = extra_of(root, node->parent);
 	if (node->next == node) {
-		parent->child = NULL;
+		parent->u.group.child = NULL;
 	} else {
-		if (parent->child == node) {
-			parent->child = node->next;
+		if (parent->u.group.child == node) {
+			parent->u.group.child = node->next;
 		}
 		node->prev->next = node->next;
 		node->next->prev = node->prev;
@@ -319,9 +339,9 @@ enum tree_attach_error tree_node_attach(struct tree *tree, struct tree_root *roo
 	}
 	tree_node_detach(tree, root, node);
 	struct tree_extra *p = extra_of(root, parent);
-	struct tree_node *first = p->child;
+	struct tree_node *first = p->u.group.child;
 	if (first == NULL) {
-		p->child = node;
+		p->u.group.child = node;
 	} else {
 		// Insert before @before in the circle; the first child changes when the node
 		// goes to the bottom.
@@ -336,13 +356,14 @@ enum tree_attach_error tree_node_attach(struct tree *tree, struct tree_root *roo
 		before->prev->next = node;
 		before->prev = node;
 		if ((sibling == NULL && !above) || (sibling == first && !above)) {
-			p->child = node;
+			p->u.group.child = node;
 		}
 	}
 	node->parent = parent;
 	node->depth = (uint16_t)(parent->depth + 1);
 	set_depths(root, node);
 	node->flags |= TREE_DIRTY;
+	tree->changed = true;
 	return TREE_ATTACH_OK;
 }
 
@@ -371,12 +392,14 @@ struct tree_node *tree_subtree_next(struct tree_root *root, struct tree_node *to
 void tree_node_props(const struct tree_root *root, const struct tree_node *node,
 		struct tree_props *props) {
 	const struct tree_extra *e = tree_node_extra(root, node);
+	bool rect = node->kind == TREE_RECT;
 	*props = (struct tree_props){
 		.x = node->x, .y = node->y, .width = node->width, .height = node->height,
 		.anchor_x = e->anchor_x, .anchor_y = e->anchor_y, .rotation = e->rotation,
 		.scale_x = e->scale_x, .scale_y = e->scale_y, .opacity = e->opacity,
-		.radius = e->radius, .border = e->border,
-		.rgba = node->rgba, .border_rgba = e->border_rgba,
+		.radius = rect ? e->u.rect.radius : 0, .border = rect ? e->u.rect.border : 0,
+		.rgba = node->rgba,
+		.border_rgba = rect ? e->u.rect.border_rgba : default_extra.u.rect.border_rgba,
 		.flags = node->flags & (TREE_VISIBLE | TREE_CLIP | TREE_ISOLATE),
 	};
 }
@@ -385,8 +408,8 @@ static bool extra_is_default(const struct tree_props *p) {
 	const struct tree_extra *d = &default_extra;
 	return p->anchor_x == d->anchor_x && p->anchor_y == d->anchor_y &&
 		p->rotation == d->rotation && p->scale_x == d->scale_x &&
-		p->scale_y == d->scale_y && p->opacity == d->opacity && p->radius == d->radius &&
-		p->border == d->border && p->border_rgba == d->border_rgba;
+		p->scale_y == d->scale_y && p->opacity == d->opacity && p->radius == d->u.rect.radius &&
+		p->border == d->u.rect.border && p->border_rgba == d->u.rect.border_rgba;
 }
 
 static bool same_props(const struct tree_props *a, const struct tree_props *b) {
@@ -405,12 +428,13 @@ bool tree_node_set_props(struct tree *tree, struct tree_root *root, struct tree_
 		return true;
 	}
 	if (node->extra == 0 && !extra_is_default(props)) {
-		node->extra = extra_alloc(root);
+		node->extra = extra_alloc(root, (enum tree_kind)node->kind);
 		if (node->extra == 0) {
 			return false;
 		}
 	}
 	damage_add(tree, covered(root, node));
+	tree->changed = true;
 	node->x = props->x;
 	node->y = props->y;
 	node->width = props->width;
@@ -426,9 +450,11 @@ bool tree_node_set_props(struct tree *tree, struct tree_root *root, struct tree_
 		e->scale_x = props->scale_x;
 		e->scale_y = props->scale_y;
 		e->opacity = props->opacity;
-		e->radius = props->radius;
-		e->border = props->border;
-		e->border_rgba = props->border_rgba;
+		if (node->kind == TREE_RECT) {
+			e->u.rect.radius = props->radius;
+			e->u.rect.border = props->border;
+			e->u.rect.border_rgba = props->border_rgba;
+		}
 	}
 	return true;
 }
@@ -484,8 +510,8 @@ static struct draw_box emit_rect(struct draw_list *list, const struct tree_root 
 	const struct tree_extra *e = tree_node_extra(root, node);
 	uint32_t fill = premultiply(node->rgba, opacity);
 	float half = minf(node->width, node->height) / 2;
-	float border = minf(e->border, half);
-	uint32_t border_rgba = border > 0 ? premultiply(e->border_rgba, opacity) : 0;
+	float border = minf(e->u.rect.border, half);
+	uint32_t border_rgba = border > 0 ? premultiply(e->u.rect.border_rgba, opacity) : 0;
 	if ((fill & 0xff) == 0 && (border_rgba & 0xff) == 0) {
 		return none;
 	}
@@ -505,7 +531,7 @@ static struct draw_box emit_rect(struct draw_list *list, const struct tree_root 
 	item->rect.world = *world;
 	item->rect.width = node->width;
 	item->rect.height = node->height;
-	item->rect.radius = minf(e->radius, half);
+	item->rect.radius = minf(e->u.rect.radius, half);
 	item->rect.border = border;
 	item->rect.fill = fill;
 	item->rect.border_rgba = border_rgba;
@@ -560,7 +586,7 @@ static bool build_root(struct tree *tree, struct tree_root *root) {
 				*end = *begin;
 				end->kind = DRAW_LAYER_END;
 			}
-			extra_of(root, f->group)->drawn = f->drawn;
+			extra_of(root, f->group)->u.group.drawn = f->drawn;
 			if (f->self_dirty && !(top > 0 && stack[top - 1].dirty)) {
 				damage_add(tree, f->drawn);
 			}
@@ -665,6 +691,7 @@ bool tree_build(struct tree *tree) {
 		list->clip_len = 0;
 	}
 	tree->damage_len = 0;
+	tree->changed = false;
 	// A frame that failed leaves the dirty marks it did not reach: the next is full.
 	tree->full_damage = !ok;
 	return ok;

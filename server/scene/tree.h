@@ -64,17 +64,23 @@ struct tree_node {
 	uint16_t depth;                 // 0: a root; else the parent's + 1 (a detached top: 1)
 };
 
-/** What a node has when it has no extra. */
+/** What a node has when it has no extra: 48 bytes, what is a rect's or a group's shared. */
 struct tree_extra {
 	float anchor_x, anchor_y;       // 0, 0
 	float rotation;                 // 0 degrees
 	float scale_x, scale_y;         // 1, 1
 	float opacity;                  // 1
-	float radius, border;           // rects: 0, 0
-	uint32_t border_rgba;           // 0x000000ff
-	uint32_t next_free;             // 1 + next free index while in the free list
-	struct tree_node *child;        // groups: the bottom child, NULL for none
-	struct draw_box drawn;          // groups: what the subtree covered in the last frame
+	union {
+		struct {
+			float radius, border;   // 0, 0
+			uint32_t border_rgba;   // 0x000000ff
+		} rect;
+		struct {
+			struct tree_node *child; // the bottom child, NULL for none
+			struct draw_box drawn;   // what the subtree covered in the last frame
+		} group;
+		uint32_t next_free;         // 1 + next free index while in the free list
+	} u;
 };
 
 /** A client's tree: its root group, its layer and the pool of its extras. */
@@ -97,6 +103,7 @@ struct tree {
 	struct draw_box damage[32];
 	uint32_t damage_len;
 	bool full_damage;
+	bool changed;                   // something changed since the last tree_build
 	struct draw_list list;          // what tree_build last produced; the tree owns it
 	// tree_build's stack, max_depth + 1 entries
 	struct tree_frame *stack;
@@ -111,6 +118,11 @@ bool tree_init(struct tree *tree, uint32_t background, int width, int height,
 
 /** Frees what the tree allocated. Roots belong to their owners and should be gone. */
 void tree_finish(struct tree *tree);
+
+/** True when something changed since the last tree_build: a frame must be drawn. */
+static inline bool tree_changed(const struct tree *tree) {
+	return tree->changed;
+}
 
 /** The output changed size: the next frame is a full repaint. */
 void tree_resize(struct tree *tree, int width, int height);
@@ -127,6 +139,9 @@ bool tree_root_init(struct tree *tree, struct tree_root *root, enum tree_layer l
  * right after. Damages what the tree covered in the last frame.
  */
 void tree_root_finish(struct tree *tree, struct tree_root *root);
+
+/** Moves @root on top of the roots of @layer. */
+void tree_root_set_layer(struct tree *tree, struct tree_root *root, enum tree_layer layer);
 
 /** Puts @root on top of the roots of its layer. */
 void tree_root_raise(struct tree *tree, struct tree_root *root);

@@ -50,14 +50,14 @@ static int teardown(void **state) {
 	return 0;
 }
 
+// A rect in the client's root, on top of the ones made before it.
 static struct ts_rect *make_rect(struct ts_display *d, int x, int y, unsigned w, unsigned h,
-		uint32_t rgba, int z) {
+		uint32_t rgba) {
 	struct ts_rect *r = ts_rect_create(d);
 	assert_non_null(r);
 	assert_int_equal(ts_rect_set_position(r, x, y), 0);
 	assert_int_equal(ts_rect_set_size(r, w, h), 0);
 	assert_int_equal(ts_rect_set_color(r, rgba), 0);
-	assert_int_equal(ts_rect_set_z(r, z), 0);
 	return r;
 }
 
@@ -70,10 +70,10 @@ static void test_rects_appear(void **state) {
 	assert_int_equal(w, 320);
 	assert_int_equal(h, 240);
 
-	make_rect(d, 10, 20, 40, 30, 0xff0000ffu, 0);   // red
-	make_rect(d, 30, 30, 40, 30, 0x00ff00ffu, 1);   // green, over red
-	make_rect(d, 200, 100, 50, 50, 0x0000ffffu, 5); // blue
-	struct ts_rect *hidden = make_rect(d, 100, 150, 20, 20, 0xffffffffu, 9);
+	make_rect(d, 10, 20, 40, 30, 0xff0000ffu);   // red
+	make_rect(d, 30, 30, 40, 30, 0x00ff00ffu);   // green, over red
+	make_rect(d, 200, 100, 50, 50, 0x0000ffffu); // blue
+	struct ts_rect *hidden = make_rect(d, 100, 150, 20, 20, 0xffffffffu);
 	assert_int_equal(ts_rect_set_visible(hidden, false), 0);
 	// Not committed yet: nothing may show.
 	assert_int_equal(ts_display_roundtrip(d), 0);
@@ -237,7 +237,7 @@ static void run_crash(void **state, const char *mode, int expect_signal) {
 	e2e_image_free(&img);
 
 	// And the server still serves the new client.
-	make_rect(d, 0, 0, 8, 8, 0xffff00ffu, 0);
+	make_rect(d, 0, 0, 8, 8, 0xffff00ffu);
 	assert_int_equal(ts_display_commit(d), 0);
 	assert_int_equal(ts_display_roundtrip(d), 0);
 	e2e_shot(&f->srv, &img);
@@ -284,7 +284,7 @@ static void test_client_sees_error(void **state) {
 	const char *message = NULL;
 	assert_int_equal(ts_display_get_protocol_error(d, &object, &message), TS_ERR_invalid_value);
 	assert_int_equal(object, ts_rect_get_id(r));
-	assert_non_null(strstr(message, "100000"));
+	assert_non_null(strstr(message, "not within 0 to 16384"));
 	// The error sticks.
 	assert_null(ts_rect_create(d));
 	assert_int_equal(ts_display_commit(d), -1);
@@ -295,17 +295,18 @@ static void test_id_reuse(void **state) {
 	struct fixture *f = *state;
 	struct ts_display *d = ts_display_connect(f->srv.socket, "e2e-reuse");
 	assert_non_null(d);
-	// Create and destroy many times: ids are recycled only after delete_id, and the
-	// server's id rules are never broken.
+	// Create and destroy many times: ids are recycled only after delete_ids (which the
+	// commit of the destroys brings), and the server's id rules are never broken.
 	for (int round = 0; round < 20; round++) {
 		struct ts_rect *rects[50];
 		for (int i = 0; i < 50; i++) {
-			rects[i] = make_rect(d, i, round, 1, 1, 0x808080ffu, 0);
+			rects[i] = make_rect(d, i, round, 1, 1, 0x808080ffu);
 		}
 		assert_int_equal(ts_display_commit(d), 0);
 		for (int i = 0; i < 50; i++) {
 			assert_int_equal(ts_rect_destroy(rects[i]), 0);
 		}
+		assert_int_equal(ts_display_commit(d), 0);
 		assert_int_equal(ts_display_roundtrip(d), 0);
 	}
 	struct e2e_info info;
@@ -316,15 +317,14 @@ static void test_id_reuse(void **state) {
 }
 
 // A client that destroys many rectangles at its own pace and never waits for the
-// server: each destroy makes a delete_id, which libtessera must read as it goes (not
-// only when the socket is full, which it never is here) so that the server never has
-// to queue more than its limit for it.
+// server: each commit of destroys makes delete_ids, which libtessera must read as it
+// goes (not only when the socket is full, which it never is here) so that the server
+// never has to queue more than its limit for it.
 static void test_unhurried_mass_destroy(void **state) {
 	struct fixture *f = *state;
 	struct ts_display *d = ts_display_connect(f->srv.socket, "e2e-mass-destroy");
 	assert_non_null(d);
-	// Three rounds of 50,000 (within the objects limit): 2.4 MB of delete_id, well
-	// past the server's 1 MiB.
+	// Three rounds of 50,000 (within the objects limit), committed by the thousand.
 	enum { N = 50000, ROUNDS = 3 };
 	struct ts_rect **rects = calloc(N, sizeof *rects);
 	assert_non_null(rects);
@@ -337,6 +337,7 @@ static void test_unhurried_mass_destroy(void **state) {
 		for (int i = 0; i < N; i++) {
 			assert_int_equal(ts_rect_destroy(rects[i]), 0);
 			if (i % 1000 == 999) {
+				assert_int_equal(ts_display_commit(d), 0);
 				poll(NULL, 0, 1); // the server keeps up
 			}
 		}
@@ -348,6 +349,47 @@ static void test_unhurried_mass_destroy(void **state) {
 	assert_int_equal(info.objects, 0);
 	free(rects);
 	ts_display_disconnect(d);
+}
+
+// One commit that destroys a group of 60,000 rects frees them all at once: the ids come
+// back in delete_ids, 128 to an event, so that what the server queues for a client that
+// does not read meanwhile (about 246 KB) fits a 256 KiB out-buffer; one event per id
+// (960 KB) would not, and the client would be disconnected.
+static void test_destroy_big_group(void **state) {
+	struct e2e_server srv;
+	e2e_server_start_with(&srv, (const char *const[]){ "--limit", "out_bytes=256k", NULL });
+	struct ts_display *d = ts_display_connect(srv.socket, "e2e-big-group");
+	assert_non_null(d);
+	enum { N = 60000 };
+	struct ts_group *g = ts_group_create(d, NULL);
+	assert_non_null(g);
+	struct ts_rect **rects = calloc(N, sizeof *rects);
+	assert_non_null(rects);
+	for (int i = 0; i < N; i++) {
+		rects[i] = ts_rect_create_in(g);
+		assert_non_null(rects[i]);
+	}
+	assert_int_equal(ts_display_commit(d), 0);
+	assert_int_equal(ts_display_roundtrip(d), 0);
+	assert_int_equal(ts_group_destroy(g), 0);
+	assert_int_equal(ts_display_commit(d), 0);
+	assert_int_equal(ts_display_flush(d), 0);
+	// The server frees them while we read nothing.
+	struct e2e_info info;
+	assert_true(e2e_wait_totals(&srv, 1, 0, 5000, &info));
+	assert_true(e2e_server_alive(&srv));
+	assert_int_equal(ts_display_roundtrip(d), 0);
+	assert_int_equal(ts_display_get_error(d), 0);
+	// Every handle of the group is dead: requests on them fail here, sending nothing.
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(ts_rect_set_color(rects[i], 0xffffffffu), -1);
+		assert_int_equal(ts_rect_destroy(rects[i]), 0);
+	}
+	assert_int_equal(ts_display_roundtrip(d), 0);
+	assert_int_equal(ts_display_get_error(d), 0);
+	free(rects);
+	ts_display_disconnect(d);
+	e2e_server_stop(&srv);
 }
 
 // Creates rects until one takes @id (libtessera hands out freed ids last freed first,
@@ -372,12 +414,15 @@ static void test_pending_and_reuse(void **state) {
 	struct fixture *f = *state;
 	struct ts_display *d = ts_display_connect(f->srv.socket, "e2e-pending");
 	assert_non_null(d);
-	struct ts_rect *r1 = make_rect(d, 0, 0, 40, 40, 0xff0000ffu, 0);    // red
-	struct ts_rect *r2 = make_rect(d, 0, 0, 90, 90, 0x00ff00ffu, 0);    // green, never shown
-	struct ts_rect *r3 = make_rect(d, 10, 10, 40, 40, 0x0000ffffu, 0);  // blue
+	struct ts_rect *r1 = make_rect(d, 0, 0, 40, 40, 0xff0000ffu);    // red
+	struct ts_rect *r2 = make_rect(d, 0, 0, 90, 90, 0x00ff00ffu);    // green, never shown
+	struct ts_rect *r3 = make_rect(d, 10, 10, 40, 40, 0x0000ffffu);  // blue
 	uint32_t id2 = ts_rect_get_id(r2);
 	assert_int_equal(ts_rect_destroy(r2), 0);
-	assert_int_equal(ts_display_roundtrip(d), 0); // delete_id: the id may come back
+	// A node goes at the commit, with its delete_ids: then the id may come back. The
+	// commit that makes r2 goes with it: it is never shown.
+	assert_int_equal(ts_display_commit(d), 0);
+	assert_int_equal(ts_display_roundtrip(d), 0);
 	int extra = 0;
 	struct ts_rect *r4 = create_with_id(d, id2, &extra); // below r3's id, created after
 	assert_true(ts_rect_get_id(r4) < ts_rect_get_id(r3));
@@ -385,7 +430,7 @@ static void test_pending_and_reuse(void **state) {
 	assert_int_equal(ts_rect_set_size(r4, 40, 40), 0); // white by default
 	assert_int_equal(ts_display_commit(d), 0);
 	assert_int_equal(ts_display_roundtrip(d), 0);
-	// Equal z: drawn in order of creation, whatever the ids.
+	// Siblings are drawn in order of creation, whatever the ids.
 	struct e2e_image img;
 	e2e_shot(&f->srv, &img);
 	assert_int_equal(e2e_count(&img, 0x00ff00ffu), 0);
@@ -401,10 +446,11 @@ static void test_pending_and_reuse(void **state) {
 	assert_int_equal(ts_rect_set_position(r1, 100, 100), 0);
 	assert_int_equal(ts_rect_set_color(r1, 0xff00ffffu), 0);
 	assert_int_equal(ts_rect_destroy(r1), 0);
+	assert_int_equal(ts_display_commit(d), 0);
 	assert_int_equal(ts_display_roundtrip(d), 0);
 	struct ts_rect *r5 = create_with_id(d, id1, &extra);
 	assert_int_equal(ts_rect_set_size(r5, 10, 10), 0); // white at (0, 0) by default
-	assert_int_equal(ts_rect_set_z(r3, 1), 0);
+	assert_int_equal(ts_node_place_above(ts_rect_node(r3), NULL), 0);
 	assert_int_equal(ts_display_commit(d), 0);
 	assert_int_equal(ts_display_roundtrip(d), 0);
 	e2e_shot(&f->srv, &img);
@@ -419,7 +465,7 @@ static void test_pending_and_reuse(void **state) {
 	// Rects created and destroyed in turn, never committed, leave nothing behind.
 	struct ts_rect *keep[8];
 	for (int i = 0; i < 8; i++) {
-		keep[i] = make_rect(d, 200 + i * 10, 200, 5, 5, 0xffff00ffu, 0);
+		keep[i] = make_rect(d, 200 + i * 10, 200, 5, 5, 0xffff00ffu);
 	}
 	for (int i = 0; i < 3000; i++) {
 		struct ts_rect *a = ts_rect_create(d), *b = ts_rect_create(d);
@@ -453,7 +499,7 @@ static void test_gone_with_pending_work(void **state) {
 	for (int i = 0; i < 20; i++) {
 		struct ts_display *d = ts_display_connect(f->srv.socket, "e2e-frame-gone");
 		assert_non_null(d);
-		make_rect(d, i, i, 4, 4, 0x00ffffffu, i % 3 - 1);
+		make_rect(d, i, i, 4, 4, 0x00ffffffu);
 		assert_int_equal(ts_display_frame(d, on_done, &done), 0);
 		assert_int_equal(ts_display_commit(d), 0);
 		assert_int_equal(ts_display_frame(d, on_done, &done), 0); // never committed
@@ -461,12 +507,20 @@ static void test_gone_with_pending_work(void **state) {
 		ts_display_disconnect(d);
 	}
 
+	// Another client's rects above and below: green in the overlay layer, blue in the
+	// background layer, the crashing client between them in the normal one.
 	struct ts_display *d = ts_display_connect(f->srv.socket, "e2e-around");
 	assert_non_null(d);
-	make_rect(d, 0, 0, 50, 50, 0x00ff00ffu, 1);      // green above
-	make_rect(d, 0, 0, 320, 240, 0x0000ffffu, -1);   // blue below
+	assert_int_equal(ts_display_set_layer(d, TS_LAYER_BACKGROUND), 0);
+	make_rect(d, 0, 0, 320, 240, 0x0000ffffu);   // blue below
 	assert_int_equal(ts_display_commit(d), 0);
 	assert_int_equal(ts_display_roundtrip(d), 0);
+	struct ts_display *above = ts_display_connect(f->srv.socket, "e2e-above");
+	assert_non_null(above);
+	assert_int_equal(ts_display_set_layer(above, TS_LAYER_OVERLAY), 0);
+	make_rect(above, 0, 0, 50, 50, 0x00ff00ffu);      // green above
+	assert_int_equal(ts_display_commit(above), 0);
+	assert_int_equal(ts_display_roundtrip(above), 0);
 	int pipefd[2];
 	assert_int_equal(pipe2(pipefd, O_CLOEXEC), 0);
 	const char *argv[] = { e2e_bin("TESSERA_CRASH"), "--socket", f->srv.socket, "--mode",
@@ -483,11 +537,12 @@ static void test_gone_with_pending_work(void **state) {
 	int status;
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	struct e2e_info info;
-	assert_true(e2e_wait_totals(&f->srv, 1, 2, 2000, &info));
+	assert_true(e2e_wait_totals(&f->srv, 2, 2, 2000, &info));
 	e2e_shot(&f->srv, &img);
 	assert_int_equal(e2e_count(&img, 0x00ff00ffu), 50 * 50);
 	assert_int_equal(e2e_count(&img, 0x0000ffffu), 320 * 240 - 50 * 50);
 	e2e_image_free(&img);
+	ts_display_disconnect(above);
 	ts_display_disconnect(d);
 }
 
@@ -564,6 +619,7 @@ int main(int argc, char *argv[]) {
 		cmocka_unit_test_setup_teardown(test_client_sees_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_id_reuse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unhurried_mass_destroy, setup, teardown),
+		cmocka_unit_test(test_destroy_big_group),
 		cmocka_unit_test_setup_teardown(test_pending_and_reuse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gone_with_pending_work, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_demo_rects, setup, teardown),

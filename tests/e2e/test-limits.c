@@ -364,7 +364,7 @@ static void test_emfile_pause(void **state) {
 	for (int i = 0; i < N; i++) {
 		e2e_peer_connect(&peers[i], sock);
 		assert_int_equal(peer_send(peers[i].fd, TS_REQ_hello,
-			(union ts_arg[]){ { .u = 1 }, { .s = "many" } }), PEER_WRITTEN);
+			(union ts_arg[]){ { .u = TS_PROTOCOL_VERSION }, { .s = "many" } }), PEER_WRITTEN);
 	}
 	// The first ones are welcomed; then the server runs out.
 	int welcomed = 0;
@@ -448,7 +448,7 @@ static void test_screenshot_memory(void **state) {
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct peer p;
 		e2e_peer_connect(&p, srv.socket);
-		e2e_peer_send(&p, TS_REQ_hello, (union ts_arg[]){ { .u = 1 }, { .s = "shot" } });
+		e2e_peer_send(&p, TS_REQ_hello, (union ts_arg[]){ { .u = TS_PROTOCOL_VERSION }, { .s = "shot" } });
 		send_with_fd(&p, TS_REQ_screenshot, (union ts_arg[]){ { .u = 1 }, { .h = -1 } },
 			cases[i].fd);
 		close(cases[i].fd);
@@ -463,11 +463,13 @@ static void test_screenshot_memory(void **state) {
 	// A good one, by hand: the pixels land in our memory.
 	struct peer p;
 	e2e_peer_connect(&p, srv.socket);
-	e2e_peer_send(&p, TS_REQ_hello, (union ts_arg[]){ { .u = 1 }, { .s = "shot" } });
+	e2e_peer_send(&p, TS_REQ_hello, (union ts_arg[]){ { .u = TS_PROTOCOL_VERSION }, { .s = "shot" } });
 	int fd = memfd_with(need, F_SEAL_SHRINK);
 	send_with_fd(&p, TS_REQ_screenshot, (union ts_arg[]){ { .u = 1 }, { .h = -1 } }, fd);
-	shutdown(p.fd, SHUT_WR);
-	e2e_peer_drain(&p, 5000);
+	// The screenshot is answered after the next frame, which shows it.
+	struct peer_event ev;
+	assert_int_equal(peer_wait(&p, TS_EV_screenshot_done, 1, 5000, &ev), PEER_EVENT);
+	assert_int_equal(ev.hdr.opcode, TS_EV_screenshot_done);
 	assert_true(p.welcomed);
 	assert_int_equal(p.errors, 0);
 	uint8_t px[4];

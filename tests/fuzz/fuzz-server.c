@@ -361,8 +361,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 	CHECK(list_empty(&server.clients) && list_empty(&server.dead_clients) &&
 		list_empty(&server.flush_clients) && list_empty(&server.frame_clients));
 	CHECK(server.object_count == 0);
-	size_t nodes;
-	CHECK(server.scene.count == 0 && scene_ordered(&server.scene, &nodes) != NULL && nodes == 0);
+	for (int l = 0; l < TREE_LAYERS; l++) {
+		CHECK(list_empty(&server.tree.layers[l]));
+	}
 
 	server_finish(&server);
 	renderer_destroy(server.renderer);

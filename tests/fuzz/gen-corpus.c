@@ -65,6 +65,8 @@ static void message(struct buf *b, const struct ts_interface *iface, uint16_t op
 	put(b, msg, n);
 }
 
+// Whole pixels (or degrees) as 16.16 fixed point.
+#define FX(v) ((int32_t)((v) * 65536))
 #define REQ(b, name, ...) message(b, &ts_request_interface, TS_REQ_##name, \
 	(const union ts_arg[TS_MAX_ARGS]){ __VA_ARGS__ })
 #define EV(b, name, ...) message(b, &ts_event_interface, TS_EV_##name, \
@@ -230,7 +232,7 @@ static void one_each(void) {
 		char strings[TS_MAX_STRING];
 		// A request about an object gets one, made first.
 		if (strchr(ts_requests[opcode].signature, 'o') != NULL) {
-			REQ(&s, rect_create, { .u = ++ids.highest });
+			REQ(&s, rect_create, { .u = ++ids.highest }, { .u = 0 });
 			ids.kinds[ids.nlive] = UINT32_MAX; // of any interface
 			ids.live[ids.nlive++] = ids.highest;
 		}
@@ -256,7 +258,7 @@ static void events(void) {
 	put_byte(&s, 0);
 	EV(&s, welcome, { .u = 1 }, { .u = 7 }, { .u = 1280 }, { .u = 720 });
 	EV(&s, done, { .u = 3 }, { .u = 0 });
-	EV(&s, delete_id, { .u = 2 });
+	EV(&s, delete_ids, { .a = { .data = (const uint8_t[]){ 2, 0, 0, 0, 5, 0, 0, 0 }, .size = 8 } });
 	EV(&s, client_info, { .u = 4 }, { .u = 2 }, { .u = 1234 }, { .u = 5 }, { .u = 4096 },
 		{ .s = "demo" });
 	EV(&s, limit, { .u = 4 }, { .s = "objects" }, { .u = 65536 });
@@ -272,22 +274,22 @@ static void events(void) {
 
 static void rects(struct buf *s, uint32_t first, uint32_t count) {
 	for (uint32_t id = first; id < first + count; id++) {
-		REQ(s, rect_create, { .u = id });
-		REQ(s, rect_set_position, { .u = id }, { .i = (int32_t)(id * 7) - 5 }, { .i = (int32_t)id * 3 });
-		REQ(s, rect_set_size, { .u = id }, { .u = 10 + id }, { .u = 8 });
+		REQ(s, rect_create, { .u = id }, { .u = 0 });
+		REQ(s, node_set_position, { .u = id }, { .f = FX((int32_t)(id * 7) - 5) }, { .f = FX((int32_t)id * 3) });
+		REQ(s, node_set_size, { .u = id }, { .f = FX(10 + id) }, { .f = FX(8) });
 		REQ(s, rect_set_color, { .u = id }, { .u = 0xff000080u | id << 8 });
-		REQ(s, rect_set_z, { .u = id }, { .i = (int32_t)(id % 3) - 1 });
+		REQ(s, node_place_above, { .u = id }, { .u = 0 });
 	}
 }
 
 static void session(struct buf *s) {
 	rects(s, 1, 3);
-	REQ(s, rect_set_visible, { .u = 2 }, { .u = 0 });
+	REQ(s, node_set_visible, { .u = 2 }, { .u = 0 });
 	REQ(s, frame, { .u = 4 });
 	REQ(s, commit);
 	REQ(s, sync, { .u = 5 });
-	REQ(s, rect_set_position, { .u = 1 }, { .i = 30 }, { .i = 20 });
-	REQ(s, rect_set_visible, { .u = 2 }, { .u = 1 });
+	REQ(s, node_set_position, { .u = 1 }, { .f = FX(30) }, { .f = FX(20) });
+	REQ(s, node_set_visible, { .u = 2 }, { .u = 1 });
 	REQ(s, frame, { .u = 5 });
 	REQ(s, commit);
 	REQ(s, info_query, { .u = 6 });
@@ -300,8 +302,8 @@ static void reuse(struct buf *s) {
 	rects(s, 1, 2);
 	REQ(s, commit);
 	REQ(s, destroy, { .u = 1 });
-	REQ(s, rect_create, { .u = 1 }); // after delete_id in a real client; fine either way
-	REQ(s, rect_set_size, { .u = 1 }, { .u = 5 }, { .u = 5 });
+	REQ(s, rect_create, { .u = 1 }, { .u = 0 }); // after delete_ids in a real client; fine either way
+	REQ(s, node_set_size, { .u = 1 }, { .f = FX(5) }, { .f = FX(5) });
 	REQ(s, destroy, { .u = 2 });
 	REQ(s, commit);
 	REQ(s, sync, { .u = 2 });
@@ -311,7 +313,7 @@ static void create_destroy_uncommitted(struct buf *s) {
 	rects(s, 1, 4);
 	REQ(s, destroy, { .u = 4 });
 	REQ(s, destroy, { .u = 2 });
-	REQ(s, rect_create, { .u = 2 });
+	REQ(s, rect_create, { .u = 2 }, { .u = 0 });
 	REQ(s, commit);
 	REQ(s, frame, { .u = 4 });
 	REQ(s, commit);
@@ -320,14 +322,14 @@ static void create_destroy_uncommitted(struct buf *s) {
 static void destroy_with_pending(struct buf *s) {
 	rects(s, 1, 3);
 	REQ(s, commit);
-	REQ(s, rect_set_position, { .u = 1 }, { .i = 4 }, { .i = 4 });
+	REQ(s, node_set_position, { .u = 1 }, { .f = FX(4) }, { .f = FX(4) });
 	REQ(s, rect_set_color, { .u = 2 }, { .u = 0x00ff00ffu });
-	REQ(s, rect_set_z, { .u = 3 }, { .i = 9 });
+	REQ(s, node_place_above, { .u = 3 }, { .u = 0 });
 	REQ(s, destroy, { .u = 2 });
 	REQ(s, commit);
 	REQ(s, screenshot, { .u = 4 });
 	REQ(s, destroy, { .u = 1 });
-	REQ(s, rect_set_size, { .u = 3 }, { .u = 1 }, { .u = 1 });
+	REQ(s, node_set_size, { .u = 3 }, { .f = FX(1) }, { .f = FX(1) });
 	REQ(s, commit);
 }
 
@@ -335,13 +337,13 @@ static void destroy_with_pending(struct buf *s) {
 // is compacted before it grows.
 static void uncommitted_compacted(struct buf *s) {
 	for (uint32_t id = 1; id <= 16; id++) {
-		REQ(s, rect_create, { .u = id });
-		REQ(s, rect_set_size, { .u = id }, { .u = id }, { .u = 2 });
+		REQ(s, rect_create, { .u = id }, { .u = 0 });
+		REQ(s, node_set_size, { .u = id }, { .f = FX(id) }, { .f = FX(2) });
 	}
 	for (uint32_t id = 1; id <= 16; id += 2) {
 		REQ(s, destroy, { .u = id });
 	}
-	REQ(s, rect_create, { .u = 1 });
+	REQ(s, rect_create, { .u = 1 }, { .u = 0 });
 	REQ(s, commit);
 	REQ(s, screenshot, { .u = 3 });
 }
@@ -350,7 +352,7 @@ static void many_rects(struct buf *s) {
 	rects(s, 1, 40);
 	REQ(s, commit);
 	for (uint32_t id = 1; id <= 40; id += 3) {
-		REQ(s, rect_set_z, { .u = id }, { .i = 50 - (int32_t)id });
+		REQ(s, node_place_above, { .u = id }, { .u = 0 });
 	}
 	REQ(s, commit);
 	REQ(s, screenshot, { .u = 41 });
@@ -600,7 +602,7 @@ static void tight(void) {
 	for (uint32_t id = 1; id <= 12; id++) {
 		REQ(&s, sync, { .u = id });
 	}
-	REQ(&s, rect_create, { .u = 13 });
+	REQ(&s, rect_create, { .u = 13 }, { .u = 0 });
 	REQ(&s, commit);
 	op_send(&b, 1, s.data, s.len);
 	for (int i = 0; i < 16; i++) { // 2 requests a round: 47 need 24 rounds
@@ -688,9 +690,9 @@ static void dict_messages(struct buf *decode, struct buf *server,
 				} else if (sig[i] == 's') {
 					args[i].s = "fuzz";
 				} else if (sig[i] != 'h') {
-					// Valid for every field, visible included; sizes and alpha drawn.
-					args[i].u = iface == &ts_request_interface &&
-						opcode == TS_REQ_rect_set_visible ? 1 : 8;
+					// Valid for every field: 1 for flags, layers and colours, 8/65536
+					// for fixed point (a size, an opacity, a position).
+					args[i].u = sig[i] == 'u' ? 1 : 8;
 				}
 			}
 			struct buf b = { 0 };

@@ -1,19 +1,22 @@
 /*
- * A renderer without GL for the server fuzz target (render.h). It reads every node of
- * the scene the way the real one does, so that AddressSanitizer sees a node the scene
- * still points to after its memory was freed; capture paints the rectangles on the CPU,
- * so screenshots are deterministic. render_target_* are GL-only and not provided: the
- * server core does not use them.
+ * A renderer without GL for the server fuzz target (render.h). The scene's own walk
+ * (tree_build, in the server) reads every node, so that AddressSanitizer sees a node
+ * the scene still points to after its memory was freed; read_frame paints the last
+ * list's rect boxes on the CPU, so screenshots are deterministic. render_target_* are
+ * GL-only and not provided: the server does not use them.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "render.h"
-#include "scene.h"
 
 struct renderer {
-	uint64_t checksum; // of everything drawn, so reading the nodes is not optimised away
+	uint64_t checksum; // of everything drawn, so reading the list is not optimised away
+	struct draw_item *items; // the last frame's, for read_frame
+	size_t count;
+	uint32_t background;
+	int width, height;
 };
 
 struct renderer *renderer_create(void) {
@@ -21,6 +24,9 @@ struct renderer *renderer_create(void) {
 }
 
 void renderer_destroy(struct renderer *renderer) {
+	if (renderer != NULL) {
+		free(renderer->items);
+	}
 	free(renderer);
 }
 
@@ -28,28 +34,36 @@ static uint64_t mix(uint64_t h, uint64_t v) {
 	return (h ^ v) * 0x100000001b3ull;
 }
 
-bool renderer_draw(struct renderer *renderer, struct scene *scene, int width, int height) {
-	size_t count;
-	struct scene_node *const *nodes = scene_ordered(scene, &count);
+bool renderer_draw_list(struct renderer *renderer, const struct draw_list *list,
+		int width, int height, struct render_stats *stats) {
+	// The list holds copies, not pointers into the scene: the scene's own walk
+	// (tree_build) is what reads the nodes. Keep what a frame shows for read_frame.
 	uint64_t h = renderer->checksum;
-	for (size_t i = 0; i < count; i++) {
-		const struct scene_rect_state *s = &nodes[i]->state;
-		if (scene_rect_drawn(s)) {
-			h = mix(h, (uint32_t)s->x);
-			h = mix(h, (uint32_t)s->y);
-			h = mix(h, s->rgba);
-			h = mix(h, (uint64_t)s->width << 16 | s->height);
+	free(renderer->items);
+	renderer->items = NULL;
+	renderer->count = 0;
+	if (list->len > 0) {
+		renderer->items = malloc(list->len * sizeof *renderer->items);
+		if (renderer->items == NULL) {
+			return false;
 		}
+		memcpy(renderer->items, list->items, list->len * sizeof *renderer->items);
+		renderer->count = list->len;
+	}
+	for (size_t i = 0; i < list->len; i++) {
+		const struct draw_item *item = &list->items[i];
+		h = mix(h, item->kind);
+		h = mix(h, (uint32_t)item->bounds.x0 ^ (uint32_t)item->bounds.y1 << 16);
 	}
 	renderer->checksum = h;
-	return nodes != NULL;
-}
-
-// Clips [pos, pos + len) to [0, limit).
-static void clip(int32_t pos, uint32_t len, int limit, int *from, int *to) {
-	int64_t a = pos, b = (int64_t)pos + len;
-	*from = a < 0 ? 0 : a > limit ? limit : (int)a;
-	*to = b < 0 ? 0 : b > limit ? limit : (int)b;
+	renderer->background = list->background;
+	renderer->width = width;
+	renderer->height = height;
+	if (stats != NULL) {
+		memset(stats, 0, sizeof *stats);
+		stats->nodes_drawn = (uint32_t)list->len;
+	}
+	return true;
 }
 
 static void put_rgba(uint8_t *p, uint32_t rgba) {
@@ -59,28 +73,23 @@ static void put_rgba(uint8_t *p, uint32_t rgba) {
 	p[3] = (uint8_t)rgba;
 }
 
-bool renderer_capture(struct renderer *renderer, struct scene *scene, int width, int height,
-		uint8_t *rgba) {
-	for (int i = 0; i < width * height; i++) {
-		put_rgba(rgba + 4 * i, scene->background);
-	}
-	size_t count;
-	struct scene_node *const *nodes = scene_ordered(scene, &count);
-	if (nodes == NULL) {
+bool renderer_read_frame(struct renderer *renderer, int width, int height, uint8_t *rgba) {
+	if (width != renderer->width || height != renderer->height) {
 		return false;
 	}
-	// Back to front, opaque: the last rect over a pixel wins (no blending needed here).
-	for (size_t i = 0; i < count; i++) {
-		const struct scene_rect_state *s = &nodes[i]->state;
-		if (!scene_rect_drawn(s)) {
+	for (int i = 0; i < width * height; i++) {
+		put_rgba(rgba + 4 * i, renderer->background);
+	}
+	// Back to front, each rect's screen box opaque: deterministic, if not exact.
+	for (size_t i = 0; i < renderer->count; i++) {
+		const struct draw_item *item = &renderer->items[i];
+		if (item->kind != DRAW_RECT) {
 			continue;
 		}
-		int x0, x1, y0, y1;
-		clip(s->x, s->width, width, &x0, &x1);
-		clip(s->y, s->height, height, &y0, &y1);
-		for (int y = y0; y < y1; y++) {
-			for (int x = x0; x < x1; x++) {
-				put_rgba(rgba + 4 * ((size_t)y * (size_t)width + (size_t)x), s->rgba);
+		const struct draw_box *b = &item->bounds;
+		for (int32_t y = b->y0 < 0 ? 0 : b->y0; y < b->y1 && y < height; y++) {
+			for (int32_t x = b->x0 < 0 ? 0 : b->x0; x < b->x1 && x < width; x++) {
+				put_rgba(rgba + 4 * ((size_t)y * (size_t)width + (size_t)x), item->rect.fill);
 			}
 		}
 	}

@@ -39,7 +39,7 @@ int main(int argc, char *argv[]) {
 	if (opt.mode == MODE_BODY) {
 		// A second hello would be an error, but the server never sees all of it.
 		len = mb_encode(msg, TS_REQ_hello,
-			(union ts_arg[]){ { .u = 1 }, { .s = "a name long enough to cut in half" } });
+			(union ts_arg[]){ { .u = TS_PROTOCOL_VERSION }, { .s = "a name long enough to cut in half" } });
 		len = TS_HEADER_SIZE + (len - TS_HEADER_SIZE) / 2;
 	} else {
 		mb_encode(msg, TS_REQ_sync, (union ts_arg[]){ { .u = 1 } });

@@ -30,9 +30,9 @@ int main(int argc, char *argv[]) {
 	int fd = r.fd;
 	uint32_t rects = (uint32_t)opt.count, callback = rects + 1;
 	for (uint32_t id = 1; id <= rects; id++) {
-		bool ok = mb_send(fd, TS_REQ_rect_create, (union ts_arg[]){ { .u = id } }) &&
-			mb_send(fd, TS_REQ_rect_set_size,
-				(union ts_arg[]){ { .u = id }, { .u = 10 }, { .u = 10 } }) &&
+		bool ok = mb_send(fd, TS_REQ_rect_create, (union ts_arg[]){ { .u = id }, { .u = 0 } }) &&
+			mb_send(fd, TS_REQ_node_set_size,
+				(union ts_arg[]){ { .u = id }, { .f = 10 << 16 }, { .f = 10 << 16 } }) &&
 			mb_send(fd, TS_REQ_rect_set_color,
 				(union ts_arg[]){ { .u = id }, { .u = 0xffa000ffu } });
 		if (!ok) {
@@ -55,8 +55,8 @@ int main(int argc, char *argv[]) {
 			uint32_t id = (step * BATCH + i) % rects + 1;
 			int32_t x = 170 + (int32_t)((step + i * 7) % 140);
 			int32_t y = 10 + (int32_t)((step * 3 + i * 5 + id * 40) % 220);
-			len += mb_encode(batch + len, TS_REQ_rect_set_position,
-				(union ts_arg[]){ { .u = id }, { .i = x }, { .i = y } });
+			len += mb_encode(batch + len, TS_REQ_node_set_position,
+				(union ts_arg[]){ { .u = id }, { .f = x * 65536 }, { .f = y * 65536 } });
 			len += mb_encode(batch + len, TS_REQ_commit, NULL);
 		}
 		if (!sync_out) {

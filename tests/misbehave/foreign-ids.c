@@ -27,8 +27,8 @@ int main(int argc, char *argv[]) {
 	for (uint32_t id = 1; id <= opt.count; id++) {
 		bool sent = opt.mode == MODE_DESTROY
 			? mb_send(r.fd, TS_REQ_destroy, (union ts_arg[]){ { .u = id } })
-			: mb_send(r.fd, TS_REQ_rect_set_position,
-				(union ts_arg[]){ { .u = id }, { .i = 1000 }, { .i = 1000 } });
+			: mb_send(r.fd, TS_REQ_node_set_position,
+				(union ts_arg[]){ { .u = id }, { .f = 1000 << 16 }, { .f = 1000 << 16 } });
 		if (!sent) {
 			break;
 		}

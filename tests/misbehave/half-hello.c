@@ -25,7 +25,7 @@ int main(int argc, char *argv[]) {
 	peer_init(&r, mb_connect(opt.socket));
 	uint8_t hello[TS_MAX_MESSAGE];
 	size_t len = mb_encode(hello, TS_REQ_hello,
-		(union ts_arg[]){ { .u = 1 }, { .s = "misbehave-half-hello" } });
+		(union ts_arg[]){ { .u = TS_PROTOCOL_VERSION }, { .s = "misbehave-half-hello" } });
 	size_t part = 0;
 	switch ((enum mode)opt.mode) {
 	case MODE_NOTHING:

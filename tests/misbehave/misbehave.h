@@ -82,7 +82,7 @@ enum peer_status mb_next_event(struct peer *p, int timeout_ms, struct peer_event
 void mb_hello(struct peer *p, const char *name, int timeout_ms);
 
 /**
- * Waits for the event @opcode about object @id (a done, a delete_id; any welcome),
+ * Waits for the event @opcode about object @id (a done, a delete_ids; any welcome),
  * reading past others. When the server hangs up instead, prints "disconnected" and
  * exits 0; after @timeout_ms, prints "timeout" and exits 1.
  */

@@ -58,7 +58,7 @@ int main(int argc, char *argv[]) {
 	peer_init(&r, mb_connect(opt.socket));
 	// Not even the welcome is read.
 	if (!mb_send(r.fd, TS_REQ_hello,
-			(union ts_arg[]){ { .u = 1 }, { .s = "misbehave-never-reads" } })) {
+			(union ts_arg[]){ { .u = TS_PROTOCOL_VERSION }, { .s = "misbehave-never-reads" } })) {
 		mb_finish(&r, opt.timeout_ms);
 	}
 	mb_say("ready");

@@ -22,9 +22,9 @@ int main(int argc, char *argv[]) {
 	mb_hello(&r, "misbehave-stale-ids", opt.timeout_ms);
 	int fd = r.fd;
 	const uint32_t rect = 1, callback = 2;
-	bool ok = mb_send(fd, TS_REQ_rect_create, (union ts_arg[]){ { .u = rect } }) &&
-		mb_send(fd, TS_REQ_rect_set_size,
-			(union ts_arg[]){ { .u = rect }, { .u = 20 }, { .u = 20 } }) &&
+	bool ok = mb_send(fd, TS_REQ_rect_create, (union ts_arg[]){ { .u = rect }, { .u = 0 } }) &&
+		mb_send(fd, TS_REQ_node_set_size,
+			(union ts_arg[]){ { .u = rect }, { .f = 20 << 16 }, { .f = 20 << 16 } }) &&
 		mb_send(fd, TS_REQ_rect_set_color,
 			(union ts_arg[]){ { .u = rect }, { .u = 0xff00ffffu } }) &&
 		mb_send(fd, TS_REQ_commit, NULL) &&
@@ -34,7 +34,7 @@ int main(int argc, char *argv[]) {
 	}
 	mb_wait_event(&r, TS_EV_done, callback, opt.timeout_ms);
 	mb_say("ready");
-	// The bad part: no wait for delete_id either, as a careless client would not.
+	// The bad part: no wait for delete_ids either, as a careless client would not.
 	if (mb_send(fd, TS_REQ_destroy, (union ts_arg[]){ { .u = rect } })) {
 		if (opt.mode == MODE_DESTROY_TWICE) {
 			mb_send(fd, TS_REQ_destroy, (union ts_arg[]){ { .u = rect } });

@@ -107,16 +107,23 @@ bool peer_gen_args(struct peer_rng *rng, struct peer_ids *ids, enum peer_values 
 				next.live[next.nlive++] = args[k].u;
 			}
 			break;
-		case 'o':
-			// Nullable or not, a live object of an interface it accepts.
-			args[k].u = pick_live(rng, ids, opcode, k);
-			if (args[k].u == 0) {
+		case 'o': {
+			// A live object of an interface it accepts. Where 0 (none) will do, 0: the
+			// ids that may be none are parents and siblings, and whether a given one
+			// is valid depends on the shape of the tree, which the table cannot say
+			// (a parent inside the node, a sibling elsewhere); none always is.
+			bool nullable = (ts_request_interface.meta[opcode].nullable >> k) & 1;
+			args[k].u = nullable ? 0 : pick_live(rng, ids, opcode, k);
+			if (args[k].u == 0 && !nullable) {
 				return false;
 			}
 			break;
+		}
 		case 'f':
+			// Safe: 0 to 1, which every fixed-point field takes (sizes, opacity,
+			// radius and border want no more than that to be valid).
 			args[k].f = edge ? (peer_rng_chance(rng, 50) ? INT32_MAX : INT32_MIN)
-				: (int32_t)peer_rng_below(rng, 2001 << 16) - (1000 << 16);
+				: (int32_t)peer_rng_below(rng, 65537);
 			break;
 		case 'a': {
 			// Whole elements of the size the table says (bytes when it says none).

@@ -89,11 +89,24 @@ struct msg {
 	size_t size;
 };
 
-// The request that makes an object with nothing else needed (rect_create today).
+// Whether request @op needs nothing but its new id: no string, no fd, and no id of
+// another object unless 0 (none) will do.
+static bool needs_nothing(uint16_t op) {
+	const char *sig = ts_requests[op].signature;
+	const struct ts_message_meta *meta = &ts_request_interface.meta[op];
+	for (unsigned k = 0; sig[k]; k++) {
+		if (sig[k] == 's' || sig[k] == 'h' || (sig[k] == 'o' && !((meta->nullable >> k) & 1))) {
+			return false;
+		}
+	}
+	return true;
+}
+
+// The request that makes an object with nothing else needed (the first such in the
+// table: group_create today).
 static uint16_t creating_request(void) {
 	for (uint16_t op = 0; op < TS_REQ_COUNT_; op++) {
-		const char *sig = ts_requests[op].signature;
-		if (peer_request_creates(op) && !strpbrk(sig, "osh")) {
+		if (peer_request_creates(op) && needs_nothing(op)) {
 			return op;
 		}
 	}
@@ -131,8 +144,7 @@ static bool valid_msg(struct builder *b, struct peer_case *c, struct peer_ids *i
 		for (uint16_t op = 0; op < TS_REQ_COUNT_; op++) {
 			union ts_arg args[TS_MAX_ARGS];
 			char strings[TS_MAX_STRING];
-			if (op != creating_request() && peer_request_creates(op) &&
-					!strpbrk(ts_requests[op].signature, "osh") &&
+			if (op != creating_request() && peer_request_creates(op) && needs_nothing(op) &&
 					peer_gen_args(&b->rng, ids, PEER_VALUES_SAFE, op, args, strings)) {
 				setup_request(c, op, args);
 			}
@@ -324,13 +336,15 @@ static void id_cases(struct builder *b, uint16_t op, unsigned k) {
 				m.args[j].u = j == k ? gone : other;
 			}
 		}
+		m.args[k].u = gone; // a nullable field may have been generated as none
 		finish_bad_msg(b, c, &m, TS_ERR_invalid_id);
 	}
 	if ((c = begin(b, hello, "%s-%s-callback", name, field))) {
-		ids = (struct peer_ids){ 0 };
-		valid_msg(b, c, &ids, op, &m);
-		uint32_t callback = ids.highest + 1;
+		// The callback comes first, so that the ids the message makes come after it.
+		uint32_t callback = 1;
 		setup_request(c, TS_REQ_frame, (union ts_arg[]){ { .u = callback } });
+		ids = (struct peer_ids){ .highest = callback };
+		valid_msg(b, c, &ids, op, &m);
 		m.args[k].u = callback;
 		finish_bad_msg(b, c, &m, TS_ERR_wrong_type);
 	}
@@ -477,11 +491,14 @@ static void semantic_cases(struct builder *b) {
 		uint16_t opcode;
 		uint32_t a, b;
 	} values[] = {
-		{ "rect_set_visible-2", TS_REQ_rect_set_visible, 2, 0 },
-		{ "rect_set_visible-all-ones", TS_REQ_rect_set_visible, 0xffffffffu, 0 },
-		{ "rect_set_size-width-40000", TS_REQ_rect_set_size, 40000, 10 },
-		{ "rect_set_size-width-100000", TS_REQ_rect_set_size, 100000, 10 },
-		{ "rect_set_size-height-32769", TS_REQ_rect_set_size, 10, 32769 },
+		// Fixed-point fields are given raw: 0x10000 is 1.
+		{ "node_set_visible-2", TS_REQ_node_set_visible, 2, 0 },
+		{ "node_set_visible-all-ones", TS_REQ_node_set_visible, 0xffffffffu, 0 },
+		{ "node_set_size-width-negative", TS_REQ_node_set_size, 0xffffffffu, 0x100000 },
+		{ "node_set_size-width-most-negative", TS_REQ_node_set_size, 0x80000000u, 0x100000 },
+		{ "node_set_size-height-minus-1", TS_REQ_node_set_size, 0x100000, 0xffff0000u },
+		{ "node_set_opacity-1.5", TS_REQ_node_set_opacity, 0x18000, 0 },
+		{ "node_set_opacity-negative", TS_REQ_node_set_opacity, 0xffff8000u, 0 },
 	};
 	for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
 		struct peer_case *c = begin(b, true, "value-%s", values[i].what);

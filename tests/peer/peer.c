@@ -252,6 +252,21 @@ static int time_left(long long deadline) {
 	return ms > 0 ? (int)ms : 0;
 }
 
+// Whether event @ev is about object @id: its first field names it, or (delete_ids) an
+// array of ids holds it.
+static bool names(const struct peer_event *ev, uint32_t id) {
+	if (ts_events[ev->hdr.opcode].signature[0] == 'a') {
+		const uint8_t *ids = ev->args[0].a.data;
+		for (uint32_t at = 0; at + 4 <= ev->args[0].a.size; at += 4) {
+			if (ts_get_u32(ids + at) == id) {
+				return true;
+			}
+		}
+		return false;
+	}
+	return ev->args[0].u == id;
+}
+
 enum peer_status peer_wait(struct peer *p, uint16_t opcode, uint32_t id, int timeout_ms,
 		struct peer_event *ev) {
 	long long deadline = timeout_ms < 0 ? -1 : peer_now_ms() + timeout_ms;
@@ -263,7 +278,7 @@ enum peer_status peer_wait(struct peer *p, uint16_t opcode, uint32_t id, int tim
 		}
 		// welcome names no object; the others name theirs first.
 		if (ev->hdr.opcode == TS_EV_error || (ev->hdr.opcode == opcode &&
-				(opcode == TS_EV_welcome || ev->args[0].u == id))) {
+				(opcode == TS_EV_welcome || names(ev, id)))) {
 			return PEER_EVENT;
 		}
 	}

@@ -119,7 +119,8 @@ enum peer_status {
 enum peer_status peer_next(struct peer *p, int timeout_ms, struct peer_event *ev);
 
 /**
- * Reads events until event @opcode comes whose first field is @id (any when
+ * Reads events until event @opcode comes whose first field is @id (or, an array of ids
+ * as in delete_ids, holds it; any when
  * @opcode is TS_EV_welcome), or an error event (returned as PEER_EVENT with that event
  * in *ev: check ev->hdr.opcode), or a hang-up, a bad event or @timeout_ms in all.
  */

@@ -21,6 +21,8 @@ extern "C" {
 #endif
 
 struct ts_display;
+struct ts_node;
+struct ts_group;
 struct ts_rect;
 
 /** Called for the error event: @object_id is the object concerned (0 for none). */
@@ -121,25 +123,94 @@ int ts_display_frame(struct ts_display *display, ts_done_func func, void *data);
 /** Asks the server to answer once every request sent before it is handled. */
 int ts_display_sync(struct ts_display *display, ts_done_func func, void *data);
 
+/*
+ * The scene: each client's nodes form a tree under the client's own root. A group holds
+ * nodes; a rect draws a rectangle, optionally with rounded corners and a border. Every
+ * node has a position (where its anchor point lands in its parent's space), a size, an
+ * anchor point (a fraction of its size; (0, 0) is its top-left corner), a rotation
+ * (degrees, clockwise on screen), a scale, an opacity (multiplied down the tree) and a
+ * visibility, and an order among its siblings (the last child is drawn on top).
+ *
+ * Everything is pending until ts_display_commit, which shows creations, moves,
+ * property changes and destructions of one commit in the same frame. Lengths are in
+ * pixels and travel in 16.16 fixed point (1/65536 of a pixel, up to +-32768).
+ */
+
+/** The layers a client's root sits in: background, normal (where it starts), overlay. */
+enum ts_layer {
+	TS_LAYER_BACKGROUND = 0,
+	TS_LAYER_NORMAL = 1,
+	TS_LAYER_OVERLAY = 2,
+};
+
+/** Moves the client's whole tree on top of @layer, at the next commit. */
+int ts_display_set_layer(struct ts_display *display, enum ts_layer layer);
+
+/** Puts the client's tree on top of the other clients' in its layer, at the next commit. */
+int ts_display_raise(struct ts_display *display);
+
 /**
- * Creates a rectangle: 0x0 at (0, 0), opaque white, z 0, visible. It appears at the
- * next commit. Returns NULL on a failed connection or when memory runs out.
+ * Creates a group inside @parent (NULL: the client's root), on top of its siblings: at
+ * (0, 0), 0x0, visible, opaque, not clipping. Returns NULL on a failed connection or
+ * when memory runs out.
+ */
+struct ts_group *ts_group_create(struct ts_display *display, struct ts_group *parent);
+
+/**
+ * Creates a rect in the client's root (ts_rect_create) or in @parent, on top: 0x0 at
+ * (0, 0), opaque white, square corners, no border, visible.
  */
 struct ts_rect *ts_rect_create(struct ts_display *display);
+struct ts_rect *ts_rect_create_in(struct ts_group *parent);
 
-/** Destroys the rectangle at once (not double-buffered) and frees the handle. NULL is fine. */
+/** The node a group or rect is, for the ts_node_* calls. NULL for NULL. */
+struct ts_node *ts_group_node(struct ts_group *group);
+struct ts_node *ts_rect_node(struct ts_rect *rect);
+
+/**
+ * Destroys the node, and everything in it when it is a group, at the next commit, and
+ * frees the handle at once. Handles of nodes inside a destroyed group stay valid only
+ * to be destroyed (freed) in turn: other calls on them fail with EINVAL. NULL is fine.
+ */
+int ts_node_destroy(struct ts_node *node);
+int ts_group_destroy(struct ts_group *group);
 int ts_rect_destroy(struct ts_rect *rect);
 
-/** The rectangle's protocol id. */
+/** The node's protocol id. */
+uint32_t ts_node_get_id(const struct ts_node *node);
 uint32_t ts_rect_get_id(const struct ts_rect *rect);
 
 /** Pending state, applied at the next ts_display_commit. Each returns 0 or -1. */
-int ts_rect_set_position(struct ts_rect *rect, int32_t x, int32_t y);
-int ts_rect_set_size(struct ts_rect *rect, uint32_t width, uint32_t height);
+int ts_node_set_position(struct ts_node *node, double x, double y);
+/** Width and height are 0 to 32768 (else the server ends the connection). */
+int ts_node_set_size(struct ts_node *node, double width, double height);
+int ts_node_set_anchor(struct ts_node *node, double x, double y);
+int ts_node_set_rotation(struct ts_node *node, double degrees);
+int ts_node_set_scale(struct ts_node *node, double x, double y);
+/** 0 (invisible) to 1. */
+int ts_node_set_opacity(struct ts_node *node, double opacity);
+int ts_node_set_visible(struct ts_node *node, bool visible);
+/** Moves the node on top of @parent's children (NULL: the client's root). A group
+ *  cannot go inside itself (the server ends the connection). */
+int ts_node_set_parent(struct ts_node *node, struct ts_group *parent);
+/** Right above (below) @sibling, a child of the same group; NULL: on top (at the bottom). */
+int ts_node_place_above(struct ts_node *node, struct ts_node *sibling);
+int ts_node_place_below(struct ts_node *node, struct ts_node *sibling);
+
+/** Cuts the group's children to its bounds (its size, through its transform). */
+int ts_group_set_clip(struct ts_group *group, bool clip);
+/** True group opacity: the children are drawn together, then faded as one (an offscreen
+ *  pass, which costs more); by default each child is faded on its own. */
+int ts_group_set_isolate(struct ts_group *group, bool isolate);
+
 /** @rgba is 0xRRGGBBAA, not premultiplied. */
 int ts_rect_set_color(struct ts_rect *rect, uint32_t rgba);
-/** Higher z is drawn on top; equal z is drawn in order of first commit. */
-int ts_rect_set_z(struct ts_rect *rect, int32_t z);
+int ts_rect_set_radius(struct ts_rect *rect, double radius);
+/** A border @width pixels wide inside the rect's edge; 0 for none. */
+int ts_rect_set_border(struct ts_rect *rect, double width, uint32_t rgba);
+/** Whole-pixel shorthands of the ts_node_* calls. */
+int ts_rect_set_position(struct ts_rect *rect, int32_t x, int32_t y);
+int ts_rect_set_size(struct ts_rect *rect, uint32_t width, uint32_t height);
 int ts_rect_set_visible(struct ts_rect *rect, bool visible);
 
 /** One connected client, as the server reports it. */
@@ -168,6 +239,11 @@ struct ts_server_info {
 	struct ts_client_info *list;
 	size_t limit_count;       // entries in limits
 	struct ts_limit *limits;
+	// What the last frame drawn cost the server.
+	struct {
+		uint32_t draw_calls, nodes_drawn, damaged_pixels, offscreen_passes;
+		uint32_t frame_us;    // CPU time drawing it took, in microseconds
+	} frame;
 };
 
 /** Asks the server for its clients and waits for the answer. Returns 0 or -1. */

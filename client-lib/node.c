@@ -1,0 +1,206 @@
+/*
+ * Node handles (groups and rects): a small heap struct per node, named in the display's
+ * id table until destroyed. A destroyed node's id stays taken (a zombie entry) until
+ * the server's delete_ids says nothing more about it is in flight; a node the server
+ * destroyed with its group keeps its id (a dead entry) until its handle is destroyed.
+ */
+#include "client-private.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "client-protocol.h"
+
+static struct ts_node *create(struct ts_display *display, struct ts_group *parent,
+		bool group, size_t size) {
+	if (display_check(display) < 0) {
+		return NULL;
+	}
+	if (parent != NULL && (parent->node.display != display || parent->node.id == 0 ||
+			display->entries[parent->node.id].kind != ENTRY_NODE)) {
+		display_fail(display, EINVAL, "the parent group is not a live group of this display");
+		return NULL;
+	}
+	struct ts_node *node = malloc(size);
+	if (node == NULL) {
+		display_fail(display, ENOMEM, NULL);
+		return NULL;
+	}
+	uint32_t id = id_new(display, ENTRY_NODE);
+	if (id == 0) {
+		free(node);
+		return NULL;
+	}
+	node->display = display;
+	node->id = id;
+	node->group = group;
+	display->entries[id].node = node;
+	uint32_t parent_id = parent ? parent->node.id : 0;
+	int rc = group ? ts__req_group_create(display, id, parent_id)
+		: ts__req_rect_create(display, id, parent_id);
+	if (rc < 0) {
+		id_release(display, id);
+		free(node);
+		return NULL;
+	}
+	return node;
+}
+
+struct ts_group *ts_group_create(struct ts_display *display, struct ts_group *parent) {
+	return (struct ts_group *)create(display, parent, true, sizeof(struct ts_group));
+}
+
+struct ts_rect *ts_rect_create(struct ts_display *display) {
+	return (struct ts_rect *)create(display, NULL, false, sizeof(struct ts_rect));
+}
+
+struct ts_rect *ts_rect_create_in(struct ts_group *parent) {
+	if (parent == NULL) {
+		return NULL;
+	}
+	return (struct ts_rect *)create(parent->node.display, parent, false,
+		sizeof(struct ts_rect));
+}
+
+struct ts_node *ts_rect_node(struct ts_rect *rect) {
+	return rect != NULL ? &rect->node : NULL;
+}
+
+struct ts_node *ts_group_node(struct ts_group *group) {
+	return group != NULL ? &group->node : NULL;
+}
+
+int ts_node_destroy(struct ts_node *node) {
+	if (node == NULL) {
+		return 0;
+	}
+	struct ts_display *display = node->display;
+	struct entry *entry = &display->entries[node->id];
+	int rc = 0;
+	if (entry->kind == ENTRY_DEAD) {
+		// The server destroyed it already, with its group.
+		id_release(display, node->id);
+	} else {
+		entry->kind = ENTRY_ZOMBIE;
+		entry->node = NULL;
+		rc = ts__req_destroy(display, node->id);
+	}
+	free(node);
+	return rc;
+}
+
+int ts_rect_destroy(struct ts_rect *rect) {
+	return ts_node_destroy(ts_rect_node(rect));
+}
+
+int ts_group_destroy(struct ts_group *group) {
+	return ts_node_destroy(ts_group_node(group));
+}
+
+uint32_t ts_node_get_id(const struct ts_node *node) {
+	return node != NULL ? node->id : 0;
+}
+
+uint32_t ts_rect_get_id(const struct ts_rect *rect) {
+	return rect != NULL ? rect->node.id : 0;
+}
+
+// A dead node (destroyed by the server with its group) fails with EINVAL, without
+// failing the display.
+static bool live(const struct ts_node *node) {
+	if (node->display->entries[node->id].kind != ENTRY_NODE) {
+		errno = EINVAL;
+		return false;
+	}
+	return true;
+}
+
+#define FX(v) ts_fixed_from_double(v)
+
+int ts_node_set_position(struct ts_node *node, double x, double y) {
+	return live(node) ? ts__req_node_set_position(node->display, node->id, FX(x), FX(y)) : -1;
+}
+
+int ts_node_set_size(struct ts_node *node, double width, double height) {
+	return live(node) ? ts__req_node_set_size(node->display, node->id, FX(width), FX(height)) : -1;
+}
+
+int ts_node_set_anchor(struct ts_node *node, double x, double y) {
+	return live(node) ? ts__req_node_set_anchor(node->display, node->id, FX(x), FX(y)) : -1;
+}
+
+int ts_node_set_scale(struct ts_node *node, double x, double y) {
+	return live(node) ? ts__req_node_set_scale(node->display, node->id, FX(x), FX(y)) : -1;
+}
+
+int ts_node_set_rotation(struct ts_node *node, double degrees) {
+	return live(node) ? ts__req_node_set_rotation(node->display, node->id, FX(degrees)) : -1;
+}
+
+int ts_node_set_opacity(struct ts_node *node, double opacity) {
+	return live(node) ? ts__req_node_set_opacity(node->display, node->id, FX(opacity)) : -1;
+}
+
+int ts_node_set_visible(struct ts_node *node, bool visible) {
+	return live(node) ? ts__req_node_set_visible(node->display, node->id, visible) : -1;
+}
+
+int ts_node_set_parent(struct ts_node *node, struct ts_group *parent) {
+	return live(node) ? ts__req_node_set_parent(node->display, node->id,
+		parent ? parent->node.id : 0) : -1;
+}
+
+int ts_node_place_above(struct ts_node *node, struct ts_node *sibling) {
+	return live(node) ? ts__req_node_place_above(node->display, node->id,
+		sibling ? sibling->id : 0) : -1;
+}
+
+int ts_node_place_below(struct ts_node *node, struct ts_node *sibling) {
+	return live(node) ? ts__req_node_place_below(node->display, node->id,
+		sibling ? sibling->id : 0) : -1;
+}
+
+int ts_group_set_clip(struct ts_group *group, bool clip) {
+	return live(&group->node) ? ts__req_group_set_clip(group->node.display, group->node.id,
+		clip) : -1;
+}
+
+int ts_group_set_isolate(struct ts_group *group, bool isolate) {
+	return live(&group->node) ? ts__req_group_set_isolate(group->node.display,
+		group->node.id, isolate) : -1;
+}
+
+int ts_rect_set_color(struct ts_rect *rect, uint32_t rgba) {
+	return live(&rect->node) ? ts__req_rect_set_color(rect->node.display, rect->node.id,
+		rgba) : -1;
+}
+
+int ts_rect_set_radius(struct ts_rect *rect, double radius) {
+	return live(&rect->node) ? ts__req_rect_set_radius(rect->node.display, rect->node.id,
+		FX(radius)) : -1;
+}
+
+int ts_rect_set_border(struct ts_rect *rect, double width, uint32_t rgba) {
+	return live(&rect->node) ? ts__req_rect_set_border(rect->node.display, rect->node.id,
+		FX(width), rgba) : -1;
+}
+
+int ts_rect_set_position(struct ts_rect *rect, int32_t x, int32_t y) {
+	return ts_node_set_position(&rect->node, x, y);
+}
+
+int ts_rect_set_size(struct ts_rect *rect, uint32_t width, uint32_t height) {
+	return ts_node_set_size(&rect->node, width, height);
+}
+
+int ts_rect_set_visible(struct ts_rect *rect, bool visible) {
+	return ts_node_set_visible(&rect->node, visible);
+}
+
+int ts_display_set_layer(struct ts_display *display, enum ts_layer layer) {
+	return display_check(display) < 0 ? -1 : ts__req_set_layer(display, (uint32_t)layer);
+}
+
+int ts_display_raise(struct ts_display *display) {
+	return display_check(display) < 0 ? -1 : ts__req_raise(display);
+}
