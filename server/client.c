@@ -47,6 +47,7 @@ struct client *client_create(struct server *server, int fd, pid_t pid, uid_t uid
 	list_init(&client->frame_link);
 	list_init(&client->backlog_link);
 	list_init(&client->shots);
+	list_init(&client->listeners);
 	client->pending_layer = -1;
 	// Accept order is deadline order: the hello deadline is the same for everyone,
 	// and the oldest is the first to go when the pending_clients budget is full.
@@ -155,10 +156,12 @@ void client_destroy(struct client *client) {
 	struct server *server = client->server;
 	uint64_t start = loop_now_ns();
 	uint32_t count = client->objects.count;
-	// Nothing outside the client points into its objects but the scene, which forgets
-	// them all at once; then the slots go a chunk at a time, unread. No type owns
-	// anything outside the client's memory yet (object.h), so none needs its destroy
-	// called one by one here.
+	// Whoever holds a pointer into the client's objects listens to them (object.h) and
+	// hears of it first. Then nothing points into them but the scene, which forgets
+	// them all at once, and the slots go a chunk at a time, unread. No type owns
+	// anything outside the client's memory yet, so none needs its destroy called one
+	// by one here.
+	object_listeners_client_gone(client);
 	if (client->has_root) {
 		tree_root_finish(&server->tree, &client->root);
 	}

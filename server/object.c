@@ -170,7 +170,42 @@ bool object_commit_all(struct client *client) {
 	return true;
 }
 
+void object_listen(struct client *client, uint32_t id, struct object_listener *listener) {
+	listener->id = id;
+	list_append(&client->listeners, &listener->link);
+}
+
+void object_unlisten(struct object_listener *listener) {
+	list_remove(&listener->link);
+}
+
+// Tells the listeners of @id (all of them for @id 0) that it went. A listener told may
+// stop others (or free them), so the walk starts again after each one.
+static void notify(struct client *client, uint32_t id) {
+	bool again = true;
+	while (again) {
+		again = false;
+		for (struct list *pos = client->listeners.next; pos != &client->listeners;
+				pos = pos->next) {
+			struct object_listener *l = list_entry(pos, struct object_listener, link);
+			if (id == 0 || l->id == id) {
+				list_remove(&l->link);
+				l->destroyed(l);
+				again = true;
+				break;
+			}
+		}
+	}
+}
+
+void object_listeners_client_gone(struct client *client) {
+	notify(client, 0);
+}
+
 void object_destroy(struct client *client, uint32_t id, enum object_type type, void *slot) {
+	if (!list_empty(&client->listeners)) {
+		notify(client, id);
+	}
 	const struct object_ops *ops = object_types[type];
 	if (ops->destroy != NULL) {
 		ops->destroy(client, id, slot);

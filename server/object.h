@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "list.h"
 #include "tessera-protocol.h"
 #include "tree.h"
 #include "wire.h"
@@ -100,6 +101,29 @@ extern const struct object_ops callback_ops; // requests.c
 
 /** The ops of each type, indexed by enum object_type. */
 extern const struct object_ops *const object_types[OBJECT_TYPE_COUNT_];
+
+/**
+ * Whoever keeps a pointer to an object it does not own (an animation its node, the
+ * input seat the focused node, an image its users) registers a listener on it and is
+ * told when the object goes, whichever way it goes: its destroy request's commit, the
+ * destroy of a group it was in, or the end of its client. The listener is unregistered
+ * before @destroyed is called, which may free it. Listeners hang on the owning client,
+ * so objects nobody listens to pay nothing, in memory or in time.
+ */
+struct object_listener {
+	struct list link;          // in the owning client's listeners
+	uint32_t id;               // the object listened to
+	void (*destroyed)(struct object_listener *listener);
+};
+
+/** Listens to the live object @id of @client. */
+void object_listen(struct client *client, uint32_t id, struct object_listener *listener);
+
+/** Stops listening (a listener that was told of the destruction is stopped already). */
+void object_unlisten(struct object_listener *listener);
+
+/** Tells every listener of @client's objects, for the end of the client. */
+void object_listeners_client_gone(struct client *client);
 
 /**
  * Posts the error of an id field that names no object of its interfaces (@what, the
