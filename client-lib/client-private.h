@@ -20,6 +20,9 @@ enum entry_kind {
 	// A node the server destroyed with a group it was in: the handle lives on (every
 	// call on it fails) and keeps the id until the application destroys it.
 	ENTRY_DEAD,
+	// The same, from the commit that destroyed its group until the server's
+	// delete_ids for it comes (then ENTRY_DEAD); calls on it fail already.
+	ENTRY_GONE,
 	ENTRY_CALLBACK,     // sync or frame: waits for done
 	ENTRY_INFO,         // info_query: collects client_info until info_done
 	ENTRY_SCREENSHOT,   // screenshot: waits for screenshot_done
@@ -40,13 +43,14 @@ struct shot_query {
 	size_t size;        // its size
 	int width, height;  // the output's size when asked
 	bool done;
+	bool resized;       // answered 0 x 0: the output changed size meanwhile
 };
 
 /** One id of the client's namespace; the table is dense, indexed by id. */
 struct entry {
 	enum entry_kind kind;
 	union {
-		struct ts_node *node;                 // ENTRY_NODE, ENTRY_DEAD
+		struct ts_node *node;                 // ENTRY_NODE, ENTRY_DEAD, ENTRY_GONE
 		struct {
 			ts_done_func func;
 			void *data;
@@ -67,6 +71,13 @@ struct ts_node {
 	struct ts_display *display;
 	uint32_t id;
 	bool group;
+	// Destroyed with a group at the next commit: destroy was asked of a group above it
+	// (or it was made inside a doomed group). It stays doomed whatever it is asked.
+	bool doomed;
+	// Where the application put it, as the server will have it: its group (NULL for
+	// the root, or when its group's handle is gone) and its place in that group's
+	// children (in no order: only who is inside whom matters here).
+	struct ts_node *parent, *first_child, *prev, *next;
 };
 
 struct ts_rect {
@@ -104,6 +115,11 @@ struct ts_display {
 	struct deferred_done *deferred;
 	size_t deferred_start, deferred_len, deferred_cap;
 
+	// Ids of nodes doomed since the last commit (struct ts_node.doomed): the commit
+	// makes those still alive ENTRY_GONE.
+	uint32_t *doomed;
+	size_t doomed_len, doomed_cap;
+
 	bool stop;                  // ts_display_stop was called
 	uint64_t dispatched;        // events dispatched so far, to count per call
 };
@@ -132,6 +148,9 @@ int display_wait(struct ts_display *display, const bool *done);
 
 /** Reserves a new id for an entry of @kind. Returns it, or 0 with errno set. */
 uint32_t id_new(struct ts_display *display, enum entry_kind kind);
+
+/** At a commit: the nodes doomed since (node.c) are gone from here on. */
+void node_commit_doomed(struct ts_display *display);
 
 /** The entry of @id when it is in use with @kind, else NULL. */
 struct entry *id_lookup(struct ts_display *display, uint32_t id, enum entry_kind kind);

@@ -182,6 +182,9 @@ int ts__handle_delete_ids(struct ts_display *display, const union ts_arg *args) 
 		// A node destroyed with a group it was in: its handle lives on, dead, until
 		// the application destroys it too.
 		struct entry *live = id_lookup(display, id, ENTRY_NODE);
+		if (live == NULL) {
+			live = id_lookup(display, id, ENTRY_GONE);
+		}
 		if (live != NULL) {
 			live->kind = ENTRY_DEAD;
 			continue;
@@ -612,11 +615,13 @@ void ts_display_disconnect(struct ts_display *display) {
 		ts_connection_flush(&display->conn);
 	}
 	for (uint32_t id = 1; id <= display->highest; id++) {
-		if (display->entries[id].kind == ENTRY_NODE || display->entries[id].kind == ENTRY_DEAD) {
+		enum entry_kind kind = display->entries[id].kind;
+		if (kind == ENTRY_NODE || kind == ENTRY_DEAD || kind == ENTRY_GONE) {
 			free(display->entries[id].node);
 		}
 	}
 	free(display->entries);
+	free(display->doomed);
 	free(display->deferred);
 	free(display->error_message);
 	ts_connection_finish(&display->conn);
@@ -748,7 +753,12 @@ void ts_display_set_error_handler(struct ts_display *display, ts_error_func func
 }
 
 int ts_display_commit(struct ts_display *display) {
-	return ts__req_commit(display);
+	if (ts__req_commit(display) < 0) {
+		return -1;
+	}
+	// The groups destroyed since take the nodes inside them now.
+	node_commit_doomed(display);
+	return 0;
 }
 
 // Sends @request (sync or frame) with a new callback id that calls @func.

@@ -114,6 +114,11 @@ int ts__handle_screenshot_done(struct ts_display *display, const union ts_arg *a
 	}
 	struct shot_query *query = entry->shot;
 	id_release(display, id);
+	if (width == 0 && height == 0) {
+		query->resized = true; // nothing was written; not an error of the connection
+		query->done = true;
+		return 0;
+	}
 
 	if (width == 0 || height == 0 || width > INT_MAX / 4 || height > INT_MAX ||
 			stride < width * 4 || stride > SIZE_MAX / height ||
@@ -242,6 +247,10 @@ int ts_display_screenshot(struct ts_display *display, struct ts_image *image) {
 	}
 	int rc = query(display, ENTRY_SCREENSHOT, &state, &state.done, sent);
 	close(state.fd);
+	if (rc == 0 && state.resized) {
+		errno = EAGAIN;
+		return -1;
+	}
 	return rc;
 }
 

@@ -2,7 +2,10 @@
  * Node handles (groups and rects): a small heap struct per node, named in the display's
  * id table until destroyed. A destroyed node's id stays taken (a zombie entry) until
  * the server's delete_ids says nothing more about it is in flight; a node the server
- * destroyed with its group keeps its id (a dead entry) until its handle is destroyed.
+ * destroyed with its group keeps its id (a gone, then dead entry) until its handle is
+ * destroyed. Each handle knows its group, as the server will have it, so that the
+ * library knows which nodes a group's destroy takes at the commit and fails calls on
+ * them from then on, instead of sending requests the server must refuse.
  */
 #include "client-private.h"
 
@@ -10,6 +13,81 @@
 #include <stdlib.h>
 
 #include "client-protocol.h"
+
+// Puts @node in @parent's children (NULL: the root).
+static void link_into(struct ts_node *node, struct ts_node *parent) {
+	node->parent = parent;
+	node->prev = NULL;
+	node->next = NULL;
+	if (parent != NULL) {
+		node->next = parent->first_child;
+		if (parent->first_child != NULL) {
+			parent->first_child->prev = node;
+		}
+		parent->first_child = node;
+	}
+}
+
+static void unlink_node(struct ts_node *node) {
+	if (node->parent != NULL) {
+		if (node->prev != NULL) {
+			node->prev->next = node->next;
+		} else {
+			node->parent->first_child = node->next;
+		}
+		if (node->next != NULL) {
+			node->next->prev = node->prev;
+		}
+	}
+	node->parent = node->prev = node->next = NULL;
+}
+
+static bool doom(struct ts_node *node) {
+	struct ts_display *display = node->display;
+	if (display->doomed_len == display->doomed_cap) {
+		size_t cap = display->doomed_cap ? display->doomed_cap * 2 : 64;
+		uint32_t *ids = realloc(display->doomed, cap * sizeof *ids);
+		if (ids == NULL) {
+			display_fail(display, ENOMEM, NULL);
+			return false;
+		}
+		display->doomed = ids;
+		display->doomed_cap = cap;
+	}
+	display->doomed[display->doomed_len++] = node->id;
+	node->doomed = true;
+	return true;
+}
+
+// Dooms every node inside @group, without recursion: depth first through the child
+// lists, back up through the parents.
+static bool doom_subtree(struct ts_node *group) {
+	struct ts_node *n = group->first_child;
+	while (n != NULL) {
+		if (!n->doomed && !doom(n)) {
+			return false;
+		}
+		if (n->first_child != NULL) {
+			n = n->first_child;
+			continue;
+		}
+		while (n != group && n->next == NULL) {
+			n = n->parent;
+		}
+		n = n == group ? NULL : n->next;
+	}
+	return true;
+}
+
+void node_commit_doomed(struct ts_display *display) {
+	for (size_t i = 0; i < display->doomed_len; i++) {
+		struct entry *entry = &display->entries[display->doomed[i]];
+		if (entry->kind == ENTRY_NODE && entry->node->doomed) {
+			entry->kind = ENTRY_GONE;
+		}
+	}
+	display->doomed_len = 0;
+}
 
 static struct ts_node *create(struct ts_display *display, struct ts_group *parent,
 		bool group, size_t size) {
@@ -31,14 +109,18 @@ static struct ts_node *create(struct ts_display *display, struct ts_group *paren
 		free(node);
 		return NULL;
 	}
-	node->display = display;
-	node->id = id;
-	node->group = group;
+	*node = (struct ts_node){ .display = display, .id = id, .group = group };
 	display->entries[id].node = node;
+	link_into(node, parent ? &parent->node : NULL);
+	// Made inside a group destroyed in this commit: the server destroys it with it.
+	if (parent != NULL && parent->node.doomed && !doom(node)) {
+		return NULL;
+	}
 	uint32_t parent_id = parent ? parent->node.id : 0;
 	int rc = group ? ts__req_group_create(display, id, parent_id)
 		: ts__req_rect_create(display, id, parent_id);
 	if (rc < 0) {
+		unlink_node(node);
 		id_release(display, id);
 		free(node);
 		return NULL;
@@ -78,13 +160,29 @@ int ts_node_destroy(struct ts_node *node) {
 	struct entry *entry = &display->entries[node->id];
 	int rc = 0;
 	if (entry->kind == ENTRY_DEAD) {
-		// The server destroyed it already, with its group.
+		// The server destroyed it already, with its group, and said so.
 		id_release(display, node->id);
-	} else {
+	} else if (entry->kind == ENTRY_GONE) {
+		// The same, and its delete_ids is still to come.
 		entry->kind = ENTRY_ZOMBIE;
 		entry->node = NULL;
-		rc = ts__req_destroy(display, node->id);
+	} else {
+		if (node->group && !doom_subtree(node)) {
+			rc = -1;
+		}
+		entry->kind = ENTRY_ZOMBIE;
+		entry->node = NULL;
+		if (ts__req_destroy(display, node->id) < 0) {
+			rc = -1;
+		}
 	}
+	// Its children forget it: they are doomed, or gone, with it.
+	for (struct ts_node *c = node->first_child; c != NULL;) {
+		struct ts_node *next = c->next;
+		c->parent = c->prev = c->next = NULL;
+		c = next;
+	}
+	unlink_node(node);
 	free(node);
 	return rc;
 }
@@ -106,13 +204,26 @@ uint32_t ts_rect_get_id(const struct ts_rect *rect) {
 }
 
 // A dead node (destroyed by the server with its group) fails with EINVAL, without
-// failing the display.
+// failing the display; so does a call naming one as parent or sibling.
 static bool live(const struct ts_node *node) {
 	if (node->display->entries[node->id].kind != ENTRY_NODE) {
 		errno = EINVAL;
 		return false;
 	}
 	return true;
+}
+
+static bool live_or_none(const struct ts_node *node) {
+	return node == NULL || live(node);
+}
+
+// Where a move leaves @node, as the server will apply it: into @parent, unless the
+// node or @parent is to go with a destroyed group (the server then leaves it).
+static void moved(struct ts_node *node, struct ts_node *parent) {
+	if (!node->doomed && (parent == NULL || !parent->doomed)) {
+		unlink_node(node);
+		link_into(node, parent);
+	}
 }
 
 #define FX(v) ts_fixed_from_double(v)
@@ -146,18 +257,40 @@ int ts_node_set_visible(struct ts_node *node, bool visible) {
 }
 
 int ts_node_set_parent(struct ts_node *node, struct ts_group *parent) {
-	return live(node) ? ts__req_node_set_parent(node->display, node->id,
-		parent ? parent->node.id : 0) : -1;
+	struct ts_node *p = parent ? &parent->node : NULL;
+	if (!live(node) || !live_or_none(p)) {
+		return -1;
+	}
+	if (ts__req_node_set_parent(node->display, node->id, p ? p->id : 0) < 0) {
+		return -1;
+	}
+	moved(node, p);
+	return 0;
+}
+
+// A restack beside @sibling moves the node into the sibling's group.
+static int place(struct ts_node *node, struct ts_node *sibling, bool above) {
+	if (!live(node) || !live_or_none(sibling)) {
+		return -1;
+	}
+	uint32_t to = sibling ? sibling->id : 0;
+	int rc = above ? ts__req_node_place_above(node->display, node->id, to)
+		: ts__req_node_place_below(node->display, node->id, to);
+	if (rc == 0 && sibling != NULL) {
+		if (sibling->doomed) {
+			return 0; // the server finds it gone and leaves the node where it is
+		}
+		moved(node, sibling->parent);
+	}
+	return rc;
 }
 
 int ts_node_place_above(struct ts_node *node, struct ts_node *sibling) {
-	return live(node) ? ts__req_node_place_above(node->display, node->id,
-		sibling ? sibling->id : 0) : -1;
+	return place(node, sibling, true);
 }
 
 int ts_node_place_below(struct ts_node *node, struct ts_node *sibling) {
-	return live(node) ? ts__req_node_place_below(node->display, node->id,
-		sibling ? sibling->id : 0) : -1;
+	return place(node, sibling, false);
 }
 
 int ts_group_set_clip(struct ts_group *group, bool clip) {

@@ -55,6 +55,7 @@ struct client {
 	uint32_t node_count;              // groups and rects (the nodes limit)
 	struct structure_log structure;   // changes of structure until the commit
 	struct list shots;                // struct shot.client_link: waiting for a frame
+	uint32_t shot_count;              // in shots (at most CLIENT_MAX_SHOTS)
 	struct list listeners;            // struct object_listener.link (object.h)
 	int8_t pending_layer;             // set_layer since the last commit; -1: none
 	bool pending_raise;               // raise since the last commit

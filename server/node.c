@@ -342,7 +342,13 @@ static bool apply_op(struct client *client, const struct structure_op *op) {
 	struct tree_node *target = op->target != 0
 		? objmap_lookup(&client->objects, op->target, &target_type) : NULL;
 	if (op->target != 0 && target == NULL) {
-		return true; // destroyed earlier in this commit: the node went with it, or stays
+		// Destroyed earlier in this commit. A new node made in it goes with it, as it
+		// would have had it joined first (its id comes back in delete_ids); a node
+		// moved into it or beside it stays where it is.
+		if (op->kind == STRUCTURE_ATTACH) {
+			destroy_subtree(client, node);
+		}
+		return true;
 	}
 	switch (op->kind) {
 	case STRUCTURE_ATTACH:
@@ -378,10 +384,27 @@ static bool apply_op(struct client *client, const struct structure_op *op) {
 	return true;
 }
 
+// A move between depths walks the moved subtree. One commit may walk at most this
+// many times what the client holds and changes: an honest commit walks each node about
+// twice, and a client that moves a big subtree back and forth a million times in one
+// commit (which the requests budget cannot see: it is one request) is stopped before
+// it stalls the server.
+#define COMMIT_WALK_FACTOR 8
+
 bool node_commit_structure(struct client *client) {
 	struct structure_log *log = &client->structure;
+	struct tree *tree = &client->server->tree;
+	uint64_t budget = COMMIT_WALK_FACTOR * ((uint64_t)client->node_count + log->len);
+	uint64_t start = tree->walked;
 	for (uint32_t i = 0; i < log->len; i++) {
 		if (!apply_op(client, &log->ops[i])) {
+			return false;
+		}
+		if (tree->walked - start > budget) {
+			client_post_error(client, log->ops[i].id, TS_ERR_limit_exceeded,
+				"one commit moved subtrees of %llu nodes between depths: at most %d x "
+				"the nodes and changes of the client", (unsigned long long)(tree->walked -
+				start), COMMIT_WALK_FACTOR);
 			return false;
 		}
 	}

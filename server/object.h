@@ -107,8 +107,10 @@ extern const struct object_ops *const object_types[OBJECT_TYPE_COUNT_];
  * input seat the focused node, an image its users) registers a listener on it and is
  * told when the object goes, whichever way it goes: its destroy request's commit, the
  * destroy of a group it was in, or the end of its client. The listener is unregistered
- * before @destroyed is called, which may free it. Listeners hang on the owning client,
- * so objects nobody listens to pay nothing, in memory or in time.
+ * before @destroyed is called, which may free it and may stop other listeners. It must
+ * not listen again, nor destroy or move objects: it runs in the middle of a destroy.
+ * Listeners hang on the owning client, so objects nobody listens to pay nothing, in
+ * memory or in time (a destroy walks the client's listeners only when it has some).
  */
 struct object_listener {
 	struct list link;          // in the owning client's listeners

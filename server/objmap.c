@@ -65,6 +65,7 @@ static void chunk_free(uint8_t *chunk, size_t bytes) {
 	if (bytes < HUGE_BYTES) {
 		free(chunk);
 	} else {
+		UNPOISON(chunk, bytes); // the address range may be mapped again
 		munmap(chunk, page_round(bytes));
 	}
 }

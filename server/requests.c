@@ -414,6 +414,12 @@ void handle_screenshot(struct client *client, const union ts_arg *args,
 		close(fd);
 		return;
 	}
+	if (client->shot_count >= CLIENT_MAX_SHOTS) {
+		close(fd);
+		client_post_error(client, cb, TS_ERR_limit_exceeded, "more than %d screenshots "
+			"waiting for a frame", CLIENT_MAX_SHOTS);
+		return;
+	}
 	// The pixels go into the client's own memory: a screenshot the client does not
 	// read costs the server nothing. They are those of the next frame, which is drawn
 	// for it if nothing else asks for one.
@@ -429,30 +435,36 @@ void handle_screenshot(struct client *client, const union ts_arg *args,
 		client_post_error(client, cb, TS_ERR_no_memory, "out of memory");
 		return;
 	}
-	*shot = (struct shot){ .client = client, .callback = cb, .pixels = pixels, .size = size };
+	const struct backend *backend = client->server->backend;
+	*shot = (struct shot){ .client = client, .callback = cb, .pixels = pixels, .size = size,
+		.width = backend->width, .height = backend->height };
 	list_append(&client->server->shots, &shot->link);
 	list_append(&client->shots, &shot->client_link);
+	client->shot_count++;
 }
 
 void shot_free(struct shot *shot) {
 	munmap(shot->pixels, shot->size);
 	list_remove(&shot->link);
 	list_remove(&shot->client_link);
+	shot->client->shot_count--;
 	free(shot);
 }
 
-void shot_finish(struct shot *shot, bool ok) {
+void shot_finish(struct shot *shot, enum shot_result result) {
 	struct client *client = shot->client;
-	struct backend *backend = client->server->backend;
-	uint32_t cb = shot->callback;
+	uint32_t cb = shot->callback, width = (uint32_t)shot->width;
+	uint32_t height = (uint32_t)shot->height;
 	shot_free(shot);
-	if (!ok) {
+	if (result == SHOT_FAILED) {
 		client_post_error(client, cb, TS_ERR_internal, "the renderer failed to read back");
 		return;
 	}
+	if (result == SHOT_RESIZED) {
+		width = height = 0;
+	}
 	client_send(client, TS_EV_screenshot_done, (union ts_arg[]){
-		{ .u = cb }, { .u = (uint32_t)backend->width }, { .u = (uint32_t)backend->height },
-		{ .u = (uint32_t)backend->width * 4 } });
+		{ .u = cb }, { .u = width }, { .u = height }, { .u = width * 4 } });
 }
 
 const struct object_ops callback_ops = {

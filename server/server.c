@@ -450,7 +450,7 @@ static void draw_frame(struct server *server, uint64_t now) {
 			log_error("%s backend: cannot begin a frame", backend->impl->name);
 			struct list *pos, *tmp;
 			list_for_each_safe(pos, tmp, &server->shots) {
-				shot_finish(list_entry(pos, struct shot, link), false);
+				shot_finish(list_entry(pos, struct shot, link), SHOT_FAILED);
 			}
 		} else {
 			if (!tree_build(tree)) {
@@ -458,12 +458,18 @@ static void draw_frame(struct server *server, uint64_t now) {
 			}
 			drawn = renderer_draw_list(server->renderer, &tree->list, backend->width,
 				backend->height, &server->frame_stats);
-			// Screenshots show this frame: read before presenting it.
+			// Screenshots show this frame: read before presenting it, into mappings
+			// made for the output's size when they were asked for.
 			struct list *pos, *tmp;
 			list_for_each_safe(pos, tmp, &server->shots) {
 				struct shot *shot = list_entry(pos, struct shot, link);
-				shot_finish(shot, drawn && renderer_read_frame(server->renderer,
-					backend->width, backend->height, shot->pixels));
+				if (shot->width != backend->width || shot->height != backend->height) {
+					shot_finish(shot, SHOT_RESIZED);
+				} else {
+					shot_finish(shot, drawn && renderer_read_frame(server->renderer,
+						backend->width, backend->height, shot->pixels) ?
+						SHOT_DONE : SHOT_FAILED);
+				}
 			}
 			if (!backend->impl->end_frame(backend)) {
 				log_error("%s backend: cannot present a frame", backend->impl->name);

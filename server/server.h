@@ -121,10 +121,23 @@ struct shot {
 	uint32_t callback;
 	uint8_t *pixels;
 	size_t size;
+	int width, height;             // the output's when asked: the mapping fits those
 };
 
-/** Answers @shot (with its pixels, or an error when @ok is false) and frees it. */
-void shot_finish(struct shot *shot, bool ok);
+/* Screenshots one client may have waiting for a frame at once (each maps a frame). */
+#define CLIENT_MAX_SHOTS 4
+
+enum shot_result {
+	SHOT_DONE,      // the pixels are in the client's memory
+	SHOT_RESIZED,   // the output changed size since the request: nothing was written
+	SHOT_FAILED,    // the renderer could not read back (an internal error)
+};
+
+/**
+ * Answers @shot and frees it: screenshot_done with the output's size, or with 0 x 0
+ * when it was SHOT_RESIZED (the client may ask again), or an internal error.
+ */
+void shot_finish(struct shot *shot, enum shot_result result);
 
 /** Frees @shot unanswered (its client is going). */
 void shot_free(struct shot *shot);

@@ -271,20 +271,24 @@ static struct tree_node *preorder_next(const struct tree_root *root,
 
 // The depth of the deepest node of @node's subtree below @node (0 for a leaf). Every
 // node's depth is its parent's + 1, in a detached subtree too.
-static unsigned subtree_height(const struct tree_root *root, struct tree_node *node) {
+static unsigned subtree_height(struct tree *tree, const struct tree_root *root,
+		struct tree_node *node) {
 	unsigned height = 0;
 	for (struct tree_node *n = node; n != NULL; n = preorder_next(root, node, n)) {
 		unsigned below = (unsigned)(n->depth - node->depth);
 		height = below > height ? below : height;
+		tree->walked++;
 	}
 	return height;
 }
 
 // Sets the depths of @node's subtree from @node's.
-static void set_depths(const struct tree_root *root, struct tree_node *node) {
+static void set_depths(struct tree *tree, const struct tree_root *root,
+		struct tree_node *node) {
 	for (struct tree_node *n = preorder_next(root, node, node); n != NULL;
 			n = preorder_next(root, node, n)) {
 		n->depth = (uint16_t)(n->parent->depth + 1);
+		tree->walked++;
 	}
 }
 
@@ -313,7 +317,7 @@ void tree_node_detach(struct tree *tree, struct tree_root *root, struct tree_nod
 	// attach under any group (attached or not) can check the limit from the parent's.
 	if (node->depth != 1) {
 		node->depth = 1;
-		set_depths(root, node);
+		set_depths(tree, root, node);
 	}
 }
 
@@ -334,10 +338,18 @@ enum tree_attach_error tree_node_attach(struct tree *tree, struct tree_root *roo
 			return TREE_ATTACH_CYCLE;
 		}
 	}
-	if ((unsigned)parent->depth + 1 + subtree_height(root, node) > tree->max_depth) {
+	// A node that stays at its depth (restacked among its siblings, or moved to a group
+	// as deep as its parent) keeps its subtree's depths, which obey the limit already:
+	// only a move between depths walks the subtree, to check and renumber it.
+	bool same_depth = (unsigned)parent->depth + 1 == node->depth;
+	if (!same_depth && (unsigned)parent->depth + 1 + subtree_height(tree, root, node) >
+			tree->max_depth) {
 		return TREE_ATTACH_DEPTH;
 	}
-	tree_node_detach(tree, root, node);
+	if (node->parent != NULL) {
+		damage_add(tree, covered(root, node));
+		unlink_node(root, node);
+	}
 	struct tree_extra *p = extra_of(root, parent);
 	struct tree_node *first = p->u.group.child;
 	if (first == NULL) {
@@ -360,8 +372,10 @@ enum tree_attach_error tree_node_attach(struct tree *tree, struct tree_root *roo
 		}
 	}
 	node->parent = parent;
-	node->depth = (uint16_t)(parent->depth + 1);
-	set_depths(root, node);
+	if (!same_depth) {
+		node->depth = (uint16_t)(parent->depth + 1);
+		set_depths(tree, root, node);
+	}
 	node->flags |= TREE_DIRTY;
 	tree->changed = true;
 	return TREE_ATTACH_OK;

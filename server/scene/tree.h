@@ -104,6 +104,9 @@ struct tree {
 	uint32_t damage_len;
 	bool full_damage;
 	bool changed;                   // something changed since the last tree_build
+	// Nodes visited by attaches to check and renumber depths, ever: what a caller
+	// bounds when one client's changes may move big subtrees between depths.
+	uint64_t walked;
 	struct draw_list list;          // what tree_build last produced; the tree owns it
 	// tree_build's stack, max_depth + 1 entries
 	struct tree_frame *stack;

@@ -392,6 +392,99 @@ static void test_destroy_big_group(void **state) {
 	e2e_server_stop(&srv);
 }
 
+// After the commit that destroys a group, libtessera knows which handles went with it,
+// before the server's delete_ids come: calls on them, or naming them, fail locally
+// (EINVAL) and send nothing the server would refuse; a rect made inside the doomed
+// group before that commit goes with it; a rect moved out of it first stays.
+static void test_gone_with_group(void **state) {
+	struct fixture *f = *state;
+	struct ts_display *d = ts_display_connect(f->srv.socket, "e2e-gone-with-group");
+	assert_non_null(d);
+	struct ts_group *g = ts_group_create(d, NULL);
+	struct ts_group *inner = ts_group_create(d, g);
+	struct ts_rect *in_g = ts_rect_create_in(g);
+	struct ts_rect *deep = ts_rect_create_in(inner);
+	struct ts_rect *saved = ts_rect_create_in(inner);
+	struct ts_rect *outside = make_rect(d, 0, 0, 4, 4, 0xff0000ffu);
+	assert_non_null(g);
+	assert_non_null(inner);
+	assert_non_null(in_g);
+	assert_non_null(deep);
+	assert_non_null(saved);
+	assert_int_equal(ts_display_commit(d), 0);
+	assert_int_equal(ts_display_roundtrip(d), 0);
+
+	assert_int_equal(ts_node_set_parent(ts_rect_node(saved), NULL), 0); // out, first
+	assert_int_equal(ts_group_destroy(g), 0);
+	struct ts_rect *late = ts_rect_create_in(inner); // inside the doomed group
+	assert_non_null(late);
+	// Until the commit they are the server's still: changes to them are fine.
+	assert_int_equal(ts_rect_set_color(deep, 0x00ff00ffu), 0);
+	assert_int_equal(ts_display_commit(d), 0);
+	// From the commit on, without reading anything from the server:
+	struct ts_rect *gone[] = { in_g, deep, late };
+	for (size_t i = 0; i < 3; i++) {
+		errno = 0;
+		assert_int_equal(ts_rect_set_position(gone[i], 1, 1), -1);
+		assert_int_equal(errno, EINVAL);
+		assert_int_equal(ts_node_place_above(ts_rect_node(outside), ts_rect_node(gone[i])),
+			-1);
+	}
+	assert_int_equal(ts_node_set_parent(ts_rect_node(outside), inner), -1);
+	assert_int_equal(ts_rect_set_position(saved, 2, 2), 0);
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(ts_rect_destroy(gone[i]), 0);
+	}
+	assert_int_equal(ts_group_destroy(inner), 0);
+	assert_int_equal(ts_display_commit(d), 0);
+	assert_int_equal(ts_display_roundtrip(d), 0);
+	assert_int_equal(ts_display_get_error(d), 0);
+	struct e2e_info info;
+	e2e_info(&f->srv, &info);
+	assert_int_equal(info.objects, 2); // saved and outside
+	assert_int_equal(ts_rect_destroy(saved), 0);
+	assert_int_equal(ts_rect_destroy(outside), 0);
+	assert_int_equal(ts_display_commit(d), 0);
+	assert_int_equal(ts_display_roundtrip(d), 0);
+	ts_display_disconnect(d);
+}
+
+// Restacking walks nothing, however often; moving a big group between depths walks
+// its subtree each time, and one commit that does it without end is stopped with
+// limit_exceeded before it stalls the server (which serves others meanwhile).
+static void test_commit_walk_budget(void **state) {
+	struct fixture *f = *state;
+	struct ts_display *d = ts_display_connect(f->srv.socket, "e2e-walk-budget");
+	assert_non_null(d);
+	struct ts_group *holder = ts_group_create(d, NULL);
+	struct ts_group *big = ts_group_create(d, NULL);
+	assert_non_null(holder);
+	assert_non_null(big);
+	for (int i = 0; i < 2000; i++) {
+		assert_non_null(ts_rect_create_in(big));
+	}
+	assert_int_equal(ts_display_commit(d), 0);
+	assert_int_equal(ts_display_roundtrip(d), 0);
+	for (int i = 0; i < 20000; i++) {
+		assert_int_equal(ts_node_place_above(ts_group_node(big), NULL), 0);
+		assert_int_equal(ts_node_place_below(ts_group_node(big), NULL), 0);
+	}
+	assert_int_equal(ts_display_commit(d), 0);
+	assert_int_equal(ts_display_roundtrip(d), 0);
+	for (int i = 0; i < 20000; i++) {
+		assert_int_equal(ts_node_set_parent(ts_group_node(big), i % 2 ? NULL : holder), 0);
+	}
+	ts_display_commit(d);
+	assert_int_equal(ts_display_roundtrip(d), -1);
+	uint32_t object;
+	const char *message;
+	assert_int_equal(ts_display_get_protocol_error(d, &object, &message),
+		TS_ERR_limit_exceeded);
+	assert_non_null(strstr(message, "between depths"));
+	ts_display_disconnect(d);
+	assert_true(e2e_server_alive(&f->srv));
+}
+
 // Creates rects until one takes @id (libtessera hands out freed ids last freed first,
 // and a round trip frees its own callback id too); the others stay, empty and unseen.
 // Returns the one with @id; *@extra counts the others.
@@ -620,6 +713,8 @@ int main(int argc, char *argv[]) {
 		cmocka_unit_test_setup_teardown(test_id_reuse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unhurried_mass_destroy, setup, teardown),
 		cmocka_unit_test(test_destroy_big_group),
+		cmocka_unit_test_setup_teardown(test_gone_with_group, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_commit_walk_budget, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pending_and_reuse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gone_with_pending_work, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_demo_rects, setup, teardown),

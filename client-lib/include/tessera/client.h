@@ -170,7 +170,9 @@ struct ts_node *ts_rect_node(struct ts_rect *rect);
 /**
  * Destroys the node, and everything in it when it is a group, at the next commit, and
  * frees the handle at once. Handles of nodes inside a destroyed group stay valid only
- * to be destroyed (freed) in turn: other calls on them fail with EINVAL. NULL is fine.
+ * to be destroyed (freed) in turn: from that commit on, other calls on them, and calls
+ * naming them as parent or sibling, fail with EINVAL and send nothing. A node made in
+ * such a group before the commit goes with it. NULL is fine.
  */
 int ts_node_destroy(struct ts_node *node);
 int ts_group_destroy(struct ts_group *group);
@@ -182,7 +184,7 @@ uint32_t ts_rect_get_id(const struct ts_rect *rect);
 
 /** Pending state, applied at the next ts_display_commit. Each returns 0 or -1. */
 int ts_node_set_position(struct ts_node *node, double x, double y);
-/** Width and height are 0 to 32768 (else the server ends the connection). */
+/** Width and height are 0 to 16384 (else the server ends the connection). */
 int ts_node_set_size(struct ts_node *node, double width, double height);
 int ts_node_set_anchor(struct ts_node *node, double x, double y);
 int ts_node_set_rotation(struct ts_node *node, double degrees);
@@ -259,7 +261,11 @@ struct ts_image {
 	uint8_t *pixels;   // malloc'd; the caller frees it with ts_image_finish
 };
 
-/** Asks the server for the composed frame and waits for it. Returns 0 or -1. */
+/**
+ * Asks the server for the composed frame and waits for it. Returns 0, or -1: with
+ * errno EAGAIN (and the connection fine) when the output changed size meanwhile, so
+ * that nothing was read (ask again); else the connection's error.
+ */
 int ts_display_screenshot(struct ts_display *display, struct ts_image *image);
 
 /** Frees the pixels of @image. */
