@@ -490,3 +490,70 @@ long e2e_info_limit(const struct e2e_info *info, const char *name) {
 	const char *at = strstr(limits, pattern);
 	return at != NULL && (end == NULL || at < end) ? v : -1;
 }
+
+// Reads lines from a child's stdout until "ready"; false on EOF or after 20 s.
+static bool wait_ready_line(int fd) {
+	char buf[256];
+	size_t used = 0;
+	while (used + 1 < sizeof buf) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		if (poll(&p, 1, 20000) <= 0) {
+			return false;
+		}
+		ssize_t n = read(fd, buf + used, sizeof buf - 1 - used);
+		if (n <= 0) {
+			return false;
+		}
+		used += (size_t)n;
+		buf[used] = '\0';
+		if (strstr(buf, "ready\n") != NULL) {
+			return true;
+		}
+	}
+	return false;
+}
+
+pid_t e2e_crash_start(const struct e2e_server *srv, const char *mode, const char *objects,
+		bool tree) {
+	int pipefd[2];
+	assert_int_equal(pipe2(pipefd, O_CLOEXEC), 0);
+	const char *argv[] = { e2e_bin("TESSERA_CRASH"), "--socket", srv->socket, "--mode",
+		mode, "--objects", objects, "--linger-ms", "1500", tree ? "--tree" : NULL, NULL };
+	pid_t pid = e2e_spawn(argv, pipefd[1]);
+	close(pipefd[1]);
+	assert_true(wait_ready_line(pipefd[0]));
+	close(pipefd[0]);
+	return pid;
+}
+
+void e2e_crash_reap(pid_t pid, int expect_signal) {
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (expect_signal) {
+		assert_true(WIFSIGNALED(status));
+		assert_int_equal(WTERMSIG(status), expect_signal);
+	} else {
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+}
+
+struct ts_display *e2e_after_crash(const struct e2e_server *srv, const char *name) {
+	struct ts_display *d = ts_display_connect(srv->socket, name);
+	if (d == NULL) {
+		fail_msg("%s cannot connect: %s", name, ts_connect_error());
+	}
+	assert_int_equal(ts_display_roundtrip(d), 0);
+	struct ts_server_info si;
+	assert_int_equal(ts_display_query_info(d, &si), 0);
+	assert_int_equal(si.clients, 0); // besides the one asking
+	assert_int_equal(si.objects, 0);
+	ts_server_info_finish(&si);
+	struct e2e_image img;
+	e2e_shot(srv, &img);
+	uint32_t flat;
+	assert_true(e2e_flat(&img, &flat));
+	assert_int_equal(flat, srv->background);
+	e2e_image_free(&img);
+	return d;
+}

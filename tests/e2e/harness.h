@@ -59,6 +59,27 @@ int e2e_server_settled_fds(const struct e2e_server *srv);
  */
 pid_t e2e_spawn(const char *const *argv, int stdout_fd);
 
+struct ts_display;
+
+/**
+ * Starts tessera-crash on @srv with @objects rects (in nested groups with @tree) to die
+ * in @mode after lingering 1.5 s, and waits (20 s at most) for its "ready" line: the
+ * server holds all of it then. Returns its pid.
+ */
+pid_t e2e_crash_start(const struct e2e_server *srv, const char *mode, const char *objects,
+	bool tree);
+
+/** Waits for it and checks how it died: by @expect_signal, or exit 0 when that is 0. */
+void e2e_crash_reap(pid_t pid, int expect_signal);
+
+/**
+ * A new client @name, once a crashed client has gone: its round trip is answered after
+ * the server saw the hang-up, so what it asks next shows all of it freed. Checks that
+ * no other client and no object is left and that the screen is the background, and
+ * returns the client.
+ */
+struct ts_display *e2e_after_crash(const struct e2e_server *srv, const char *name);
+
 /**
  * Runs @argv (argv[0] a path), capturing stdout into @out (NUL-terminated, @cap bytes).
  * Returns the raw wait status.

@@ -163,38 +163,9 @@ static void test_frame_callbacks(void **state) {
 	ts_display_disconnect(d);
 }
 
-// Reads lines from a child's stdout until "ready"; false on EOF or after 20 s.
-static bool wait_ready_line(int fd) {
-	char buf[256];
-	size_t used = 0;
-	while (used + 1 < sizeof buf) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		if (poll(&p, 1, 20000) <= 0) {
-			return false;
-		}
-		ssize_t n = read(fd, buf + used, sizeof buf - 1 - used);
-		if (n <= 0) {
-			return false;
-		}
-		used += (size_t)n;
-		buf[used] = '\0';
-		if (strstr(buf, "ready\n") != NULL) {
-			return true;
-		}
-	}
-	return false;
-}
-
 static void run_crash(void **state, const char *mode, int expect_signal) {
 	struct fixture *f = *state;
-	int pipefd[2];
-	assert_int_equal(pipe2(pipefd, O_CLOEXEC), 0);
-	const char *argv[] = { e2e_bin("TESSERA_CRASH"), "--socket", f->srv.socket, "--mode",
-		mode, "--objects", "500", "--linger-ms", "1500", NULL };
-	pid_t pid = e2e_spawn(argv, pipefd[1]);
-	close(pipefd[1]);
-	assert_true(wait_ready_line(pipefd[0]));
-	close(pipefd[0]);
+	pid_t pid = e2e_crash_start(&f->srv, mode, "500", false);
 
 	// While it lives, the server holds and shows its 500 rectangles.
 	struct e2e_info info;
@@ -208,33 +179,10 @@ static void run_crash(void **state, const char *mode, int expect_signal) {
 	assert_true((size_t)img.width * img.height - background >= 500 * 4);
 	e2e_image_free(&img);
 
-	int status;
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	if (expect_signal) {
-		assert_true(WIFSIGNALED(status));
-		assert_int_equal(WTERMSIG(status), expect_signal);
-	} else {
-		assert_true(WIFEXITED(status));
-		assert_int_equal(WEXITSTATUS(status), 0);
-	}
-
-	// It is dead: its hang-up reached the server before a new client connected, so
-	// by the time that client's round trip is answered the server has seen it, and
-	// what the client asks next is answered after everything it owned was freed (how
-	// fast that is, bench/ measures: cleanup_ms_100k).
-	struct ts_display *d = ts_display_connect(f->srv.socket, "e2e-after-crash");
-	assert_non_null(d);
-	assert_int_equal(ts_display_roundtrip(d), 0);
-	struct ts_server_info si;
-	assert_int_equal(ts_display_query_info(d, &si), 0);
-	assert_int_equal(si.clients, 0); // others than the asker
-	assert_int_equal(si.objects, 0);
-	ts_server_info_finish(&si);
-	e2e_shot(&f->srv, &img);
-	uint32_t flat;
-	assert_true(e2e_flat(&img, &flat));
-	assert_int_equal(flat, f->srv.background);
-	e2e_image_free(&img);
+	// It is dead, and nothing of it is left (how fast that is, bench/ measures:
+	// cleanup_ms_100k).
+	e2e_crash_reap(pid, expect_signal);
+	struct ts_display *d = e2e_after_crash(&f->srv, "e2e-after-crash");
 
 	// And the server still serves the new client.
 	make_rect(d, 0, 0, 8, 8, 0xffff00ffu);
@@ -614,21 +562,13 @@ static void test_gone_with_pending_work(void **state) {
 	make_rect(above, 0, 0, 50, 50, 0x00ff00ffu);      // green above
 	assert_int_equal(ts_display_commit(above), 0);
 	assert_int_equal(ts_display_roundtrip(above), 0);
-	int pipefd[2];
-	assert_int_equal(pipe2(pipefd, O_CLOEXEC), 0);
-	const char *argv[] = { e2e_bin("TESSERA_CRASH"), "--socket", f->srv.socket, "--mode",
-		"kill", "--objects", "2000", "--linger-ms", "1000", NULL };
-	pid_t pid = e2e_spawn(argv, pipefd[1]);
-	close(pipefd[1]);
-	assert_true(wait_ready_line(pipefd[0]));
-	close(pipefd[0]);
+	pid_t pid = e2e_crash_start(&f->srv, "kill", "2000", false);
 	struct e2e_image img;
 	e2e_shot(&f->srv, &img);
 	assert_int_equal(e2e_pixel(&img, 10, 10), 0x00ff00ffu);
 	assert_true(e2e_count(&img, 0x0000ffffu) < 320 * 240 / 2); // mostly covered
 	e2e_image_free(&img);
-	int status;
-	assert_int_equal(waitpid(pid, &status, 0), pid);
+	e2e_crash_reap(pid, SIGKILL);
 	struct e2e_info info;
 	assert_true(e2e_wait_totals(&f->srv, 2, 2, 2000, &info));
 	e2e_shot(&f->srv, &img);

@@ -898,40 +898,11 @@ static void test_atomic_toggles(void **state) {
 
 /* ---- 7. deep trees of crashing clients, and the depth limit ---- */
 
-// Reads lines from a child's stdout until "ready"; false on EOF or after 20 s.
-static bool wait_ready_line(int fd) {
-	char buf[256];
-	size_t used = 0;
-	while (used + 1 < sizeof buf) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		if (poll(&p, 1, 20000) <= 0) {
-			return false;
-		}
-		ssize_t n = read(fd, buf + used, sizeof buf - 1 - used);
-		if (n <= 0) {
-			return false;
-		}
-		used += (size_t)n;
-		buf[used] = '\0';
-		if (strstr(buf, "ready\n") != NULL) {
-			return true;
-		}
-	}
-	return false;
-}
-
 // tessera-crash with 2000 rects in nested groups (--tree: ten a group, 16 deep) dies
 // in @mode; afterwards nothing of it is left: no client, no object, no pixel, no fd.
 static void run_tree_crash(void **state, const char *mode, int expect_signal) {
 	struct fixture *f = *state;
-	int pipefd[2];
-	assert_int_equal(pipe2(pipefd, O_CLOEXEC), 0);
-	const char *argv[] = { e2e_bin("TESSERA_CRASH"), "--socket", f->srv.socket, "--mode",
-		mode, "--objects", "2000", "--tree", "--linger-ms", "1500", NULL };
-	pid_t pid = e2e_spawn(argv, pipefd[1]);
-	close(pipefd[1]);
-	assert_true(wait_ready_line(pipefd[0]));
-	close(pipefd[0]);
+	pid_t pid = e2e_crash_start(&f->srv, mode, "2000", true);
 
 	struct e2e_info info;
 	e2e_info(&f->srv, &info);
@@ -944,29 +915,8 @@ static void run_tree_crash(void **state, const char *mode, int expect_signal) {
 	assert_true(e2e_count(&img, CRASH_COLOR) >= 2000 * 16);
 	e2e_image_free(&img);
 
-	int status;
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	if (expect_signal) {
-		assert_true(WIFSIGNALED(status));
-		assert_int_equal(WTERMSIG(status), expect_signal);
-	} else {
-		assert_true(WIFEXITED(status));
-		assert_int_equal(WEXITSTATUS(status), 0);
-	}
-	// Its hang-up reached the server before this client connected: once the round
-	// trip is answered, the server has freed all of it.
-	struct ts_display *d = join(f, "e2e-after-tree-crash");
-	assert_int_equal(ts_display_roundtrip(d), 0);
-	struct ts_server_info si;
-	assert_int_equal(ts_display_query_info(d, &si), 0);
-	assert_int_equal(si.clients, 0); // besides the one asking
-	assert_int_equal(si.objects, 0);
-	ts_server_info_finish(&si);
-	e2e_shot(&f->srv, &img);
-	uint32_t flat;
-	assert_true(e2e_flat(&img, &flat));
-	assert_int_equal(flat, f->srv.background);
-	e2e_image_free(&img);
+	e2e_crash_reap(pid, expect_signal);
+	struct ts_display *d = e2e_after_crash(&f->srv, "e2e-after-tree-crash");
 	ts_display_disconnect(d);
 	e2e_check_as_found(&f->srv, f->fd_baseline, 2000);
 }
