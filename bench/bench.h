@@ -124,6 +124,13 @@ void bench_check(struct ts_display *display, int rc, const char *what);
 void bench_commit_and_wait_frame(struct ts_display *display);
 /** Objects other clients hold, and the last cleanup's time in *@cleanup_us. */
 uint32_t bench_other_objects(struct ts_display *display, uint32_t *cleanup_us);
+/**
+ * Forks a client @name of @server that makes its objects with @make(display, @data),
+ * commits and waits for the frame that shows them, then waits to be killed. Returns
+ * its pid once it is ready.
+ */
+pid_t bench_victim_start(struct bench_server *server, const char *name,
+	void (*make)(struct ts_display *display, const void *data), const void *data);
 
 /* Runners: each does one run and records its metrics. */
 void run_raw_bulk(struct bench *b);

@@ -196,37 +196,16 @@ static uint32_t other_objects(struct ts_display *display, uint32_t *cleanup_us) 
 	return objects;
 }
 
+static void make_victim_rects(struct ts_display *display, const void *data) {
+	make_rects(display, *(const uint32_t *)data);
+}
+
 void run_cleanup(struct bench *b) {
 	const uint32_t n = 100000;
 	struct bench_server server;
 	bench_server_start(b, &server, BENCH_UNPACED);
 	struct ts_display *observer = connect_or_fail(&server, "bench-observer");
-	int ready[2];
-	if (pipe(ready) < 0) {
-		bench_fail("pipe: %s", strerror(errno));
-	}
-	pid_t victim = fork();
-	if (victim < 0) {
-		bench_fail("fork: %s", strerror(errno));
-	}
-	if (victim == 0) {
-		close(ready[0]);
-		struct ts_display *display = connect_or_fail(&server, "bench-victim");
-		make_rects(display, n);
-		commit_and_wait_frame(display);
-		if (write(ready[1], "r", 1) != 1) {
-			_exit(1);
-		}
-		for (;;) {
-			pause();
-		}
-	}
-	close(ready[1]);
-	char c;
-	if (read(ready[0], &c, 1) != 1) {
-		bench_fail("the client holding %u rects did not get ready", n);
-	}
-	close(ready[0]);
+	pid_t victim = bench_victim_start(&server, "bench-victim", make_victim_rects, &n);
 	uint32_t cleanup_us;
 	if (other_objects(observer, &cleanup_us) < n) {
 		bench_fail("the server does not hold the %u rects", n);
@@ -302,6 +281,37 @@ void bench_commit_and_wait_frame(struct ts_display *display) {
 
 uint32_t bench_other_objects(struct ts_display *display, uint32_t *cleanup_us) {
 	return other_objects(display, cleanup_us);
+}
+
+pid_t bench_victim_start(struct bench_server *server, const char *name,
+		void (*make)(struct ts_display *display, const void *data), const void *data) {
+	int ready[2];
+	if (pipe(ready) < 0) {
+		bench_fail("pipe: %s", strerror(errno));
+	}
+	pid_t victim = fork();
+	if (victim < 0) {
+		bench_fail("fork: %s", strerror(errno));
+	}
+	if (victim == 0) {
+		close(ready[0]);
+		struct ts_display *display = connect_or_fail(server, name);
+		make(display, data);
+		commit_and_wait_frame(display);
+		if (write(ready[1], "r", 1) != 1) {
+			_exit(1);
+		}
+		for (;;) {
+			pause();
+		}
+	}
+	close(ready[1]);
+	char c;
+	if (read(ready[0], &c, 1) != 1) {
+		bench_fail("the client %s did not get ready", name);
+	}
+	close(ready[0]);
+	return victim;
 }
 
 // Each size's plain GL baseline is drawn right before it, so both see the same machine.

@@ -270,6 +270,17 @@ static double damage_frame_ms(struct bench *b, uint32_t frames, bool full,
 	return ms;
 }
 
+struct tree_victim {
+	uint32_t n;
+	bool hidden;
+};
+
+static void make_tree_victim(struct ts_display *display, const void *data) {
+	const struct tree_victim *v = data;
+	struct tree_client t;
+	tree_client_make(&t, display, v->n, v->hidden);
+}
+
 // A client holding @n rects in groups of ten (hidden or drawn) is SIGKILLed: the
 // server's time in client_destroy. *@bytes_per_node: the server's RSS growth per node
 // while the client held them.
@@ -279,33 +290,8 @@ static double tree_cleanup_ms(struct bench *b, uint32_t n, bool hidden, double *
 	struct ts_display *observer = bench_connect_or_fail(&server, "bench-observer");
 	bench_commit_and_wait_frame(observer);
 	long before = bench_rss_kib(server.pid);
-	int ready[2];
-	if (pipe(ready) < 0) {
-		bench_fail("pipe: %s", strerror(errno));
-	}
-	pid_t victim = fork();
-	if (victim < 0) {
-		bench_fail("fork: %s", strerror(errno));
-	}
-	if (victim == 0) {
-		close(ready[0]);
-		struct ts_display *display = bench_connect_or_fail(&server, "bench-tree-victim");
-		struct tree_client t;
-		tree_client_make(&t, display, n, hidden);
-		bench_commit_and_wait_frame(display);
-		if (write(ready[1], "r", 1) != 1) {
-			_exit(1);
-		}
-		for (;;) {
-			pause();
-		}
-	}
-	close(ready[1]);
-	char c;
-	if (read(ready[0], &c, 1) != 1) {
-		bench_fail("the client holding %u rects in groups did not get ready", n);
-	}
-	close(ready[0]);
+	struct tree_victim v = { .n = n, .hidden = hidden };
+	pid_t victim = bench_victim_start(&server, "bench-tree-victim", make_tree_victim, &v);
 	uint32_t cleanup_us, groups = (n + BENCH_TREE_GROUP - 1) / BENCH_TREE_GROUP;
 	if (bench_other_objects(observer, &cleanup_us) < n + groups) {
 		bench_fail("the server does not hold the %u nodes", n + groups);
