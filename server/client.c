@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "loop.h"
+#include "reaper.h"
 #include "server.h"
 
 static void handle_io(void *data, int fd, short revents);
@@ -158,7 +159,8 @@ void client_destroy(struct client *client) {
 	uint32_t count = client->objects.count;
 	// Whoever holds a pointer into the client's objects listens to them (object.h) and
 	// hears of it first. Then nothing points into them but the scene, which forgets
-	// them all at once, and the slots go a chunk at a time, unread. No type owns
+	// them all at once, and the slots go a chunk at a time, unread: the big chunks and
+	// pools are handed to the reaper thread (reaper.h), woken at the end. No type owns
 	// anything outside the client's memory yet, so none needs its destroy called one
 	// by one here.
 	object_listeners_client_gone(client);
@@ -196,6 +198,7 @@ void client_destroy(struct client *client) {
 		client->name ? client->name : "?", count, (double)took / 1e6);
 	free(client->name);
 	free(client);
+	reaper_wake();
 }
 
 void client_leave_pending(struct client *client) {

@@ -12,6 +12,7 @@
 #include "limit.h"
 #include "log.h"
 #include "loop.h"
+#include "reaper.h"
 #include "render.h"
 #include "server.h"
 
@@ -146,9 +147,13 @@ int main(int argc, char *argv[]) {
 	log_set_level(verbose ? LOG_DEBUG : LOG_INFO);
 
 	int status = EXIT_FAILURE;
+	if (!reaper_start()) {
+		log_info("no reaper thread: a big client's memory is freed on the loop");
+	}
 	struct loop *loop = loop_create();
 	if (loop == NULL) {
 		log_error("out of memory");
+		reaper_stop();
 		return status;
 	}
 	struct server server;
@@ -180,6 +185,7 @@ int main(int argc, char *argv[]) {
 out_backend:
 	// Clients go first: they hold scene nodes, and must see EOF before the output goes.
 	server_finish(&server);
+	reaper_stop();
 	leak_check_now(); // before the driver is unloaded: see leakcheck.h
 	backend_destroy(backend);
 	loop_destroy(loop);
@@ -188,5 +194,6 @@ out_server:
 	server_finish(&server);
 out_loop:
 	loop_destroy(loop);
+	reaper_stop();
 	return status;
 }

@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "reaper.h"
 #include "sanitizer.h"
 #include "tessera-protocol.h"
 
@@ -62,11 +63,12 @@ static uint8_t *chunk_alloc(size_t bytes) {
 }
 
 static void chunk_free(uint8_t *chunk, size_t bytes) {
+	// Big chunks go to the reaper (reaper.h): nothing reads them after this.
 	if (bytes < HUGE_BYTES) {
-		free(chunk);
+		reaper_free(chunk, bytes);
 	} else {
 		UNPOISON(chunk, bytes); // the address range may be mapped again
-		munmap(chunk, page_round(bytes));
+		reaper_unmap(chunk, page_round(bytes));
 	}
 }
 

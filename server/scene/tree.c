@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "reaper.h"
+
 // One entry of tree_build's stack: a group being drawn.
 struct tree_frame {
 	struct affine world;          // the group's local space to screen
@@ -209,7 +211,7 @@ void tree_root_finish(struct tree *tree, struct tree_root *root) {
 		damage_add(tree, extra_of(root, &root->node)->u.group.drawn);
 		list_remove(&root->link);
 	}
-	free(root->extras);
+	reaper_free(root->extras, (size_t)root->extras_cap * sizeof *root->extras);
 	memset(root, 0, sizeof *root);
 }
 
