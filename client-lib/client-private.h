@@ -26,6 +26,8 @@ enum entry_kind {
 	ENTRY_CALLBACK,     // sync or frame: waits for done
 	ENTRY_INFO,         // info_query: collects client_info until info_done
 	ENTRY_SCREENSHOT,   // screenshot: waits for screenshot_done
+	ENTRY_POOL,         // a live shm pool (struct ts_shm_pool)
+	ENTRY_BUFFER,       // a live image buffer (struct ts_buffer)
 };
 
 /** What an info_query collects while it waits; lives on the waiting caller's stack. */
@@ -57,6 +59,8 @@ struct entry {
 		} callback;                           // ENTRY_CALLBACK
 		struct info_query *info;              // ENTRY_INFO
 		struct shot_query *shot;              // ENTRY_SCREENSHOT
+		struct ts_shm_pool *pool;             // ENTRY_POOL
+		struct ts_buffer *buffer;             // ENTRY_BUFFER
 		uint32_t next_free;                   // ENTRY_FREE: next id on the free list
 	};
 };
@@ -87,6 +91,31 @@ struct ts_rect {
 struct ts_group {
 	struct ts_node node;
 };
+
+struct ts_image_node {
+	struct ts_node node;
+};
+
+struct ts_shm_pool {
+	struct ts_display *display;
+	uint32_t id;
+	uint8_t *data;      // our mapping (read and write); NULL for a pool made from an fd
+	size_t size;
+};
+
+struct ts_buffer {
+	struct ts_display *display;
+	uint32_t id;
+	struct ts_shm_pool *own_pool; // ts_buffer_create_shm's: destroyed with the buffer
+	uint8_t *data;      // its first pixel in our mapping, or NULL
+	uint32_t width, height, stride;
+};
+
+/** The id of a live buffer, or 0 (a buffer of a lost display). */
+uint32_t buffer_id(const struct ts_buffer *buffer);
+
+/** Frees the pool and buffer handles still alive, for ts_display_disconnect. */
+void image_handles_free(struct ts_display *display);
 
 struct ts_display {
 	struct ts_connection conn;

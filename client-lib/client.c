@@ -465,7 +465,7 @@ int display_queue(struct ts_display *display, uint16_t opcode, const union ts_ar
 		errno = EINVAL;
 		return -1;
 	}
-	const struct ts_buffer *out = &display->conn.out;
+	const struct ts_byte_queue *out = &display->conn.out;
 	if (out->end - out->start + size > out->limit && make_room(display) < 0) {
 		return -1;
 	}
@@ -620,6 +620,7 @@ void ts_display_disconnect(struct ts_display *display) {
 			free(display->entries[id].node);
 		}
 	}
+	image_handles_free(display);
 	free(display->entries);
 	free(display->doomed);
 	free(display->deferred);

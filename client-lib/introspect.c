@@ -33,7 +33,7 @@ int ts__handle_client_info(struct ts_display *display, const union ts_arg *args)
 		info->list = list;
 		query->cap = cap;
 	}
-	char *name = strdup(args[5].s);
+	char *name = strdup(args[7].s);
 	if (name == NULL) {
 		return display_fail(display, ENOMEM, NULL);
 	}
@@ -42,6 +42,8 @@ int ts__handle_client_info(struct ts_display *display, const union ts_arg *args)
 		.pid = args[2].u,
 		.objects = args[3].u,
 		.bytes = args[4].u,
+		.textures = args[5].u,
+		.texture_bytes = args[6].u,
 		.name = name,
 	};
 	return 0;
@@ -100,6 +102,8 @@ int ts__handle_info_done(struct ts_display *display, const union ts_arg *args) {
 	query->info->pending = args[4].u;
 	query->info->evicted = args[5].u;
 	query->info->refused = args[6].u;
+	query->info->textures = args[7].u;
+	query->info->texture_bytes = args[8].u;
 	query->done = true;
 	id_release(display, args[0].u);
 	return 0;

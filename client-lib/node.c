@@ -89,8 +89,11 @@ void node_commit_doomed(struct ts_display *display) {
 	display->doomed_len = 0;
 }
 
+enum node_kind { KIND_GROUP, KIND_RECT, KIND_IMAGE };
+
 static struct ts_node *create(struct ts_display *display, struct ts_group *parent,
-		bool group, size_t size) {
+		enum node_kind kind, size_t size) {
+	bool group = kind == KIND_GROUP;
 	if (display_check(display) < 0) {
 		return NULL;
 	}
@@ -117,8 +120,9 @@ static struct ts_node *create(struct ts_display *display, struct ts_group *paren
 		return NULL;
 	}
 	uint32_t parent_id = parent ? parent->node.id : 0;
-	int rc = group ? ts__req_group_create(display, id, parent_id)
-		: ts__req_rect_create(display, id, parent_id);
+	int rc = kind == KIND_GROUP ? ts__req_group_create(display, id, parent_id)
+		: kind == KIND_RECT ? ts__req_rect_create(display, id, parent_id)
+		: ts__req_image_create(display, id, parent_id);
 	if (rc < 0) {
 		unlink_node(node);
 		id_release(display, id);
@@ -129,18 +133,18 @@ static struct ts_node *create(struct ts_display *display, struct ts_group *paren
 }
 
 struct ts_group *ts_group_create(struct ts_display *display, struct ts_group *parent) {
-	return (struct ts_group *)create(display, parent, true, sizeof(struct ts_group));
+	return (struct ts_group *)create(display, parent, KIND_GROUP, sizeof(struct ts_group));
 }
 
 struct ts_rect *ts_rect_create(struct ts_display *display) {
-	return (struct ts_rect *)create(display, NULL, false, sizeof(struct ts_rect));
+	return (struct ts_rect *)create(display, NULL, KIND_RECT, sizeof(struct ts_rect));
 }
 
 struct ts_rect *ts_rect_create_in(struct ts_group *parent) {
 	if (parent == NULL) {
 		return NULL;
 	}
-	return (struct ts_rect *)create(parent->node.display, parent, false,
+	return (struct ts_rect *)create(parent->node.display, parent, KIND_RECT,
 		sizeof(struct ts_rect));
 }
 
@@ -336,4 +340,43 @@ int ts_display_set_layer(struct ts_display *display, enum ts_layer layer) {
 
 int ts_display_raise(struct ts_display *display) {
 	return display_check(display) < 0 ? -1 : ts__req_raise(display);
+}
+
+struct ts_image_node *ts_image_node_create(struct ts_display *display,
+		struct ts_group *parent) {
+	if (parent != NULL && parent->node.display != display) {
+		display_fail(display, EINVAL, "the parent group is not of this display");
+		return NULL;
+	}
+	return (struct ts_image_node *)create(display, parent, KIND_IMAGE,
+		sizeof(struct ts_image_node));
+}
+
+struct ts_node *ts_image_node_node(struct ts_image_node *image) {
+	return image != NULL ? &image->node : NULL;
+}
+
+int ts_image_node_destroy(struct ts_image_node *image) {
+	return ts_node_destroy(ts_image_node_node(image));
+}
+
+int ts_image_node_set_buffer(struct ts_image_node *image, struct ts_buffer *buffer) {
+	if (!live(&image->node)) {
+		return -1;
+	}
+	uint32_t id = 0;
+	if (buffer != NULL) {
+		id = buffer_id(buffer);
+		if (id == 0) {
+			errno = EINVAL;
+			return -1;
+		}
+	}
+	return ts__req_image_set_buffer(image->node.display, image->node.id, id);
+}
+
+int ts_image_node_set_source(struct ts_image_node *image, double x, double y,
+		double width, double height) {
+	return live(&image->node) ? ts__req_image_set_source(image->node.display,
+		image->node.id, FX(x), FX(y), FX(width), FX(height)) : -1;
 }

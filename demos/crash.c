@@ -46,11 +46,13 @@ static const char *const mode_names[] = {
 
 static void usage(FILE *out) {
 	fprintf(out,
-		"usage: %s --mode MODE [--objects N] [--tree] [--linger-ms MS] [--socket PATH]\n"
+		"usage: %s --mode MODE [--objects N] [--tree] [--images N] [--linger-ms MS]\n"
+		"       [--socket PATH]\n"
 		"Creates N (default 100) red rectangles over the whole screen (with --tree, in\n"
 		"groups of ten, each group inside the one before, 16 deep, then again from the\n"
-		"top), prints \"ready\" once the server has them, waits MS milliseconds (default\n"
-		"0) and dies:\n"
+		"top), and with --images N, N image buffers of 64 x 64 in one shared-memory pool,\n"
+		"each shown by an image node; prints \"ready\" once the server has them, waits\n"
+		"MS milliseconds (default 0) and dies:\n"
 		"  segv    a write through a null pointer (SIGSEGV)\n"
 		"  abort   abort() (SIGABRT)\n"
 		"  kill    SIGKILL to itself\n"
@@ -163,6 +165,41 @@ static void segfault(void) {
 	raise(SIGSEGV); // not reached
 }
 
+// @count image buffers of IMAGE_SIDE x IMAGE_SIDE pixels in one pool, filled with the
+// crash colour, each shown by an image node, tiled over the screen. The pool's memory
+// stays mapped here (it goes with the process).
+#define IMAGE_SIDE 64
+static bool show_images(struct ts_display *display, unsigned long count, int width) {
+	if (count == 0) {
+		return true;
+	}
+	size_t one = (size_t)IMAGE_SIDE * IMAGE_SIDE * 4;
+	struct ts_shm_pool *pool = ts_shm_pool_create(display, one * count);
+	if (pool == NULL) {
+		return false;
+	}
+	uint8_t *data = ts_shm_pool_data(pool);
+	for (size_t i = 0; i < one * count; i += 4) {
+		data[i] = (uint8_t)(CRASH_COLOR >> 24);
+		data[i + 1] = (uint8_t)(CRASH_COLOR >> 16);
+		data[i + 2] = (uint8_t)(CRASH_COLOR >> 8);
+		data[i + 3] = (uint8_t)CRASH_COLOR;
+	}
+	int across = width / IMAGE_SIDE > 0 ? width / IMAGE_SIDE : 1;
+	for (unsigned long i = 0; i < count; i++) {
+		struct ts_buffer *buffer = ts_buffer_create(pool, (uint32_t)(i * one), IMAGE_SIDE,
+			IMAGE_SIDE, IMAGE_SIDE * 4, TS_FORMAT_RGBA8);
+		struct ts_image_node *image = ts_image_node_create(display, NULL);
+		if (buffer == NULL || image == NULL || ts_image_node_set_buffer(image, buffer) < 0 ||
+				ts_node_set_position(ts_image_node_node(image),
+					(double)(i % (unsigned long)across) * IMAGE_SIDE,
+					(double)(i / (unsigned long)across) * IMAGE_SIDE) < 0) {
+			return false;
+		}
+	}
+	return true;
+}
+
 static void die(enum mode mode, struct ts_display *display, struct ts_rect *first) {
 	switch (mode) {
 	case MODE_SEGV:
@@ -191,6 +228,7 @@ int main(int argc, char *argv[]) {
 		{ "objects", required_argument, NULL, 'n' },
 		{ "linger-ms", required_argument, NULL, 'l' },
 		{ "tree", no_argument, NULL, 't' },
+		{ "images", required_argument, NULL, 'i' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -198,10 +236,10 @@ int main(int argc, char *argv[]) {
 	const char *socket_path = NULL;
 	bool have_mode = false;
 	enum mode mode = MODE_KILL;
-	unsigned long objects = 100, linger_ms = 0;
+	unsigned long objects = 100, linger_ms = 0, images = 0;
 	bool tree = false;
 	int opt;
-	while ((opt = getopt_long(argc, argv, "m:n:l:ts:h", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "m:n:l:ti:s:h", options, NULL)) != -1) {
 		switch (opt) {
 		case 'm':
 			if (!parse_mode(optarg, &mode)) {
@@ -226,6 +264,12 @@ int main(int argc, char *argv[]) {
 			break;
 		case 't':
 			tree = true;
+			break;
+		case 'i':
+			if (!tool_parse_ulong(optarg, 0, 4096, &images)) {
+				fprintf(stderr, "%s: --images wants a number from 0 to 4096\n", prog);
+				return 2;
+			}
 			break;
 		case 's':
 			socket_path = optarg;
@@ -256,6 +300,7 @@ int main(int argc, char *argv[]) {
 	}
 	struct ts_rect *first = NULL;
 	if (!fill_screen(display, objects, tree, width, height, &first) ||
+			!show_images(display, images, width) ||
 			ts_display_commit(display) < 0 ||
 			ts_display_roundtrip(display) < 0) {
 		tool_report(prog, display, "cannot create the objects");

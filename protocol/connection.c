@@ -50,7 +50,7 @@ void ts_connection_finish(struct ts_connection *conn) {
 
 // Makes room for @need more bytes after buf->end, compacting then growing (doubling)
 // up to the limit. Returns false when the limit or memory forbids it.
-static bool buffer_reserve(struct ts_buffer *buf, size_t need) {
+static bool buffer_reserve(struct ts_byte_queue *buf, size_t need) {
 	size_t used = buf->end - buf->start;
 	if (need > buf->limit || used > buf->limit - need) {
 		return false;
@@ -91,7 +91,7 @@ static bool buffer_reserve(struct ts_buffer *buf, size_t need) {
 // way, the bytes kept being at most one message); that is cheaper than knowing for
 // sure that more is coming, which would take a system call, and keeping the room on
 // a guess would leave it with an idle connection.
-static void buffer_shrink(struct ts_buffer *buf) {
+static void buffer_shrink(struct ts_byte_queue *buf) {
 	size_t used = buf->end - buf->start;
 	if (buf->start > 0) {
 		memmove(buf->data, buf->data + buf->start, used);
@@ -112,7 +112,7 @@ static void buffer_shrink(struct ts_buffer *buf) {
 }
 
 static int connection_read(struct ts_connection *conn, int flags) {
-	struct ts_buffer *in = &conn->in;
+	struct ts_byte_queue *in = &conn->in;
 	size_t used = in->end - in->start;
 	// READ_CHUNK at a time, or, when the buffer holds less (the start of a message,
 	// usually), what makes READ_CHUNK in all, so that it needs no more than that.
@@ -221,7 +221,7 @@ ssize_t ts_send_fds(int sock, const void *data, size_t len, const int *fds, unsi
 }
 
 int ts_connection_flush(struct ts_connection *conn) {
-	struct ts_buffer *out = &conn->out;
+	struct ts_byte_queue *out = &conn->out;
 	while (out->end > out->start) {
 		// Fds go with the first byte of the message that carries them, never with
 		// earlier bytes: a reader that has every byte before that message and the fds
@@ -303,7 +303,7 @@ int ts_connection_queue(struct ts_connection *conn, const struct ts_interface *i
 	}
 	// Only 4-byte fields: no argument can be invalid and there is no fd to take.
 	const struct ts_message_meta *meta = &iface->meta[opcode];
-	struct ts_buffer *out = &conn->out;
+	struct ts_byte_queue *out = &conn->out;
 	if (out->cap - out->end < meta->size && !buffer_reserve(out, meta->size)) {
 		return -1;
 	}

@@ -18,7 +18,7 @@
 #define TS_BUFFER_MIN 512        // bytes a buffer starts with and shrinks back to
 
 /** A byte queue: valid data lies in data[start, end). */
-struct ts_buffer {
+struct ts_byte_queue {
 	uint8_t *data;
 	size_t start, end, cap;
 	size_t limit; // the most bytes it may grow to
@@ -26,7 +26,7 @@ struct ts_buffer {
 
 struct ts_connection {
 	int fd; // owned: closed by ts_connection_finish
-	struct ts_buffer in, out;
+	struct ts_byte_queue in, out;
 	int fds_in[TS_CONNECTION_MAX_FDS];
 	unsigned nfds_in;
 	unsigned max_fds_in;  // fds queued before TS_IO_TOO_MANY_FDS (TS_CONNECTION_MAX_FDS at most)

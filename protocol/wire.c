@@ -37,7 +37,7 @@ const struct ts_interface ts_event_interface = {
 	.messages = ts_events, .meta = event_meta, .count = TS_EV_COUNT_,
 };
 
-_Static_assert(TS_MAX_ARGS <= 8, "ts_message_meta.ids has a bit per field");
+_Static_assert(TS_MAX_ARGS <= 16, "ts_message_meta.ids has a bit per field");
 _Static_assert(TS_HEADER_SIZE + 4 * TS_MAX_ARGS <= UINT16_MAX, "ts_message_meta.size");
 
 struct ts_message_meta ts_message_meta_of(const struct ts_message_desc *desc) {
@@ -58,11 +58,11 @@ struct ts_message_meta ts_message_meta_of(const struct ts_message_desc *desc) {
 			break;
 		case 'o':
 			if (desc->args != NULL && desc->args[k].nullable) {
-				meta.nullable |= (uint8_t)(1u << k);
+				meta.nullable |= (uint16_t)(1u << k);
 			}
 			// fall through
 		case 'n':
-			meta.ids |= (uint8_t)(1u << k);
+			meta.ids |= (uint16_t)(1u << k);
 			size += 4;
 			break;
 		default:

@@ -98,8 +98,8 @@ unsigned ts_message_fd_count(const struct ts_message_desc *desc);
 struct ts_message_meta {
 	uint16_t size;   // bytes on the wire, header included, when it has no string; else 0
 	uint8_t nfds;    // 'h' fields
-	uint8_t ids;     // bit k set when field k is an object id ('n' or 'o')
-	uint8_t nullable; // bit k set when field k is an id that may be 0 ('o?')
+	uint16_t ids;     // bit k set when field k is an object id ('n' or 'o')
+	uint16_t nullable; // bit k set when field k is an id that may be 0 ('o?')
 	bool plain;      // only 4-byte fields (no string, array or fd): see ts_decode_plain
 };
 

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "image.h"
 #include "log.h"
 #include "loop.h"
 #include "reaper.h"
@@ -49,6 +50,8 @@ struct client *client_create(struct server *server, int fd, pid_t pid, uid_t uid
 	list_init(&client->backlog_link);
 	list_init(&client->shots);
 	list_init(&client->listeners);
+	list_init(&client->images);
+	list_init(&client->maps);
 	client->pending_layer = -1;
 	// Accept order is deadline order: the hello deadline is the same for everyone,
 	// and the oldest is the first to go when the pending_clients budget is full.
@@ -164,6 +167,9 @@ void client_destroy(struct client *client) {
 	// anything outside the client's memory yet, so none needs its destroy called one
 	// by one here.
 	object_listeners_client_gone(client);
+	// Textures and mappings are outside the client's memory: they go one by one, a
+	// few hundred at most, before the slots that point at them.
+	image_client_gone(client);
 	if (client->has_root) {
 		tree_root_finish(&server->tree, &client->root);
 	}

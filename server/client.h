@@ -57,6 +57,14 @@ struct client {
 	struct list shots;                // struct shot.client_link: waiting for a frame
 	uint32_t shot_count;              // in shots (at most CLIENT_MAX_SHOTS)
 	struct list listeners;            // struct object_listener.link (object.h)
+	// Images (image.h): every buffer's content, live or orphaned, and every pool's
+	// mapping; what they cost against the texture_bytes and shm_bytes limits.
+	struct list images;               // struct image_content.link
+	struct list maps;                 // struct shm_map.link
+	uint32_t textures;
+	uint64_t texture_bytes;
+	uint64_t shm_bytes;
+	uint32_t image_orphans;           // contents whose buffer object is gone
 	int8_t pending_layer;             // set_layer since the last commit; -1: none
 	bool pending_raise;               // raise since the last commit
 	// Objects made or changed since the last commit, in the order they first were:

@@ -22,11 +22,15 @@
 	X(objects, 65536, 1, 1u << 24, \
 		"objects per client: nodes, and frame callbacks not yet answered") \
 	X(nodes, 65536, 1, 1u << 24, \
-		"nodes (groups and rects) per client") \
+		"nodes (groups, rects and images) per client") \
 	X(depth, 64, 1, 4096, \
 		"how deep nodes may nest: a child of a client's root is at depth 1") \
 	X(client_bytes, 16u << 20, 64u << 10, 1u << 31, \
 		"bytes of server memory per client: objects and pending state") \
+	X(texture_bytes, 64u << 20, 0, 1u << 31, \
+		"bytes of GPU memory per client: the textures of its image buffers") \
+	X(shm_bytes, 256u << 20, 0, 1u << 31, \
+		"bytes of shared memory per client the server maps (its shm pools)") \
 	X(out_bytes, 1u << 20, 4096, 1u << 30, \
 		"bytes of events queued for a client that is not reading them") \
 	X(fds, 28, 1, 28, \

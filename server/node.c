@@ -15,6 +15,7 @@
 #include <stdlib.h>
 
 #include "client.h"
+#include "image.h"
 #include "server.h"
 
 // Below what 16.16 can carry, so that a saturated value is refused.
@@ -85,6 +86,11 @@ void handle_group_create(struct client *client, const union ts_arg *args,
 void handle_rect_create(struct client *client, const union ts_arg *args,
 		void *const *objs) {
 	create_node(client, args[0].u, args[1].u, OBJECT_RECT, TREE_RECT);
+}
+
+void handle_image_create(struct client *client, const union ts_arg *args,
+		void *const *objs) {
+	create_node(client, args[0].u, args[1].u, OBJECT_IMAGE, TREE_IMAGE);
 }
 
 // The first change since the last commit: a pending entry starting from the node's
@@ -268,6 +274,37 @@ void handle_rect_set_border(struct client *client, const union ts_arg *args,
 
 // The ids of node_set_parent and node_place_* are checked by object_resolve; where
 // they lead (a cycle, a sibling elsewhere) is checked at the commit.
+void handle_image_set_buffer(struct client *client, const union ts_arg *args,
+		void *const *objs) {
+	struct tree_props *p = pending_props(client, args[0].u, objs[0], PENDING_IMAGE);
+	if (p != NULL) {
+		const struct buffer_slot *buffer = objs[1];
+		p->texture = buffer != NULL ? &buffer->content->texture : NULL;
+	}
+}
+
+void handle_image_set_source(struct client *client, const union ts_arg *args,
+		void *const *objs) {
+	float x = fixed(args[1].f), y = fixed(args[2].f);
+	float w = fixed(args[3].f), h = fixed(args[4].f);
+	if (!(x >= 0 && x <= MAX_NODE_SIZE && y >= 0 && y <= MAX_NODE_SIZE)) {
+		client_post_error(client, args[0].u, TS_ERR_invalid_value, "image %u: source at "
+			"(%g, %g): x and y must be 0 to %g", args[0].u, (double)x, (double)y,
+			(double)MAX_NODE_SIZE);
+		return;
+	}
+	if (!check_size(client, args[0].u, w, h)) {
+		return;
+	}
+	struct tree_props *p = pending_props(client, args[0].u, objs[0], PENDING_IMAGE);
+	if (p != NULL) {
+		p->src_x = x;
+		p->src_y = y;
+		p->src_w = w;
+		p->src_h = h;
+	}
+}
+
 void handle_node_set_parent(struct client *client, const union ts_arg *args,
 		void *const *objs) {
 	log_op(client, STRUCTURE_PARENT, args[0].u, args[1].u);
@@ -418,17 +455,27 @@ bool node_commit_structure(struct client *client) {
 	return true;
 }
 
+// What an image node shows now; NULL for any other node.
+static const struct tree_texture *shown(const struct client *client,
+		const struct tree_node *node) {
+	return node->kind == TREE_IMAGE
+		? tree_node_extra(&client->root, node)->u.image.texture : NULL;
+}
+
 static bool node_commit(struct client *client, uint32_t id, void *slot,
 		const struct pending_entry *entry) {
+	const struct tree_texture *before = shown(client, slot);
 	if (!tree_node_set_props(&client->server->tree, &client->root, slot,
 			&entry->state.props)) {
 		client_post_error(client, id, TS_ERR_no_memory, "out of memory");
 		return false;
 	}
+	image_users_change(before, shown(client, slot));
 	return true;
 }
 
 static void node_destroy(struct client *client, uint32_t id, void *slot) {
+	image_users_change(shown(client, slot), NULL);
 	tree_node_finish(&client->root, slot);
 	client->node_count--;
 }
@@ -444,6 +491,15 @@ const struct object_ops group_ops = {
 
 const struct object_ops rect_ops = {
 	.name = "rect",
+	.destroyable = true,
+	.request_destroy = node_request_destroy,
+	.destroy = node_destroy,
+	.commit = node_commit,
+	.pending_offset = offsetof(struct tree_node, user),
+};
+
+const struct object_ops image_ops = {
+	.name = "image",
 	.destroyable = true,
 	.request_destroy = node_request_destroy,
 	.destroy = node_destroy,

@@ -34,6 +34,9 @@ enum object_type {
 	                                         // only its type byte is used
 	OBJECT_GROUP = TS_IFACE_group + 1,
 	OBJECT_RECT = TS_IFACE_rect + 1,
+	OBJECT_IMAGE = TS_IFACE_image + 1,
+	OBJECT_SHM_POOL = TS_IFACE_shm_pool + 1,
+	OBJECT_BUFFER = TS_IFACE_buffer + 1,
 	// A node whose destroy request waits for the commit: no request may name it.
 	OBJECT_DOOMED = TS_IFACE_COUNT_ + 1,
 	OBJECT_TYPE_COUNT_,
@@ -54,6 +57,8 @@ enum pending_field {
 	PENDING_ISOLATE = 1u << 10,
 	PENDING_RADIUS = 1u << 11,
 	PENDING_BORDER = 1u << 12,
+	PENDING_DAMAGE = 1u << 13,   // a buffer: pixels to upload
+	PENDING_IMAGE = 1u << 14,    // an image node: its buffer or source
 };
 
 /** One object's pending state: what the next commit applies to it. */
@@ -96,6 +101,9 @@ struct object_ops {
 
 extern const struct object_ops group_ops;    // node.c
 extern const struct object_ops rect_ops;     // node.c
+extern const struct object_ops image_ops;    // node.c
+extern const struct object_ops shm_pool_ops; // image.c
+extern const struct object_ops buffer_ops;   // image.c
 extern const struct object_ops doomed_ops;   // node.c
 extern const struct object_ops callback_ops; // requests.c
 

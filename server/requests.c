@@ -15,6 +15,7 @@
 
 #include "backend.h"
 #include "client.h"
+#include "image.h"
 #include "log.h"
 #include "node.h"
 #include "server.h"
@@ -288,6 +289,8 @@ void handle_commit(struct client *client, const union ts_arg *args,
 	if (!object_commit_all(client) || !node_commit_structure(client) || !commit_root(client)) {
 		return;
 	}
+	// No pending change names a content any more: those nothing shows can go.
+	image_sweep(client);
 	// Frame callbacks now wait for the next frame.
 	struct id_array *due = &client->frame_due;
 	if (due->len == 0) {
@@ -344,6 +347,7 @@ void handle_info_query(struct client *client, const union ts_arg *args,
 		client_send(client, TS_EV_client_info, (union ts_arg[]){
 			{ .u = cb }, { .u = other->id }, { .u = (uint32_t)other->pid },
 			{ .u = other->objects.count }, { .u = saturate_u32(bytes) },
+			{ .u = other->textures }, { .u = saturate_u32(other->texture_bytes) },
 			{ .s = other->name ? other->name : "" } });
 	}
 	for (size_t i = 0; i < limits_count(); i++) {
@@ -357,7 +361,8 @@ void handle_info_query(struct client *client, const union ts_arg *args,
 	client_send(client, TS_EV_info_done, (union ts_arg[]){
 		{ .u = cb }, { .u = clients }, { .u = objects }, { .u = server->last_cleanup_us },
 		{ .u = (uint32_t)server->pending_count }, { .u = saturate_u32(server->evictions.count) },
-		{ .u = saturate_u32(server->refusals.count) } });
+		{ .u = saturate_u32(server->refusals.count) }, { .u = server->texture_count },
+		{ .u = saturate_u32(server->texture_bytes) } });
 }
 
 // The size of a screenshot's pixels: width * 4 * height of the output.

@@ -64,6 +64,8 @@ struct server {
 	size_t session_count;          // clients that said hello and are not dying
 	size_t pending_count;          // connections yet to say hello: on hello_clients
 	size_t object_count;           // objects of every client
+	uint32_t texture_count;        // image textures of every client
+	uint64_t texture_bytes;        // what they cost
 	uint32_t next_client_id;
 	struct list dead_clients;      // client.dead_link: destroyed after the loop round
 	struct list flush_clients;     // client.flush_link: have queued output

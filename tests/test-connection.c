@@ -118,7 +118,7 @@ static void test_round_trip_many(void **state) {
 		if (i % 3 == 0) {
 			name_for(i, name, sizeof name);
 			args[0].u = i + 1; args[1].u = i; args[2].u = 1000 + i; args[3].u = i * 2;
-			args[4].u = i * 3; args[5].s = name;
+			args[4].u = i * 3; args[5].u = i * 5; args[6].u = i * 7; args[7].s = name;
 			assert_int_equal(ts_connection_queue(&a, &ts_event_interface,
 				TS_EV_client_info, args), 0);
 			total += ts_encoded_size(&ts_event_interface, TS_EV_client_info, args);
@@ -149,7 +149,9 @@ static void test_round_trip_many(void **state) {
 			assert_int_equal(args[2].u, 1000 + got);
 			assert_int_equal(args[3].u, got * 2);
 			assert_int_equal(args[4].u, got * 3);
-			assert_string_equal(args[5].s, name);
+			assert_int_equal(args[5].u, got * 5);
+			assert_int_equal(args[6].u, got * 7);
+			assert_string_equal(args[7].s, name);
 		} else {
 			assert_int_equal(hdr.opcode, TS_EV_done);
 			assert_int_equal(args[1].u, 0xdead0000u + got);
@@ -175,7 +177,7 @@ static void test_split_message(void **state) {
 
 	uint8_t buf[512];
 	union ts_arg args[TS_MAX_ARGS] = { { .u = 7 }, { .u = 2 }, { .u = 99 }, { .u = 3 },
-		{ .u = 4 }, { .s = "a name long enough to split" } };
+		{ .u = 4 }, { .u = 5 }, { .u = 6 }, { .s = "a name long enough to split" } };
 	size_t size = encode(buf, sizeof buf, &ts_event_interface, TS_EV_client_info, args);
 	args[0].u = 8; args[1].u = 55;
 	size_t size2 = encode(buf + size, sizeof buf - size, &ts_event_interface, TS_EV_done, args);
@@ -201,7 +203,7 @@ static void test_split_message(void **state) {
 	assert_int_equal(hdr.size, size);
 	assert_int_equal(out[0].u, 7);
 	assert_int_equal(out[2].u, 99);
-	assert_string_equal(out[5].s, "a name long enough to split");
+	assert_string_equal(out[7].s, "a name long enough to split");
 	ts_connection_consume(&b, hdr.size);
 	assert_int_equal(ts_connection_pending_input(&b), 5);
 	assert_int_equal(ts_connection_next(&b, &ts_event_interface, &hdr, out, &why), 0);
@@ -786,8 +788,11 @@ static void fill_args(const struct ts_interface *iface, uint16_t op, unsigned se
 			args[k].s = name;
 			break;
 		case 'a': {
+			// @seed whole elements of the field's size (4 bytes where it says none).
 			static const uint8_t bytes[64] = { 9, 8, 7, 6, 5, 4, 3, 2, 1 };
-			args[k].a = (struct ts_array){ .data = bytes, .size = (uint32_t)(seed * 4) };
+			const struct ts_arg_desc *desc = iface->messages[op].args;
+			uint32_t elem = desc != NULL && desc[k].elem_size > 0 ? desc[k].elem_size : 4;
+			args[k].a = (struct ts_array){ .data = bytes, .size = seed * elem };
 			break;
 		}
 		case 'h':

@@ -31,18 +31,22 @@ static void test_defaults(void **state) {
 	assert_int_equal(l.nodes, 65536);
 	assert_int_equal(l.depth, 64);
 	assert_int_equal(l.client_bytes, 16u << 20);
+	assert_int_equal(l.texture_bytes, 64u << 20);
+	assert_int_equal(l.shm_bytes, 256u << 20);
 	assert_int_equal(l.out_bytes, 1u << 20);
 	assert_int_equal(l.fds, 28);
 	assert_int_equal(l.requests, 1024);
 	assert_int_equal(l.hello_timeout_ms, 5000);
 	// The names are the table's, in its order, and match the fields.
-	assert_int_equal(limits_count(), 10);
+	assert_int_equal(limits_count(), 12);
 	assert_string_equal(limits_name(0), "clients");
 	assert_string_equal(limits_name(1), "pending_clients");
 	assert_string_equal(limits_name(3), "nodes");
 	assert_string_equal(limits_name(4), "depth");
-	assert_string_equal(limits_name(9), "hello_timeout_ms");
-	assert_null(limits_name(10));
+	assert_string_equal(limits_name(6), "texture_bytes");
+	assert_string_equal(limits_name(7), "shm_bytes");
+	assert_string_equal(limits_name(11), "hello_timeout_ms");
+	assert_null(limits_name(12));
 	assert_int_equal(value_of(&l, "pending_clients"), l.pending_clients);
 	assert_int_equal(value_of(&l, "requests"), l.requests);
 	assert_int_equal(value_of(&l, "client_bytes"), l.client_bytes);

@@ -1,9 +1,11 @@
 /*
  * The renderer against the headless backend: real GLES 2 (llvmpipe on machines with no
  * GPU), checked pixel by pixel: scene trees built by tree.c first, then draw lists made
- * by hand (the rect material, clips, layers, damage, batching). No EGL is a failure, not a skip: the
- * server needs it.
+ * by hand (the rect material, clips, layers, damage, batching), then images: textures
+ * of the three formats made, uploaded whole and in part, and drawn. No EGL is a
+ * failure, not a skip: the server needs it.
  */
+#define _DEFAULT_SOURCE // MAP_ANONYMOUS
 #include <setjmp.h>
 #include <math.h>
 #include <stdbool.h>
@@ -13,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <epoxy/gl.h>
@@ -960,6 +964,652 @@ static void test_batching(void **state) {
 	free(list.items);
 }
 
+// ---- Images: textures made and uploaded through render.h, drawn as DRAW_IMAGE ----
+
+// The unit square to the screen box (x, y)-(x + w, y + h).
+static struct affine placed(float x, float y, float w, float h) {
+	return (struct affine){ w, 0, 0, h, x, y };
+}
+
+static struct draw_item *add_image(struct test_list *l, struct affine world,
+		uint32_t texture, uint32_t clip) {
+	struct draw_item *item = add_item(l, DRAW_IMAGE, clip);
+	item->bounds = meet(item->bounds, quad_box(world, 1, 1));
+	item->image.world = world;
+	item->image.u1 = item->image.v1 = 1;
+	item->image.texture = texture;
+	item->image.tint = 0xffffffffu;
+	return item;
+}
+
+// A @w x @h texture of @format holding @pixels (rows @stride bytes apart).
+static struct render_texture make_texture(enum render_format format, int w, int h,
+		const uint8_t *pixels, size_t stride) {
+	struct render_texture tex;
+	assert_int_equal(render_texture_init(renderer, &tex, w, h, format), RENDER_OK);
+	assert_int_not_equal(tex.name, 0);
+	assert_int_equal(tex.width, w);
+	assert_int_equal(tex.height, h);
+	assert_int_equal(render_texture_upload(renderer, &tex, pixels, stride,
+		(struct draw_box){ 0, 0, w, h }), RENDER_OK);
+	return tex;
+}
+
+// The frame is @want (w x h, row by row) at (x, y) and @outside everywhere else.
+static void assert_picture(struct fixture *f, int x, int y, int w, int h,
+		const uint32_t *want, uint32_t outside) {
+	for (int py = 0; py < HEIGHT; py++) {
+		for (int px = 0; px < WIDTH; px++) {
+			bool in = px >= x && px < x + w && py >= y && py < y + h;
+			uint32_t expected = in ? want[(py - y) * w + (px - x)] : outside;
+			if (pixel_at(f->pixels, px, py) != expected) {
+				fail_msg("pixel (%d, %d) is %08x, expected %08x", px, py,
+					pixel_at(f->pixels, px, py), expected);
+			}
+		}
+	}
+}
+
+static void put_bytes(uint8_t *p, uint32_t rgba) {
+	p[0] = (uint8_t)(rgba >> 24), p[1] = (uint8_t)(rgba >> 16);
+	p[2] = (uint8_t)(rgba >> 8), p[3] = (uint8_t)rgba;
+}
+
+// Premultiplied RGBA8 texels, all different: opaque, partly transparent, and clear.
+static uint32_t rgba8_texel(int i, int j) {
+	uint32_t a = 255 - (uint32_t)(j * 8 + i) * 5;
+	if (i == 7 && j == 5) {
+		return 0; // fully transparent
+	}
+	return (a * (uint32_t)i / 7) << 24 | (a * (uint32_t)j / 5) << 16 | (a / 2) << 8 | a;
+}
+
+static void test_image_rgba8(void **state) {
+	struct fixture *f = *state;
+	enum { W = 8, H = 6 };
+	uint8_t pixels[W * H * 4];
+	uint32_t texels[W * H], over_bg[W * H];
+	for (int j = 0; j < H; j++) {
+		for (int i = 0; i < W; i++) {
+			texels[j * W + i] = rgba8_texel(i, j);
+			over_bg[j * W + i] = over(texels[j * W + i], BACKGROUND);
+			put_bytes(pixels + (j * W + i) * 4, texels[j * W + i]);
+		}
+	}
+	struct render_texture tex = make_texture(RENDER_RGBA8, W, H, pixels, W * 4);
+	struct test_list l;
+	test_list_init(&l);
+	add_image(&l, placed(5, 7, W, H), tex.name, DRAW_NO_CLIP);
+	// Over a clear background the frame holds the texels exactly as uploaded.
+	l.dl.background = 0;
+	struct render_stats stats = draw(f, &l.dl);
+	assert_picture(f, 5, 7, W, H, texels, 0);
+	assert_int_equal(stats.draw_calls, 1);
+	assert_int_equal(stats.nodes_drawn, 1);
+	// Over the background: premultiplied source-over.
+	l.dl.background = BACKGROUND;
+	draw(f, &l.dl);
+	assert_picture(f, 5, 7, W, H, over_bg, BACKGROUND);
+	render_texture_finish(renderer, &tex);
+	assert_int_equal(tex.name, 0);
+}
+
+static void test_image_xrgb8(void **state) {
+	struct fixture *f = *state;
+	enum { W = 7, H = 5, STRIDE = 10 * 4 };
+	// Rows padded to 10 pixels; the padding and the X bytes are junk that must not show.
+	uint8_t pixels[STRIDE * H];
+	memset(pixels, 0xee, sizeof pixels);
+	uint32_t want[W * H];
+	for (int j = 0; j < H; j++) {
+		for (int i = 0; i < W; i++) {
+			const uint8_t r = (uint8_t)(200 - i * 20), g = (uint8_t)(j * 60 + 3);
+			const uint8_t b = (uint8_t)(i * 30 + j);
+			uint8_t *p = pixels + j * STRIDE + i * 4;
+			p[0] = b, p[1] = g, p[2] = r, p[3] = (uint8_t)(i * 40); // B, G, R, X
+			want[j * W + i] = (uint32_t)r << 24 | (uint32_t)g << 16 | (uint32_t)b << 8
+				| 0xff;
+		}
+	}
+	struct render_texture tex = make_texture(RENDER_XRGB8, W, H, pixels, STRIDE);
+	struct test_list l;
+	test_list_init(&l);
+	add_image(&l, placed(3, 2, W, H), tex.name, DRAW_NO_CLIP);
+	struct render_stats stats = draw(f, &l.dl);
+	assert_picture(f, 3, 2, W, H, want, BACKGROUND);
+	assert_int_equal(stats.nodes_drawn, 1);
+	// Partly off the screen's right and bottom edges: what is on it, cut there.
+	l.dl.len = 0;
+	add_image(&l, placed(WIDTH - 4, HEIGHT - 3, W, H), tex.name, DRAW_NO_CLIP);
+	draw(f, &l.dl);
+	uint32_t corner[4 * 3];
+	for (int j = 0; j < 3; j++) {
+		for (int i = 0; i < 4; i++) {
+			corner[j * 4 + i] = want[j * W + i];
+		}
+	}
+	assert_picture(f, WIDTH - 4, HEIGHT - 3, 4, 3, corner, BACKGROUND);
+	render_texture_finish(renderer, &tex);
+}
+
+// A 5- or 6-bit channel (@bits) in 8 bits, as GL says (v / max as a float, stored to
+// the nearest of 255 steps) or by repeating its top bits below it, as Mesa (llvmpipe)
+// and many GPUs do: the two differ by one for some values, and either is fine.
+static bool expanded(uint32_t got, uint32_t v, unsigned bits) {
+	const uint32_t max = (1u << bits) - 1;
+	const uint32_t rounded = (v * 255 + max / 2) / max;
+	const uint32_t repeated = (v << (8 - bits) | v >> (2 * bits - 8)) & 0xff;
+	return got == rounded || got == repeated;
+}
+
+static void test_image_rgb565(void **state) {
+	struct fixture *f = *state;
+	enum { W = 8, H = 8 };
+	// Every green value once, every red and blue value twice: all different texels.
+	uint8_t pixels[W * H * 2];
+	uint32_t rgb[W * H][3];
+	for (uint32_t k = 0; k < W * H; k++) {
+		const uint32_t r = k % 32, g = k, b = 31 - (k * 7) % 32;
+		const uint16_t v = (uint16_t)(r << 11 | g << 5 | b);
+		pixels[2 * k] = (uint8_t)v, pixels[2 * k + 1] = (uint8_t)(v >> 8); // little endian
+		rgb[k][0] = r, rgb[k][1] = g, rgb[k][2] = b;
+	}
+	struct render_texture tex = make_texture(RENDER_RGB565, W, H, pixels, W * 2);
+	struct test_list l;
+	test_list_init(&l);
+	add_image(&l, placed(20, 9, W, H), tex.name, DRAW_NO_CLIP);
+	l.dl.background = 0; // opaque texels: alpha 1 over nothing
+	draw(f, &l.dl);
+	for (int k = 0; k < W * H; k++) {
+		const uint32_t got = pixel_at(f->pixels, 20 + k % W, 9 + k / W);
+		if (!expanded(got >> 24, rgb[k][0], 5) || !expanded(got >> 16 & 0xff, rgb[k][1], 6)
+				|| !expanded(got >> 8 & 0xff, rgb[k][2], 5) || (got & 0xff) != 0xff) {
+			fail_msg("texel %d (%u, %u, %u) is %08x", k, rgb[k][0], rgb[k][1], rgb[k][2],
+				got);
+		}
+	}
+	// Where the two ways agree: 0 and full, and 6 of 31 (49 either way).
+	assert_int_equal(pixel_at(f->pixels, 20, 9), 0x0000ffffu);          // 0, 0, 31
+	assert_int_equal(pixel_at(f->pixels, 20 + 7, 9 + 7), 0xffff31ffu);  // 31, 63, 6
+	assert_all(f, 0, 0, 20, HEIGHT, 0);
+	assert_all(f, 28, 0, WIDTH, HEIGHT, 0);
+	assert_all(f, 20, 0, 28, 9, 0);
+	assert_all(f, 20, 17, 28, HEIGHT, 0);
+	render_texture_finish(renderer, &tex);
+}
+
+// A 8 x 8 RGBA8 texture whose texel (i, j) is opaque (i * 30, j * 30, 99).
+static struct render_texture grid_texture(void) {
+	uint8_t pixels[8 * 8 * 4];
+	for (int j = 0; j < 8; j++) {
+		for (int i = 0; i < 8; i++) {
+			put_bytes(pixels + (j * 8 + i) * 4, (uint32_t)(i * 30) << 24
+				| (uint32_t)(j * 30) << 16 | 99 << 8 | 0xff);
+		}
+	}
+	return make_texture(RENDER_RGBA8, 8, 8, pixels, 8 * 4);
+}
+
+static uint32_t grid_texel(int i, int j) {
+	return (uint32_t)(i * 30) << 24 | (uint32_t)(j * 30) << 16 | 99 << 8 | 0xff;
+}
+
+static void test_image_source_rect(void **state) {
+	struct fixture *f = *state;
+	struct render_texture tex = grid_texture();
+	struct test_list l;
+	test_list_init(&l);
+	// A sprite: the middle 4 x 4 texels drawn at 4 x 4 pixels.
+	struct draw_item *item = add_image(&l, placed(30, 20, 4, 4), tex.name, DRAW_NO_CLIP);
+	item->image.u0 = item->image.v0 = 2.0f / 8;
+	item->image.u1 = item->image.v1 = 6.0f / 8;
+	draw(f, &l.dl);
+	uint32_t want[4 * 4];
+	for (int j = 0; j < 4; j++) {
+		for (int i = 0; i < 4; i++) {
+			want[j * 4 + i] = grid_texel(i + 2, j + 2);
+		}
+	}
+	assert_picture(f, 30, 20, 4, 4, want, BACKGROUND);
+	// Flipped: (u0, v0) lands on the quad's (0, 0) corner, so u1 < u0 mirrors it.
+	item->image.u0 = 6.0f / 8, item->image.u1 = 2.0f / 8;
+	draw(f, &l.dl);
+	for (int j = 0; j < 4; j++) {
+		for (int i = 0; i < 4; i++) {
+			want[j * 4 + i] = grid_texel(5 - i, j + 2);
+		}
+	}
+	assert_picture(f, 30, 20, 4, 4, want, BACKGROUND);
+	// Scaled up twice: the outermost pixels sample the sprite's own edge texels, never
+	// a blend with their neighbours outside it on the sheet (texels 1 and 6).
+	item->image.u0 = 2.0f / 8, item->image.u1 = 6.0f / 8;
+	item->image.world = placed(30, 20, 8, 8);
+	item->bounds = quad_box(item->image.world, 1, 1);
+	draw(f, &l.dl);
+	assert_int_equal(pixel_at(f->pixels, 30, 20), grid_texel(2, 2));
+	assert_int_equal(pixel_at(f->pixels, 37, 20), grid_texel(5, 2));
+	assert_int_equal(pixel_at(f->pixels, 30, 27), grid_texel(2, 5));
+	assert_int_equal(pixel_at(f->pixels, 37, 27), grid_texel(5, 5));
+	// Inside, between texel centres: a quarter of the way from texel 2 to texel 3
+	// (red 60 to 90), so linear filtering is still on.
+	assert_near(pixel_at(f->pixels, 31, 20), 68u << 24 | 60 << 16 | 99 << 8 | 0xff, 1);
+	assert_int_equal(pixel_at(f->pixels, 38, 20), BACKGROUND);
+	render_texture_finish(renderer, &tex);
+}
+
+static void test_image_scaled(void **state) {
+	struct fixture *f = *state;
+	// Black and white texels drawn twice as wide: linear filtering between the texel
+	// centres, clamped to the edge texels beyond them.
+	uint8_t pixels[2 * 4] = { 0, 0, 0, 255, 255, 255, 255, 255 };
+	struct render_texture tex = make_texture(RENDER_RGBA8, 2, 1, pixels, 2 * 4);
+	struct test_list l;
+	test_list_init(&l);
+	add_image(&l, placed(10, 10, 4, 2), tex.name, DRAW_NO_CLIP);
+	draw(f, &l.dl);
+	// Pixel centres at texel 0.25, 0.75, 1.25, 1.75: 0, 1/4, 3/4 and 1 of the way.
+	const int grey[4] = { 0, 64, 191, 255 };
+	for (int y = 10; y < 12; y++) {
+		for (int x = 0; x < 4; x++) {
+			uint32_t g = (uint32_t)grey[x];
+			assert_near(pixel_at(f->pixels, 10 + x, y), g << 24 | g << 16 | g << 8 | 0xff,
+				1);
+		}
+	}
+	assert_int_equal(pixel_at(f->pixels, 10, 10), 0x000000ffu); // clamped, not wrapped
+	assert_int_equal(pixel_at(f->pixels, 13, 11), 0xffffffffu);
+	assert_int_equal(pixel_at(f->pixels, 14, 10), BACKGROUND);
+	assert_int_equal(pixel_at(f->pixels, 10, 12), BACKGROUND);
+	render_texture_finish(renderer, &tex);
+}
+
+static void test_image_tint(void **state) {
+	struct fixture *f = *state;
+	struct render_texture tex = grid_texture();
+	struct test_list l;
+	test_list_init(&l);
+	struct draw_item *item = add_image(&l, placed(4, 4, 8, 8), tex.name, DRAW_NO_CLIP);
+	item->image.tint = 0x80808080u; // opacity 128 / 255 in all four channels
+	struct render_stats stats = draw(f, &l.dl);
+	for (int j = 0; j < 8; j++) {
+		for (int i = 0; i < 8; i++) {
+			assert_near(pixel_at(f->pixels, 4 + i, 4 + j),
+				over(scale(grid_texel(i, j), 128.0 / 255), BACKGROUND), 1);
+		}
+	}
+	assert_int_not_equal(pixel_at(f->pixels, 11, 11), grid_texel(7, 7));
+	assert_int_equal(pixel_at(f->pixels, 12, 12), BACKGROUND);
+	assert_int_equal(stats.draw_calls, 1);
+	render_texture_finish(renderer, &tex);
+}
+
+static void test_image_rotated(void **state) {
+	struct fixture *f = *state;
+	enum { W = 8, H = 6 };
+	uint8_t pixels[W * H * 4];
+	for (int j = 0; j < H; j++) {
+		for (int i = 0; i < W; i++) {
+			put_bytes(pixels + (j * W + i) * 4, rgba8_texel(i, j));
+		}
+	}
+	struct render_texture tex = make_texture(RENDER_RGBA8, W, H, pixels, W * 4);
+	struct test_list l;
+	test_list_init(&l);
+	// Turned 90 degrees clockwise: the image's x runs down the screen, its y to the
+	// left, so texel (i, j) shows at (x + H - 1 - j, y + i).
+	const int x = 20, y = 10;
+	add_image(&l, (struct affine){ 0, W, -H, 0, x + H, y }, tex.name, DRAW_NO_CLIP);
+	l.dl.background = 0;
+	draw(f, &l.dl);
+	uint32_t want[H * W]; // H wide, W high on the screen
+	for (int j = 0; j < H; j++) {
+		for (int i = 0; i < W; i++) {
+			want[i * H + (H - 1 - j)] = rgba8_texel(i, j);
+		}
+	}
+	assert_picture(f, x, y, H, W, want, 0);
+	render_texture_finish(renderer, &tex);
+}
+
+// One texture of a single opaque colour, so that any scaling samples it exactly.
+static struct render_texture solid_texture(uint32_t rgba) {
+	uint8_t pixels[4 * 4 * 4];
+	for (int k = 0; k < 16; k++) {
+		put_bytes(pixels + k * 4, rgba);
+	}
+	return make_texture(RENDER_RGBA8, 4, 4, pixels, 4 * 4);
+}
+
+static void test_image_batching(void **state) {
+	struct fixture *f = *state;
+	struct render_texture tex = grid_texture();
+	struct render_texture white = solid_texture(0xffffffffu);
+	enum { N = 1000 };
+	struct draw_list list = { .full = true, .background = BACKGROUND };
+	list.items = calloc(N, sizeof *list.items);
+	assert_non_null(list.items);
+	list.len = list.cap = N;
+	for (int i = 0; i < N; i++) {
+		struct draw_item *item = &list.items[i];
+		item->kind = DRAW_IMAGE;
+		item->clip = DRAW_NO_CLIP;
+		int x = i * 7 % (WIDTH - 8), y = i * 3 % (HEIGHT - 8);
+		item->bounds = (struct draw_box){ x, y, x + 8, y + 8 };
+		item->image.world = placed((float)x, (float)y, 8, 8);
+		item->image.u1 = item->image.v1 = 1;
+		item->image.texture = tex.name;
+		item->image.tint = i % 2 ? 0xffffffffu : 0x80808080u;
+	}
+	draw(f, &list); // resolves epoxy's pointers
+	count_draws();
+	struct render_stats stats = draw(f, &list);
+	stop_counting();
+	assert_int_equal(stats.draw_calls, 1);
+	assert_int_equal(draw_calls, 1);
+	assert_int_equal(drawn_vertices, N * 6);
+	assert_int_equal(stats.nodes_drawn, N);
+	// The last one drawn is on top, whole.
+	const int lx = (N - 1) * 7 % (WIDTH - 8), ly = (N - 1) * 3 % (HEIGHT - 8);
+	assert_int_equal(pixel_at(f->pixels, lx + 3, ly + 5), grid_texel(3, 5));
+
+	// Rect, image, rect overlapping: drawn in that order, so three draw calls.
+	struct test_list l;
+	test_list_init(&l);
+	add_shape(&l, translate(0, 0), 20, 20, 0xff0000ffu, DRAW_NO_CLIP);
+	add_image(&l, placed(10, 10, 20, 20), white.name, DRAW_NO_CLIP);
+	add_shape(&l, translate(20, 20), 20, 20, 0x0000ffffu, DRAW_NO_CLIP);
+	count_draws();
+	stats = draw(f, &l.dl);
+	stop_counting();
+	assert_int_equal(stats.draw_calls, 3);
+	assert_int_equal(draw_calls, 3);
+	assert_int_equal(stats.nodes_drawn, 3);
+	assert_int_equal(pixel_at(f->pixels, 5, 5), 0xff0000ffu);
+	assert_int_equal(pixel_at(f->pixels, 15, 15), 0xffffffffu); // the image over red
+	assert_int_equal(pixel_at(f->pixels, 25, 25), 0x0000ffffu); // blue over the image
+	assert_int_equal(pixel_at(f->pixels, 35, 35), 0x0000ffffu);
+	assert_int_equal(pixel_at(f->pixels, 25, 12), 0xffffffffu);
+
+	// Two textures alternating: a draw call each; one texture again after a rect that
+	// is not between them in the list still joins nothing out of order.
+	l.dl.len = 0;
+	add_image(&l, placed(0, 0, 8, 8), tex.name, DRAW_NO_CLIP);
+	add_image(&l, placed(4, 4, 8, 8), white.name, DRAW_NO_CLIP);
+	add_image(&l, placed(8, 8, 8, 8), tex.name, DRAW_NO_CLIP);
+	add_image(&l, placed(40, 0, 8, 8), tex.name, DRAW_NO_CLIP);
+	stats = draw(f, &l.dl);
+	assert_int_equal(stats.draw_calls, 3);
+	assert_int_equal(pixel_at(f->pixels, 6, 6), 0xffffffffu);
+	assert_int_equal(pixel_at(f->pixels, 9, 9), grid_texel(1, 1));
+	assert_int_equal(pixel_at(f->pixels, 47, 7), grid_texel(7, 7));
+	free(list.items);
+	render_texture_finish(renderer, &white);
+	render_texture_finish(renderer, &tex);
+}
+
+static void test_image_scissor_clip(void **state) {
+	struct fixture *f = *state;
+	struct render_texture tex = grid_texture();
+	struct test_list l;
+	test_list_init(&l);
+	uint32_t clip = add_clip(&l, translate(12, 10), 5, 3, DRAW_NO_CLIP);
+	add_image(&l, placed(10, 8, 8, 8), tex.name, clip);
+	struct render_stats stats = draw(f, &l.dl);
+	uint32_t want[5 * 3];
+	for (int j = 0; j < 3; j++) {
+		for (int i = 0; i < 5; i++) {
+			want[j * 5 + i] = grid_texel(i + 2, j + 2);
+		}
+	}
+	assert_picture(f, 12, 10, 5, 3, want, BACKGROUND);
+	assert_int_equal(stats.draw_calls, 1); // a scissor, no stencil
+	assert_int_equal(stats.nodes_drawn, 1);
+	render_texture_finish(renderer, &tex);
+}
+
+static void test_image_stencil_clip(void **state) {
+	struct fixture *f = *state;
+	struct render_texture tex = solid_texture(0x00ff00ffu);
+	struct test_list l;
+	test_list_init(&l);
+	clip_a = turned(30, 32, 24, 40, 24);
+	uint32_t clip = add_clip(&l, clip_a, 40, 24, DRAW_NO_CLIP);
+	add_image(&l, placed(-10, -10, 100, 100), tex.name, clip);
+	struct render_stats stats = draw(f, &l.dl);
+	assert_in_range(assert_region(f, in_clip_a, 0x00ff00ffu, BACKGROUND), 900, 1020);
+	assert_int_equal(stats.draw_calls, 2); // the stencil write and the image
+	assert_int_equal(stats.nodes_drawn, 1);
+	render_texture_finish(renderer, &tex);
+}
+
+static void test_image_layer(void **state) {
+	struct fixture *f = *state;
+	struct render_texture tex = grid_texture();
+	struct test_list l;
+	test_list_init(&l);
+	// Two overlapping images at half group opacity: the overlap shows the top one only.
+	add_layer(&l, 0.5f, (struct draw_box){ 4, 4, 16, 16 });
+	add_image(&l, placed(4, 4, 8, 8), tex.name, DRAW_NO_CLIP);
+	add_image(&l, placed(8, 8, 8, 8), tex.name, DRAW_NO_CLIP);
+	end_layer(&l);
+	struct render_stats stats = draw(f, &l.dl);
+	assert_near(pixel_at(f->pixels, 5, 6), over(scale(grid_texel(1, 2), 0.5), BACKGROUND), 1);
+	assert_near(pixel_at(f->pixels, 10, 11), over(scale(grid_texel(2, 3), 0.5), BACKGROUND),
+		1);
+	assert_near(pixel_at(f->pixels, 15, 15), over(scale(grid_texel(7, 7), 0.5), BACKGROUND),
+		1);
+	assert_int_equal(pixel_at(f->pixels, 13, 5), BACKGROUND);
+	assert_int_equal(pixel_at(f->pixels, 16, 16), BACKGROUND);
+	assert_int_equal(stats.offscreen_passes, 1);
+	assert_int_equal(stats.draw_calls, 2); // both images in one, the composite
+	assert_int_equal(stats.nodes_drawn, 2);
+	render_texture_finish(renderer, &tex);
+}
+
+// Client memory that ends exactly at @size bytes, with an unreadable page after it: a
+// read past the box's last row faults, whoever does it (GL included).
+struct guarded {
+	uint8_t *map, *data;
+	size_t map_size;
+};
+
+static struct guarded guarded_alloc(size_t size) {
+	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	struct guarded g;
+	g.map_size = (size + page - 1) / page * page + page;
+	g.map = mmap(NULL, g.map_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		-1, 0);
+	assert_true(g.map != MAP_FAILED);
+	assert_int_equal(mprotect(g.map + g.map_size - page, page, PROT_NONE), 0);
+	g.data = g.map + g.map_size - page - size;
+	return g;
+}
+
+static void guarded_free(struct guarded *g) {
+	munmap(g->map, g->map_size);
+}
+
+// @format's bytes for an opaque colour: red (0xff0000) or blue (0x0000ff), as 8 bits.
+static void put_texel(enum render_format format, uint8_t *p, bool red) {
+	switch (format) {
+	case RENDER_RGBA8:
+		put_bytes(p, red ? 0xff0000ffu : 0x0000ffffu);
+		break;
+	case RENDER_XRGB8:
+		put_bytes(p, red ? 0x0000ff00u : 0xff000000u); // B, G, R, X (X zero)
+		break;
+	default: {
+		const uint16_t v = red ? 0xf800 : 0x001f;
+		p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8);
+		break;
+	}
+	}
+}
+
+// An 8 x 8 texture all red, drawn; then the 4 x 4 box at (3, 2) uploaded blue from
+// client memory with padded rows that ends with the box; drawn again (damage only).
+static void partial_upload(struct fixture *f, enum render_format format) {
+	enum { W = 8, H = 8, BX = 3, BY = 2, BW = 4, BH = 4 };
+	const size_t bpp = render_format_bpp(format), stride = (W + 3) * bpp;
+	uint8_t red[W * H * 4];
+	for (int k = 0; k < W * H; k++) {
+		put_texel(format, red + (size_t)k * bpp, true);
+	}
+	struct render_texture tex = make_texture(format, W, H, red, W * bpp);
+	struct test_list l;
+	test_list_init(&l);
+	add_image(&l, placed(10, 10, W, H), tex.name, DRAW_NO_CLIP);
+	draw(f, &l.dl);
+	assert_all(f, 10, 10, 10 + W, 10 + H, 0xff0000ffu);
+
+	// The image's memory up to the end of the box's last row, and no further.
+	struct guarded g = guarded_alloc((BY + BH - 1) * stride + (BX + BW) * bpp);
+	memset(g.data, 0x55, (BY + BH - 1) * stride + (BX + BW) * bpp); // junk outside
+	for (int y = BY; y < BY + BH; y++) {
+		for (int x = BX; x < BX + BW; x++) {
+			put_texel(format, g.data + (size_t)y * stride + (size_t)x * bpp, false);
+		}
+	}
+	const uint64_t before = renderer_uploaded_bytes(renderer);
+	assert_int_equal(render_texture_upload(renderer, &tex, g.data, stride,
+		(struct draw_box){ BX, BY, BX + BW, BY + BH }), RENDER_OK);
+	assert_int_equal(renderer_uploaded_bytes(renderer) - before,
+		BW * BH * render_texture_bytes(1, 1, format));
+	guarded_free(&g);
+
+	l.dl.full = false;
+	l.damage[0] = (struct draw_box){ 10 + BX, 10 + BY, 10 + BX + BW, 10 + BY + BH };
+	l.dl.damage_len = 1;
+	struct render_stats stats = draw(f, &l.dl);
+	assert_int_equal(stats.damaged_pixels, BW * BH);
+	for (int y = 0; y < H; y++) {
+		for (int x = 0; x < W; x++) {
+			bool in = x >= BX && x < BX + BW && y >= BY && y < BY + BH;
+			assert_int_equal(pixel_at(f->pixels, 10 + x, 10 + y),
+				in ? 0x0000ffffu : 0xff0000ffu);
+		}
+	}
+	// A full redraw shows the same: the texture changed in the box only.
+	l.dl.full = true;
+	draw(f, &l.dl);
+	for (int y = 0; y < H; y++) {
+		for (int x = 0; x < W; x++) {
+			bool in = x >= BX && x < BX + BW && y >= BY && y < BY + BH;
+			assert_int_equal(pixel_at(f->pixels, 10 + x, 10 + y),
+				in ? 0x0000ffffu : 0xff0000ffu);
+		}
+	}
+	render_texture_finish(renderer, &tex);
+}
+
+static void test_partial_upload(void **state) {
+	struct fixture *f = *state;
+	for (int format = 0; format < RENDER_FORMATS; format++) {
+		partial_upload(f, (enum render_format)format);
+	}
+	// Again through the staging copy, which drivers without EXT_unpack_subimage take:
+	// a renderer made with it turned off draws into the same frame.
+	struct renderer *straight = renderer;
+	assert_int_equal(setenv("TESSERA_UPLOAD_STAGING", "1", 1), 0);
+	renderer = renderer_create();
+	unsetenv("TESSERA_UPLOAD_STAGING");
+	assert_non_null(renderer);
+	for (int format = 0; format < RENDER_FORMATS; format++) {
+		partial_upload(f, (enum render_format)format);
+	}
+	renderer_destroy(renderer);
+	renderer = straight;
+}
+
+// A staged upload larger than the staging buffer goes up in bands of rows: an XRGB8
+// texture of 300 x 300 (360,000 bytes staged) whose every row has its own colour;
+// 8 x 8 windows of its first, middle and last rows, drawn 1:1, show every band arrived.
+static void test_staged_upload_in_bands(void **state) {
+	struct fixture *f = *state;
+	enum { W = 300, H = 300 };
+	uint8_t *pixels = malloc((size_t)W * H * 4);
+	assert_non_null(pixels);
+	for (int j = 0; j < H; j++) {
+		for (int i = 0; i < W; i++) {
+			uint8_t *p = pixels + ((size_t)j * W + (size_t)i) * 4;
+			p[0] = (uint8_t)(j * 7), p[1] = (uint8_t)j, p[2] = (uint8_t)(j >> 8), p[3] = 0;
+		}
+	}
+	struct render_texture tex = make_texture(RENDER_XRGB8, W, H, pixels, W * 4);
+	free(pixels);
+	assert_int_equal(glGetError(), GL_NO_ERROR);
+	static const int rows[3] = { 0, 150, H - 8 };
+	for (int k = 0; k < 3; k++) {
+		struct test_list l;
+		test_list_init(&l);
+		struct draw_item *item = add_image(&l, placed(10, 10, 8, 8), tex.name, DRAW_NO_CLIP);
+		item->image.u0 = 0, item->image.u1 = 8.0f / W;
+		item->image.v0 = (float)rows[k] / H, item->image.v1 = (float)(rows[k] + 8) / H;
+		draw(f, &l.dl);
+		uint32_t want[8 * 8];
+		for (int j = 0; j < 8; j++) {
+			int row = rows[k] + j;
+			for (int i = 0; i < 8; i++) {
+				want[j * 8 + i] = (uint32_t)(row >> 8 & 0xff) << 24 |
+					(uint32_t)(row & 0xff) << 16 | (uint32_t)(row * 7 & 0xff) << 8 | 0xff;
+			}
+		}
+		assert_picture(f, 10, 10, 8, 8, want, BACKGROUND);
+	}
+	render_texture_finish(renderer, &tex);
+}
+
+static void test_texture_limits(void **state) {
+	(void)state;
+	const int max = renderer_max_texture_size(renderer);
+	assert_true(max >= 64);
+	struct render_texture tex = { .name = 77, .width = 1 };
+	assert_int_equal(render_texture_init(renderer, &tex, max + 1, 4, RENDER_RGBA8),
+		RENDER_TOO_LARGE);
+	assert_int_equal(tex.name, 0);
+	assert_int_equal(tex.width, 0);
+	assert_int_equal(render_texture_init(renderer, &tex, 4, max + 1, RENDER_RGB565),
+		RENDER_TOO_LARGE);
+	assert_int_equal(render_texture_init(renderer, &tex, 0, 4, RENDER_XRGB8),
+		RENDER_TOO_LARGE);
+	assert_int_equal(tex.name, 0);
+	render_texture_finish(renderer, &tex); // zeroed: fine
+	assert_int_equal(render_format_bpp(RENDER_RGBA8), 4);
+	assert_int_equal(render_format_bpp(RENDER_XRGB8), 4);
+	assert_int_equal(render_format_bpp(RENDER_RGB565), 2);
+	assert_int_equal(render_texture_bytes(10, 3, RENDER_RGBA8), 120);
+	assert_int_equal(render_texture_bytes(10, 3, RENDER_XRGB8), 120);
+	assert_int_equal(render_texture_bytes(10, 3, RENDER_RGB565), 60);
+	// The largest allowed is made (the GPU has the memory for one 1-texel-high row).
+	assert_int_equal(render_texture_init(renderer, &tex, max, 1, RENDER_RGBA8), RENDER_OK);
+	assert_int_not_equal(tex.name, 0);
+	render_texture_finish(renderer, &tex);
+	assert_int_equal(glGetError(), GL_NO_ERROR);
+}
+
+static void test_image_skipped(void **state) {
+	struct fixture *f = *state;
+	struct render_texture tex = grid_texture();
+	struct test_list l;
+	test_list_init(&l);
+	add_image(&l, placed(0, 0, 8, 8), 0, DRAW_NO_CLIP);                   // no texture
+	add_image(&l, placed(10, 0, 8, 8), tex.name, DRAW_NO_CLIP)->image.tint = 0; // clear
+	add_image(&l, placed(20, 0, 8, 0), tex.name, DRAW_NO_CLIP);           // no area
+	struct draw_item *item = add_image(&l, placed(30, 0, 8, 8), tex.name, DRAW_NO_CLIP);
+	item->image.world.c = 8, item->image.world.d = 0;                     // a line
+	struct render_stats stats = draw(f, &l.dl);
+	assert_all(f, 0, 0, WIDTH, HEIGHT, BACKGROUND);
+	assert_int_equal(stats.draw_calls, 0);
+	assert_int_equal(stats.nodes_drawn, 0);
+	// The same list with a texture in the first: only that one is drawn.
+	l.items[0].image.texture = tex.name;
+	stats = draw(f, &l.dl);
+	assert_int_equal(pixel_at(f->pixels, 1, 1), grid_texel(1, 1));
+	assert_all(f, 8, 0, WIDTH, HEIGHT, BACKGROUND);
+	assert_int_equal(stats.nodes_drawn, 1);
+	render_texture_finish(renderer, &tex);
+}
+
 int main(void) {
 	backend = backend_headless_create(WIDTH, HEIGHT);
 	if (backend == NULL) {
@@ -1001,6 +1651,21 @@ int main(void) {
 		cmocka_unit_test_setup_teardown(test_damage_after_capture, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_canvas, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batching, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_image_rgba8, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_image_xrgb8, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_image_rgb565, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_image_source_rect, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_image_scaled, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_image_tint, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_image_rotated, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_image_batching, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_image_scissor_clip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_image_stencil_clip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_image_layer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_staged_upload_in_bands, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_partial_upload, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_texture_limits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_image_skipped, setup, teardown),
 	};
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
 

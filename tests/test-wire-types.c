@@ -347,10 +347,11 @@ static void test_typed_ids(void **state) {
 	assert_null(a[1].interface);
 	assert_int_equal(a[1].interfaces, 0);
 	assert_false(a[0].nullable);
-	// The node family: a group or a rect.
+	// The node family: a group, a rect or an image.
 	a = ts_requests[TS_REQ_node_set_position].args;
 	assert_string_equal(a[0].interface, "node");
-	assert_int_equal(a[0].interfaces, (1u << TS_IFACE_group) | (1u << TS_IFACE_rect));
+	assert_int_equal(a[0].interfaces, (1u << TS_IFACE_group) | (1u << TS_IFACE_rect) |
+		(1u << TS_IFACE_image));
 	// A parent may be none (the client's root).
 	a = ts_requests[TS_REQ_rect_create].args;
 	assert_string_equal(a[1].interface, "group");
@@ -400,11 +401,14 @@ static void test_typed_ids(void **state) {
 				}
 				size_t len = strcspn(field, " ");
 				bool optional = id && k > 0 && ((len == 6 && !strncmp(field, "parent", 6)) ||
-					(len == 7 && !strncmp(field, "sibling", 7)));
+					(len == 7 && !strncmp(field, "sibling", 7)) ||
+					(t == 0 && op == TS_REQ_image_set_buffer && len == 6 &&
+						!strncmp(field, "buffer", 6)));
 				assert_int_equal(d->args[k].nullable, optional);
 				assert_int_equal((ifaces[t]->meta[op].nullable >> k) & 1, optional);
-				bool sized = t == 1 && op == TS_EV_delete_ids;
-				assert_int_equal(d->args[k].elem_size, sized ? 4 : 0);
+				unsigned elem = t == 1 && op == TS_EV_delete_ids ? 4
+					: t == 0 && op == TS_REQ_buffer_damage && k == 1 ? 16 : 0;
+				assert_int_equal(d->args[k].elem_size, elem);
 			}
 		}
 	}
@@ -446,6 +450,12 @@ static const struct v1_message v1_requests[] = {
 	{ "node_set_parent", "oo", "id parent" },
 	{ "node_place_above", "oo", "id sibling" },
 	{ "node_place_below", "oo", "id sibling" },
+	{ "image_create", "no", "id parent" },
+	{ "image_set_buffer", "oo", "id buffer" },
+	{ "image_set_source", "offff", "id x y width height" },
+	{ "shm_pool_create", "nhu", "id fd size" },
+	{ "buffer_create", "nouuuuu", "id pool offset width height stride format" },
+	{ "buffer_damage", "oa", "id boxes" },
 };
 
 static const struct v1_message v1_events[] = {
@@ -453,8 +463,8 @@ static const struct v1_message v1_events[] = {
 	{ "error", "uus", "id code message" },
 	{ "done", "ou", "callback data" },
 	{ "delete_ids", "a", "ids" },
-	{ "client_info", "ouuuus", "callback client_id pid objects bytes name" },
-	{ "info_done", "ouuuuuu", "callback clients objects last_cleanup_us pending evicted refused" },
+	{ "client_info", "ouuuuuus", "callback client_id pid objects bytes textures texture_bytes name" },
+	{ "info_done", "ouuuuuuuu", "callback clients objects last_cleanup_us pending evicted refused textures texture_bytes" },
 	{ "screenshot_done", "ouuu", "callback width height stride" },
 	{ "limit", "osu", "callback name value" },
 	{ "frame_info", "ouuuuu", "callback draw_calls nodes_drawn damaged_pixels offscreen_passes frame_us" },
@@ -481,7 +491,7 @@ static void test_v1_unchanged(void **state) {
 	check_v1(&ts_request_interface, v1_requests, sizeof v1_requests / sizeof v1_requests[0]);
 	check_v1(&ts_event_interface, v1_events, sizeof v1_events / sizeof v1_events[0]);
 	// The table has these and no more.
-	assert_int_equal(TS_REQ_COUNT_, 26);
+	assert_int_equal(TS_REQ_COUNT_, 32);
 	assert_int_equal(TS_EV_COUNT_, 9);
 	assert_int_equal(TS_ERR_COUNT_, 14);
 	for (uint32_t code = 0; code < TS_ERR_COUNT_; code++) {
@@ -515,7 +525,7 @@ static void test_v1_unchanged(void **state) {
 	assert_int_equal(TS_MAX_MESSAGE, 4096);
 	assert_int_equal(TS_MAX_STRING, 1024);
 	assert_int_equal(TS_MAX_FDS_PER_MESSAGE, 4);
-	assert_int_equal(TS_MAX_ARGS, 8);
+	assert_int_equal(TS_MAX_ARGS, 12);
 	assert_int_equal(TS_MAX_ID, 0xffffff);
 }
 

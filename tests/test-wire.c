@@ -54,10 +54,13 @@ static void fill_args(const struct ts_message_desc *desc, unsigned variant,
 			args[k].u = variant == 1 ? TS_MAX_ID : 1 + k * 3 + variant;
 			break;
 		case 'a': {
-			// Whole elements of 4 bytes (every array of the table takes them): none,
-			// one, and as many as a string of the variant's length.
-			static const uint8_t bytes[TS_MAX_STRING + 4] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 };
-			size_t len = variant == 0 ? 0 : variant == 1 ? 4 : string_lengths[variant] & ~3u;
+			// Whole elements (of the field's size; every array of the table takes 4-byte
+			// multiples): none, one, and as many as fit a string of the variant's length.
+			static const uint8_t bytes[TS_MAX_STRING + 16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 };
+			size_t elem = desc->args != NULL && desc->args[k].elem_size > 0
+				? desc->args[k].elem_size : 4;
+			size_t len = variant == 0 ? 0 : variant == 1 ? elem
+				: string_lengths[variant] / elem * elem;
 			args[k].a = (struct ts_array){ .data = bytes, .size = (uint32_t)len };
 			break;
 		}
@@ -756,9 +759,10 @@ static void test_format(void **state) {
 		"screenshot_done(callback=#3, width=640, height=480, stride=2560)");
 	a[0].u = 3; a[1].h = 7;
 	check_format(rq, TS_REQ_screenshot, a, "screenshot(callback=#3, pixels=fd 7)");
-	a[0].u = 2; a[1].u = 1; a[2].u = 4242; a[3].u = 17; a[4].u = 4096; a[5].s = "term";
+	a[0].u = 2; a[1].u = 1; a[2].u = 4242; a[3].u = 17; a[4].u = 4096; a[5].u = 3;
+	a[6].u = 65536; a[7].s = "term";
 	check_format(ev, TS_EV_client_info, a, "client_info(callback=#2, client_id=1, "
-		"pid=4242, objects=17, bytes=4096, name=\"term\")");
+		"pid=4242, objects=17, bytes=4096, textures=3, texture_bytes=65536, name=\"term\")");
 	check_format(rq, 200, a, "unknown(opcode=200)");
 	char unknown[32];
 	snprintf(unknown, sizeof unknown, "unknown(opcode=%d)", TS_EV_COUNT_);

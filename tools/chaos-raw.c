@@ -140,9 +140,11 @@ void chaos_catalogue_case(const struct chaos_plan *plan, struct chaos_stats *sta
 	_exit(CHILD_ANOMALY);
 }
 
-// Screenshot memory as the server wants it: the only fd a request takes today.
+// Memory as the server wants it for every fd a request takes: screenshot pixels, and
+// a pool of the generator's (PEER_POOL_BYTES).
 static int good_pixels(const struct chaos_plan *plan) {
 	size_t need = (size_t)plan->width * 4 * (size_t)plan->height;
+	need = need > PEER_POOL_BYTES ? need : PEER_POOL_BYTES;
 	int fd = memfd_create("tessera-chaos-pixels", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0 || ftruncate(fd, (off_t)need) < 0 || fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) < 0) {
 		chaos_say(plan, "cannot make screenshot memory: %s", strerror(errno));

@@ -79,15 +79,17 @@ static void print_json_string(const char *s) {
 }
 
 static void print_json(const struct ts_server_info *info) {
-	printf("{\"totals\": {\"clients\": %u, \"objects\": %u, \"pending_clients\": %u}, "
+	printf("{\"totals\": {\"clients\": %u, \"objects\": %u, \"pending_clients\": %u, "
+		"\"textures\": %u, \"texture_bytes\": %u}, "
 		"\"connections\": {\"evicted\": %u, \"refused\": %u}, \"last_cleanup_us\": %u, "
-		"\"clients\": [", info->clients, info->objects, info->pending, info->evicted,
-		info->refused, info->last_cleanup_us);
+		"\"clients\": [", info->clients, info->objects, info->pending, info->textures,
+		info->texture_bytes, info->evicted, info->refused, info->last_cleanup_us);
 	for (size_t i = 0; i < info->count; i++) {
 		const struct ts_client_info *c = &info->list[i];
 		printf("%s{\"id\": %u, \"pid\": %u, \"name\": ", i ? ", " : "", c->id, c->pid);
 		print_json_string(c->name);
-		printf(", \"objects\": %u, \"bytes\": %u}", c->objects, c->bytes);
+		printf(", \"objects\": %u, \"bytes\": %u, \"textures\": %u, \"texture_bytes\": %u}",
+			c->objects, c->bytes, c->textures, c->texture_bytes);
 	}
 	printf("], \"limits\": {");
 	for (size_t i = 0; i < info->limit_count; i++) {
@@ -109,16 +111,19 @@ static void print_name(const char *s) {
 }
 
 static void print_table(const struct ts_server_info *info) {
-	printf("%8s %8s %8s %10s  %s\n", "ID", "PID", "OBJECTS", "BYTES", "NAME");
+	printf("%8s %8s %8s %10s %8s %10s  %s\n", "ID", "PID", "OBJECTS", "BYTES", "TEXTURES",
+		"TEX_BYTES", "NAME");
 	for (size_t i = 0; i < info->count; i++) {
 		const struct ts_client_info *c = &info->list[i];
-		printf("%8u %8u %8u %10u  ", c->id, c->pid, c->objects, c->bytes);
+		printf("%8u %8u %8u %10u %8u %10u  ", c->id, c->pid, c->objects, c->bytes,
+			c->textures, c->texture_bytes);
 		print_name(c->name);
 		putchar('\n');
 	}
-	printf("total: %u client%s, %u object%s; last cleanup took %u us\n",
-		info->clients, info->clients == 1 ? "" : "s",
-		info->objects, info->objects == 1 ? "" : "s", info->last_cleanup_us);
+	printf("total: %u client%s, %u object%s, %u texture%s (%u bytes); last cleanup took "
+		"%u us\n", info->clients, info->clients == 1 ? "" : "s",
+		info->objects, info->objects == 1 ? "" : "s", info->textures,
+		info->textures == 1 ? "" : "s", info->texture_bytes, info->last_cleanup_us);
 	printf("connections without a hello: %u now; %u dropped for newer ones, %u refused "
 		"since start\n", info->pending, info->evicted, info->refused);
 	printf("limits:");

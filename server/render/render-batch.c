@@ -9,9 +9,10 @@
  * in two of them ends up as the last one drew it, which is the right picture.
  *
  * Consecutive rects whose clips come to the same state (the same scissor box, and the
- * same stencil contents when rotated) share one command, that is one draw call. A
- * rotated clip writes its chain of quads into the stencil once, when a rect under it
- * follows one that was not.
+ * same stencil contents when rotated) share one command, that is one draw call; so do
+ * consecutive images of one texture. Rect runs and image runs alternate as the list
+ * does: items are never reordered, since they may overlap. A rotated clip writes its
+ * chain of quads into the stencil once, when an item under it follows one that was not.
  */
 #include "render-internal.h"
 
@@ -38,7 +39,10 @@ struct builder {
 	size_t depth;            // levels[depth] is the current one
 	bool offscreen[NEST_MAX];// per open layer: drawn offscreen (pushed a level)
 	size_t nest;             // layers open
-	uint32_t run_clip;       // the clip of the last rect of the open run
+	uint32_t run_clip;       // the clip of the last item of the open run
+	// The last image's texture and its size in texels (0 x 0: not one of ours).
+	uint32_t size_name;
+	int size_w, size_h;
 	bool ok;
 };
 
@@ -91,14 +95,18 @@ static struct cmd *push_cmd(struct builder *b, uint8_t kind) {
 	return cmd;
 }
 
-// The open run of rects: the last command, when it is one whose quads end the stream.
-static struct cmd *open_run(struct builder *b) {
+// The open run that can take an item drawn as @kind (CMD_RECTS, or CMD_IMAGES of
+// @texture): the last command, when it is such a run and its quads end the stream.
+static struct cmd *open_run(struct builder *b, uint8_t kind, uint32_t texture) {
 	struct renderer *r = b->renderer;
 	if (r->cmd_len == 0) {
 		return NULL;
 	}
 	struct cmd *cmd = &r->cmds[r->cmd_len - 1];
-	return cmd->kind == CMD_RECTS && cmd->first + cmd->count == r->quads ? cmd : NULL;
+	if (cmd->kind != kind || cmd->first + cmd->count != r->quads) {
+		return NULL;
+	}
+	return kind != CMD_IMAGES || cmd->texture == texture ? cmd : NULL;
 }
 
 // Two corner points and a width and height vector: the quad of a transformed rect.
@@ -252,9 +260,12 @@ static bool use_clip(struct builder *b, uint32_t clip, struct draw_box *scissor,
 	return write_stencil(b, clip, n, *scissor);
 }
 
-// Whether the open run can take a rect under @clip; if not, starts a new one.
-static struct cmd *run_for(struct builder *b, uint32_t clip) {
-	struct cmd *run = open_run(b);
+// The run to draw an item of @kind (and @texture, for images) under @clip in: the open
+// one when it can take it, else a new one. NULL when nothing can be drawn there (or no
+// memory).
+static struct cmd *run_for(struct builder *b, uint8_t kind, uint32_t texture,
+		uint32_t clip) {
+	struct cmd *run = open_run(b, kind, texture);
 	if (run != NULL && clip == b->run_clip) {
 		return run;
 	}
@@ -271,10 +282,11 @@ static struct cmd *run_for(struct builder *b, uint32_t clip) {
 		b->run_clip = clip;
 		return run;
 	}
-	run = push_cmd(b, CMD_RECTS);
+	run = push_cmd(b, kind);
 	if (run == NULL) {
 		return NULL;
 	}
+	run->texture = texture;
 	run->box = scissor;
 	run->stencil = stencil;
 	b->run_clip = clip;
@@ -371,8 +383,98 @@ static bool rect_drawn(const struct draw_item *item) {
 			|| (item->rect.border > 0.0f && item->rect.border_rgba != 0));
 }
 
+// Nothing to draw: no texture, fully transparent, or a quad of no area (whose
+// inverse the rasteriser would divide by).
+static bool image_drawn(const struct draw_item *item) {
+	const struct affine *m = &item->image.world;
+	const float det = m->a * m->d - m->b * m->c;
+	return item->image.texture != 0 && item->image.tint != 0 && isfinite(det)
+		&& det != 0.0f;
+}
+
+// The size of @texture in texels, looked up once a run of images of it; 0 when it is
+// none that render_texture_init made.
+static void texture_size(struct builder *b, uint32_t texture, int *w, int *h) {
+	if (texture != b->size_name) {
+		b->size_name = texture;
+		if (!texture_size_of(b->renderer, texture, &b->size_w, &b->size_h)) {
+			b->size_w = b->size_h = 0;
+		}
+	}
+	*w = b->size_w;
+	*h = b->size_h;
+}
+
+// The range of one coordinate that sampling may reach: from the first texel centre of
+// the source (a to b, either way round) to the last, on a side of @texels (0: unknown,
+// the source's edges). A source narrower than a texel samples its middle.
+static void sample_range(float a, float b, int texels, float *lo, float *hi) {
+	const float first = a < b ? a : b, last = a < b ? b : a;
+	const float half = texels > 0 ? 0.5f / (float)texels : 0.0f;
+	*lo = first + half;
+	*hi = last - half;
+	if (*lo > *hi) {
+		*lo = *hi = (first + last) * 0.5f;
+	}
+}
+
+// The image's quad: the unit square through its world, in write_rect's vertex order,
+// each corner with its texture coordinates, the bounds of sampling and the tint.
+static void write_image(struct builder *b, struct vertex v[QUAD_VERTS],
+		const struct draw_item *item) {
+	int tw, th;
+	texture_size(b, item->image.texture, &tw, &th);
+	float u_lo, u_hi, v_lo, v_hi;
+	sample_range(item->image.u0, item->image.u1, tw, &u_lo, &u_hi);
+	sample_range(item->image.v0, item->image.v1, th, &v_lo, &v_hi);
+	memset(v, 0, QUAD_VERTS * sizeof *v);
+	quad_corners(v, &item->image.world, 1.0f, 1.0f);
+	const float us[QUAD_VERTS] = { item->image.u0, item->image.u1, item->image.u0,
+		item->image.u1 };
+	const float vs[QUAD_VERTS] = { item->image.v0, item->image.v0, item->image.v1,
+		item->image.v1 };
+	for (int i = 0; i < QUAD_VERTS; i++) {
+		v[i].edge[0] = us[i];
+		v[i].edge[1] = vs[i];
+		v[i].edge[2] = u_lo;
+		v[i].edge[3] = v_lo;
+		v[i].uv_max[0] = u_hi;
+		v[i].uv_max[1] = v_hi;
+		put_rgba(v[i].fill, item->image.tint);
+	}
+}
+
 static bool meets(struct draw_box a, struct draw_box b) {
 	return a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1;
+}
+
+// The quad for an item under @clip drawn by a run of @kind (and @texture), appended to
+// that run (*@run); NULL when its clip leaves nothing to draw or memory runs out.
+static struct vertex *run_quad(struct builder *b, uint8_t kind, uint32_t texture,
+		uint32_t clip, struct cmd **run) {
+	*run = run_for(b, kind, texture, clip);
+	if (*run == NULL) {
+		return NULL;
+	}
+	struct renderer *r = b->renderer;
+	if (r->quads == r->quads_cap && !batch_reserve(r, 1)) {
+		b->ok = false;
+		return NULL;
+	}
+	struct vertex *v = &r->verts[r->quads * QUAD_VERTS];
+	r->quads++;
+	(*run)->count++;
+	return v;
+}
+
+// Counts @item once a frame: in the first of the damage boxes before @k it meets.
+static void count_node(const struct draw_item *item, const struct draw_box *boxes, size_t k,
+		struct render_stats *stats) {
+	bool counted = false;
+	for (size_t j = 0; j < k && !counted; j++) {
+		counted = meets(item->bounds, boxes[j]);
+	}
+	stats->nodes_drawn += !counted;
 }
 
 // Everything of the list inside @boxes[k], drawn from a cleared box.
@@ -387,36 +489,36 @@ static void draw_box(struct builder *b, const struct draw_box *boxes, size_t k,
 	b->levels[0] = (struct level){ .region = boxes[k], .stencil_clip = DRAW_NO_CLIP };
 	b->nest = 0;
 
-	struct renderer *r = b->renderer;
 	const struct draw_list *list = b->list;
 	for (size_t i = 0; i < list->len && b->ok; i++) {
 		const struct draw_item *item = &list->items[i];
+		const bool here = meets(item->bounds, b->levels[b->depth].region);
+		struct cmd *run;
+		struct vertex *v;
 		switch (item->kind) {
-		case DRAW_RECT: {
-			if (!meets(item->bounds, b->levels[b->depth].region) || !rect_drawn(item)) {
+		case DRAW_RECT:
+			if (!here || !rect_drawn(item)) {
 				break;
 			}
-			struct cmd *run = run_for(b, item->clip);
-			if (run == NULL) {
+			v = run_quad(b, CMD_RECTS, 0, item->clip, &run);
+			if (v == NULL) {
 				break;
 			}
-			if (r->quads == r->quads_cap && !batch_reserve(r, 1)) {
-				b->ok = false;
-				break;
-			}
-			struct vertex *v = &r->verts[r->quads * QUAD_VERTS];
 			write_rect(v, item);
 			run->shaped |= (v->shape[0] | v->shape[1]) != 0;
-			r->quads++;
-			run->count++;
-			// Counted once: in the first damage box it meets.
-			bool counted = false;
-			for (size_t j = 0; j < k && !counted; j++) {
-				counted = meets(item->bounds, boxes[j]);
-			}
-			stats->nodes_drawn += !counted;
+			count_node(item, boxes, k, stats);
 			break;
-		}
+		case DRAW_IMAGE:
+			if (!here || !image_drawn(item)) {
+				break;
+			}
+			v = run_quad(b, CMD_IMAGES, item->image.texture, item->clip, &run);
+			if (v == NULL) {
+				break;
+			}
+			write_image(b, v, item);
+			count_node(item, boxes, k, stats);
+			break;
 		case DRAW_LAYER_BEGIN:
 			i = layer_begin(b, i);
 			break;

@@ -32,13 +32,29 @@
  * there; a position relative to the centre would need the full size's precision.
  * Stencil quads leave edge, colours and shape zero. The textured program reads edge's
  * first two floats as texel coordinates (a_uv).
+ *
+ * The image program lays the same 36 bytes out its own way (render.c points the
+ * attributes so for its draw calls):
+ *
+ *        8    16  edge    a_uv       4 x GL_FLOAT       u, v; the least u, v sampled
+ *       24     4  fill    a_tint     4 x GL_UNSIGNED_BYTE, normalized: premultiplied
+ *       28     8  uv_max  a_uv_max   2 x GL_FLOAT       the greatest u, v sampled
+ *
+ * u, v are normalized texture coordinates. Sampling is clamped to the centres of the
+ * source rectangle's outermost texels, so that linear filtering of a scaled sprite
+ * never blends in the texels beside it on its sheet.
  */
 struct vertex {
 	float x, y;
 	float edge[4];
 	uint8_t fill[4];
-	uint8_t border[4];
-	uint16_t shape[2];
+	union {
+		struct {
+			uint8_t border[4];
+			uint16_t shape[2];
+		};
+		float uv_max[2];   // images
+	};
 };
 
 #define QUAD_VERTS 4
@@ -56,6 +72,7 @@ struct vertex {
 enum cmd_kind {
 	CMD_BOX,          // the main target: scissor to the damage box, clear it
 	CMD_RECTS,        // quads with the rect program
+	CMD_IMAGES,       // quads with the image program, all sampling @texture
 	CMD_STENCIL,      // a clip chain's quads into the stencil (colour writes off)
 	CMD_LAYER_BEGIN,  // a layer target for @box, cleared, becomes current
 	CMD_LAYER_END,    // back to the target below
@@ -67,6 +84,7 @@ struct cmd {
 	uint8_t stencil;          // RECTS, COMPOSITE: the stencil value to pass, 0: no test
 	bool shaped;              // RECTS: some have a radius or a border (else all solid)
 	float opacity;            // COMPOSITE
+	uint32_t texture;         // IMAGES: the GL texture every quad samples
 	uint32_t first, count;    // quads in the stream
 	struct draw_box box;      // screen box: the scissor, or the region of a layer
 };
@@ -78,11 +96,29 @@ struct layer_pool {
 	bool busy[LAYER_DEPTH_MAX];
 };
 
+struct texture_size {
+	uint32_t name;
+	int width, height;
+};
+
 struct renderer {
-	unsigned int rect_program, solid_program, tex_program;
+	unsigned int rect_program, solid_program, tex_program, image_program;
 	int rect_proj, solid_proj, tex_proj, tex_texel, tex_opacity, tex_sampler; // uniform locations
+	int image_proj, image_sampler;
 	unsigned int vbo, ibo;
 	int max_texture;
+
+	// Image textures (render-texture.c). With unpack_subimage GL reads a box's rows
+	// straight out of client memory (GL_UNPACK_ROW_LENGTH); without it, or when the
+	// format needs converting, they are copied into staging first.
+	bool unpack_subimage;
+	uint8_t *staging;          // grows, never shrinks
+	size_t staging_cap;
+	uint64_t uploaded_bytes;
+	// The size of every texture render_texture_init made, by name (GLES 2 cannot be
+	// asked), for the image quads' sampling bounds.
+	struct texture_size *sizes; // sorted by name
+	size_t size_len, size_cap;
 
 	// The CPU side of the frame, reused across frames; grow, never shrink.
 	struct vertex *verts;
@@ -128,6 +164,13 @@ void layer_pool_release(struct layer_pool *pool, struct render_target *target);
 void layer_pool_trim(struct layer_pool *pool, uint32_t frame);
 /** Deletes every target (context current). */
 void layer_pool_finish(struct layer_pool *pool);
+
+/** The size of texture @name as render_texture_init made it; false for another name. */
+bool texture_size_of(const struct renderer *renderer, uint32_t name, int *width,
+	int *height);
+
+/** Discards GL errors left by others, so that the next glGetError is about our calls. */
+void render_drain_errors(void);
 
 /** Straight 0xRRGGBBAA to premultiplied 0xRRGGBBAA, rounding to nearest. */
 uint32_t render_premultiply(uint32_t rgba);

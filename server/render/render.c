@@ -17,13 +17,17 @@
 #include "shaders.h"
 
 // Attribute locations are fixed before linking, so no lookups are needed per frame.
-// The textured program reads a_uv where the rect program has a_edge.
+// The textured and image programs read a_uv where the rect program has a_edge; the
+// image program a_tint where it has a_fill, and a_uv_max, two floats over border and
+// shape, where it has a_border (its draw calls point that attribute so).
 enum {
 	ATTRIB_POS = 0,
 	ATTRIB_EDGE = 1,
 	ATTRIB_UV = 1,
 	ATTRIB_FILL = 2,
+	ATTRIB_TINT = 2,
 	ATTRIB_BORDER = 3,
+	ATTRIB_UV_MAX = 3,
 	ATTRIB_SHAPE = 4,
 	ATTRIB_COUNT = 5,
 };
@@ -72,7 +76,9 @@ static GLuint link_program(const char *name, const char *vert_source,
 	glBindAttribLocation(program, ATTRIB_EDGE, "a_edge");
 	glBindAttribLocation(program, ATTRIB_UV, "a_uv");
 	glBindAttribLocation(program, ATTRIB_FILL, "a_fill");
+	glBindAttribLocation(program, ATTRIB_TINT, "a_tint");
 	glBindAttribLocation(program, ATTRIB_BORDER, "a_border");
+	glBindAttribLocation(program, ATTRIB_UV_MAX, "a_uv_max");
 	glBindAttribLocation(program, ATTRIB_SHAPE, "a_shape");
 	glLinkProgram(program);
 	GLint ok = GL_FALSE;
@@ -145,14 +151,29 @@ struct renderer *renderer_create(void) {
 	if (r->tex_program == 0) {
 		goto delete_solid;
 	}
+	r->image_program = link_program("image", shader_image_vert, shader_image_frag);
+	if (r->image_program == 0) {
+		goto delete_tex;
+	}
 	if (!find_uniform(r->rect_program, "u_proj", &r->rect_proj)
 			|| !find_uniform(r->solid_program, "u_proj", &r->solid_proj)
 			|| !find_uniform(r->tex_program, "u_proj", &r->tex_proj)
 			|| !find_uniform(r->tex_program, "u_texel", &r->tex_texel)
 			|| !find_uniform(r->tex_program, "u_opacity", &r->tex_opacity)
-			|| !find_uniform(r->tex_program, "u_tex", &r->tex_sampler)) {
-		goto delete_tex;
+			|| !find_uniform(r->tex_program, "u_tex", &r->tex_sampler)
+			|| !find_uniform(r->image_program, "u_proj", &r->image_proj)
+			|| !find_uniform(r->image_program, "u_tex", &r->image_sampler)) {
+		goto delete_image;
 	}
+	// GLES 3 has the row length in core, under the same enum. TESSERA_UPLOAD_STAGING=1
+	// turns it off: the tests' way to the staging path, and a way round a driver whose
+	// row length is broken.
+	const char *staging = getenv("TESSERA_UPLOAD_STAGING");
+	r->unpack_subimage = (staging == NULL || strcmp(staging, "1") != 0)
+		&& (epoxy_has_gl_extension("GL_EXT_unpack_subimage")
+			|| (!epoxy_is_desktop_gl() && epoxy_gl_version() >= 30));
+	log_debug("render: client rows uploaded %s", r->unpack_subimage
+		? "straight (GL_UNPACK_ROW_LENGTH)" : "through a staging copy");
 	glGenBuffers(1, &r->vbo);
 	glGenBuffers(1, &r->ibo);
 	if (r->vbo == 0 || r->ibo == 0) {
@@ -168,6 +189,8 @@ struct renderer *renderer_create(void) {
 delete_buffers:
 	glDeleteBuffers(1, &r->ibo);
 	glDeleteBuffers(1, &r->vbo);
+delete_image:
+	glDeleteProgram(r->image_program);
 delete_tex:
 	glDeleteProgram(r->tex_program);
 delete_solid:
@@ -187,11 +210,14 @@ void renderer_destroy(struct renderer *renderer) {
 	layer_pool_finish(&renderer->layers);
 	glDeleteBuffers(1, &renderer->ibo);
 	glDeleteBuffers(1, &renderer->vbo);
+	glDeleteProgram(renderer->image_program);
 	glDeleteProgram(renderer->tex_program);
 	glDeleteProgram(renderer->solid_program);
 	glDeleteProgram(renderer->rect_program);
 	free(renderer->verts);
 	free(renderer->cmds);
+	free(renderer->staging);
+	free(renderer->sizes);
 	free(renderer);
 }
 
@@ -210,7 +236,9 @@ struct exec {
 	size_t depth;
 	struct render_target *popped; // the layer that ended, until it is composited
 	GLuint program;      // in use
+	GLuint texture;      // bound to GL_TEXTURE_2D of unit 0
 	uint32_t base;       // the first quad the attribute pointers start at
+	bool image_layout;   // and they are laid out for the image program (else the others)
 	bool stencil_test;   // GL_STENCIL_TEST is on
 	bool ok;
 };
@@ -224,6 +252,8 @@ static void bind_target(struct exec *x, const struct target *t) {
 	const float proj[4] = { sx, sy, -1.0f - sx * (float)t->x, 1.0f - sy * (float)t->y };
 	glUseProgram(r->tex_program);
 	glUniform4fv(r->tex_proj, 1, proj);
+	glUseProgram(r->image_program);
+	glUniform4fv(r->image_proj, 1, proj);
 	glUseProgram(r->solid_program);
 	glUniform4fv(r->solid_proj, 1, proj);
 	glUseProgram(r->rect_program);
@@ -235,6 +265,15 @@ static void use_program(struct exec *x, GLuint program) {
 	if (x->program != program) {
 		glUseProgram(program);
 		x->program = program;
+	}
+}
+
+// Textures are bound per draw call: the texture calls between frames (render-texture.c)
+// and the targets leave GL_TEXTURE_2D unbound, and so does the end of a frame.
+static void bind_texture(struct exec *x, GLuint texture) {
+	if (x->texture != texture) {
+		glBindTexture(GL_TEXTURE_2D, texture);
+		x->texture = texture;
 	}
 }
 
@@ -259,12 +298,14 @@ static void stencil_test(struct exec *x, uint8_t value) {
 	glStencilOp(GL_KEEP, GL_KEEP, GL_KEEP);
 }
 
-// Points the attributes at the stream from quad @first on: 16-bit indices start at 0.
-static void set_base(struct exec *x, uint32_t first) {
-	if (x->base == first) {
+// Points the attributes at the stream from quad @first on (16-bit indices start at 0),
+// for the image program's layout of the vertex when @image.
+static void set_base(struct exec *x, uint32_t first, bool image) {
+	if (x->base == first && x->image_layout == image) {
 		return;
 	}
 	x->base = first;
+	x->image_layout = image;
 	const GLsizei stride = sizeof(struct vertex);
 	const uintptr_t at = (uintptr_t)first * QUAD_VERTS * (uintptr_t)stride;
 	glVertexAttribPointer(ATTRIB_POS, 2, GL_FLOAT, GL_FALSE, stride,
@@ -273,16 +314,21 @@ static void set_base(struct exec *x, uint32_t first) {
 		(const void *)(at + offsetof(struct vertex, edge)));
 	glVertexAttribPointer(ATTRIB_FILL, 4, GL_UNSIGNED_BYTE, GL_TRUE, stride,
 		(const void *)(at + offsetof(struct vertex, fill)));
-	glVertexAttribPointer(ATTRIB_BORDER, 4, GL_UNSIGNED_BYTE, GL_TRUE, stride,
-		(const void *)(at + offsetof(struct vertex, border)));
+	if (image) {
+		glVertexAttribPointer(ATTRIB_UV_MAX, 2, GL_FLOAT, GL_FALSE, stride,
+			(const void *)(at + offsetof(struct vertex, uv_max)));
+	} else {
+		glVertexAttribPointer(ATTRIB_BORDER, 4, GL_UNSIGNED_BYTE, GL_TRUE, stride,
+			(const void *)(at + offsetof(struct vertex, border)));
+	}
 	glVertexAttribPointer(ATTRIB_SHAPE, 2, GL_UNSIGNED_SHORT, GL_FALSE, stride,
 		(const void *)(at + offsetof(struct vertex, shape)));
 }
 
-static void draw_quads(struct exec *x, uint32_t first, uint32_t count) {
+static void draw_quads(struct exec *x, uint32_t first, uint32_t count, bool image) {
 	while (count > 0) {
 		uint32_t n = count < BATCH_QUADS ? count : BATCH_QUADS;
-		set_base(x, first);
+		set_base(x, first, image);
 		glDrawElements(GL_TRIANGLES, (GLsizei)(n * QUAD_INDICES), GL_UNSIGNED_SHORT, NULL);
 		x->stats->draw_calls++;
 		first += n;
@@ -302,11 +348,10 @@ static void draw_texture(struct exec *x, GLuint tex, int width, int height, floa
 		uint32_t quad) {
 	struct renderer *r = x->renderer;
 	use_program(x, r->tex_program);
-	glBindTexture(GL_TEXTURE_2D, tex);
+	bind_texture(x, tex);
 	glUniform2f(r->tex_texel, 1.0f / (float)width, 1.0f / (float)height);
 	glUniform1f(r->tex_opacity, opacity);
-	draw_quads(x, quad, 1);
-	glBindTexture(GL_TEXTURE_2D, 0);
+	draw_quads(x, quad, 1, false);
 }
 
 static bool layer_begin(struct exec *x, const struct cmd *cmd) {
@@ -314,6 +359,8 @@ static bool layer_begin(struct exec *x, const struct cmd *cmd) {
 	const int w = cmd->box.x1 - cmd->box.x0, h = cmd->box.y1 - cmd->box.y0;
 	struct render_target *t = layer_pool_acquire(&r->layers, w, h, r->max_texture,
 		r->frame);
+	// Making a target rebinds GL_TEXTURE_2D: forget what was bound.
+	x->texture = 0;
 	if (t == NULL) {
 		x->ok = false;
 		return false;
@@ -372,7 +419,14 @@ static void run_commands(struct exec *x, uint32_t background) {
 			use_program(x, cmd->shaped ? r->rect_program : r->solid_program);
 			scissor(x, cmd->box);
 			stencil_test(x, cmd->stencil);
-			draw_quads(x, cmd->first, cmd->count);
+			draw_quads(x, cmd->first, cmd->count, false);
+			break;
+		case CMD_IMAGES:
+			use_program(x, r->image_program);
+			bind_texture(x, cmd->texture);
+			scissor(x, cmd->box);
+			stencil_test(x, cmd->stencil);
+			draw_quads(x, cmd->first, cmd->count, true);
 			break;
 		case CMD_STENCIL:
 			use_program(x, r->solid_program); // colour writes are off anyway
@@ -383,7 +437,7 @@ static void run_commands(struct exec *x, uint32_t background) {
 			glStencilFunc(GL_ALWAYS, 0, 0xff);
 			glStencilOp(GL_KEEP, GL_KEEP, GL_INCR);
 			glColorMask(GL_FALSE, GL_FALSE, GL_FALSE, GL_FALSE);
-			draw_quads(x, cmd->first, cmd->count);
+			draw_quads(x, cmd->first, cmd->count, false);
 			glColorMask(GL_TRUE, GL_TRUE, GL_TRUE, GL_TRUE);
 			glDisable(GL_STENCIL_TEST);
 			break;
@@ -422,6 +476,7 @@ static void reset_state(void) {
 	glEnable(GL_BLEND);
 	glBlendFunc(GL_ONE, GL_ONE_MINUS_SRC_ALPHA);
 	glActiveTexture(GL_TEXTURE0);
+	glBindTexture(GL_TEXTURE_2D, 0);
 	for (GLuint a = 0; a < ATTRIB_COUNT; a++) {
 		glEnableVertexAttribArray(a);
 	}
@@ -431,6 +486,7 @@ static void restore_state(GLuint fbo, int width, int height) {
 	for (GLuint a = 0; a < ATTRIB_COUNT; a++) {
 		glDisableVertexAttribArray(a);
 	}
+	glBindTexture(GL_TEXTURE_2D, 0);
 	glBindBuffer(GL_ARRAY_BUFFER, 0);
 	glBindBuffer(GL_ELEMENT_ARRAY_BUFFER, 0);
 	glDisable(GL_SCISSOR_TEST);
@@ -485,6 +541,8 @@ static bool draw_frame(struct renderer *r, const struct draw_list *list, int wid
 	struct exec x = { .renderer = r, .stats = stats, .base = UINT32_MAX, .ok = true };
 	x.stack[0] = (struct target){ .fbo = main_fbo, .width = width, .height = height };
 	bind_target(&x, &x.stack[0]);
+	glUseProgram(r->image_program);
+	glUniform1i(r->image_sampler, 0);
 	glUseProgram(r->tex_program);
 	glUniform1i(r->tex_sampler, 0);
 	x.program = r->tex_program;
@@ -562,7 +620,7 @@ static bool read_pixels(GLuint fbo, int width, int height, uint8_t *rgba) {
 
 // Errors left over from elsewhere must not be taken for ours; the bound keeps a broken
 // context from looping forever.
-static void drain_errors(void) {
+void render_drain_errors(void) {
 	for (int i = 0; i < 16 && glGetError() != GL_NO_ERROR; i++) {
 	}
 }
@@ -573,7 +631,7 @@ bool renderer_read_frame(struct renderer *renderer, int width, int height, uint8
 		log_error("render: no %dx%d frame to read back", width, height);
 		return false;
 	}
-	drain_errors();
+	render_drain_errors();
 	return read_pixels(renderer->last_canvas ? renderer->canvas.fbo : renderer->last_fbo,
 		width, height, rgba);
 }

@@ -1,8 +1,8 @@
 /*
  * The GLES 2 renderer: the only code that calls GL for drawing. Draws a draw list (what
  * the scene hands over each frame, draw-list.h) with a handful of draw calls: every
- * rect of a frame goes into one vertex stream, and draw calls grow with clip, layer
- * and (later) material and texture changes, never with the number of items.
+ * rect and image of a frame goes into one vertex stream, and draw calls grow with
+ * clip, layer, material and texture changes, never with the number of items.
  *
  * Frames and damage: a frame that is not full redraws only its damage, so the pixels
  * outside must still hold the previous frame. A framebuffer object keeps its pixels,
@@ -16,6 +16,7 @@
 #define TESSERA_RENDER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "draw-list.h"
@@ -55,6 +56,67 @@ bool renderer_draw_list(struct renderer *renderer, const struct draw_list *list,
  * Returns false (logged) when there is no such frame or GL fails.
  */
 bool renderer_read_frame(struct renderer *renderer, int width, int height, uint8_t *rgba);
+
+/*
+ * Textures of image buffers. The server makes one per buffer, uploads what the client
+ * damaged at each commit, and deletes it when the buffer goes; the renderer draws the
+ * DRAW_IMAGE items that name it. Every call needs the GL context current (it is, on
+ * the loop's thread, for the server's whole life).
+ */
+
+/** Pixel formats of client memory (PROTOCOL.md, buffer_create). */
+enum render_format {
+	RENDER_RGBA8 = 0,   // premultiplied, bytes R, G, B, A
+	RENDER_XRGB8 = 1,   // uint32 0xXXRRGGBB, little endian (bytes B, G, R, X); opaque
+	RENDER_RGB565 = 2,  // uint16 little endian: R in bits 15-11, G 10-5, B 4-0; opaque
+	RENDER_FORMATS,
+};
+
+/** Bytes per pixel of @format in client memory. */
+unsigned render_format_bpp(enum render_format format);
+
+/** What a @width x @height texture of @format costs in GPU memory (as charged). */
+size_t render_texture_bytes(int width, int height, enum render_format format);
+
+enum render_status {
+	RENDER_OK = 0,
+	RENDER_TOO_LARGE,       // over renderer_max_texture_size on a side
+	RENDER_OUT_OF_MEMORY,   // GL_OUT_OF_MEMORY (or no memory for a staging copy)
+	RENDER_FAILED,          // any other GL error (logged)
+};
+
+struct render_texture {
+	unsigned int name;      // GL texture; 0: none
+	int width, height;
+	uint8_t format;         // enum render_format
+};
+
+/** GL_MAX_TEXTURE_SIZE, as queried when the renderer was made. */
+int renderer_max_texture_size(const struct renderer *renderer);
+
+/**
+ * Makes @tex a @width x @height texture for pixels of @format (contents undefined
+ * until uploaded). On failure @tex is zeroed and nothing is left behind.
+ */
+enum render_status render_texture_init(struct renderer *renderer, struct render_texture *tex,
+	int width, int height, enum render_format format);
+
+/**
+ * Uploads the pixels of @box (texels, inside the texture, top row first) from
+ * @pixels, the image's top-left pixel in client memory, rows @stride bytes apart
+ * (a multiple of the format's bytes per pixel). Only that box reaches the GPU:
+ * with EXT_unpack_subimage straight from @pixels, else through a staging copy (as
+ * also for XRGB8, whose X byte becomes an opaque alpha). Counts the bytes sent into
+ * renderer_uploaded_bytes.
+ */
+enum render_status render_texture_upload(struct renderer *renderer, struct render_texture *tex,
+	const uint8_t *pixels, size_t stride, struct draw_box box);
+
+/** Deletes @tex's GL texture; a zeroed one is fine. */
+void render_texture_finish(struct renderer *renderer, struct render_texture *tex);
+
+/** Texel bytes handed to GL by render_texture_upload so far (in the GPU's format). */
+uint64_t renderer_uploaded_bytes(const struct renderer *renderer);
 
 /** An offscreen framebuffer: a texture as its colour (RGBA8 renderbuffers are not core
  *  GLES 2) and an 8-bit stencil renderbuffer for rotated clips. Used for screenshots,

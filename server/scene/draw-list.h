@@ -56,6 +56,8 @@ enum draw_kind {
 	// which is then drawn with layer.opacity: a group's true group opacity. Layers nest.
 	DRAW_LAYER_BEGIN,
 	DRAW_LAYER_END,
+	// An image node: a texture's source rectangle drawn onto a quad.
+	DRAW_IMAGE,
 };
 
 struct draw_item {
@@ -77,6 +79,18 @@ struct draw_item {
 		struct {
 			float opacity;       // 0 to 1, applied to the layer as a whole
 		} layer;
+		struct {
+			// The unit square (0, 0)-(1, 1) to screen: the node's local space to
+			// screen times its size, so the quad is the node's box.
+			struct affine world;
+			// The source rectangle, in texture coordinates (0 to 1, y down: v 0 is
+			// the image's top row): (u0, v0) lands on the quad's (0, 0) corner.
+			float u0, v0, u1, v1;
+			uint32_t texture;    // the GL texture name (render_texture.name)
+			// Premultiplied 0xRRGGBBAA the texels are multiplied by: the opacity
+			// multiplied down the tree, in all four channels.
+			uint32_t tint;
+		} image;
 	};
 };
 
@@ -96,7 +110,7 @@ struct draw_list {
 /** What drawing one frame cost: the figures tessera-info reports under "frame". */
 struct render_stats {
 	uint32_t draw_calls;        // glDrawArrays/glDrawElements calls, stencil writes included
-	uint32_t nodes_drawn;       // rect items drawn (at least partly inside the damage)
+	uint32_t nodes_drawn;       // rect and image items drawn (at least partly inside the damage)
 	uint64_t damaged_pixels;    // pixels of the output redrawn
 	uint32_t offscreen_passes;  // layers drawn through an offscreen buffer
 	double frame_ms;            // CPU time from the start of drawing to the end of it

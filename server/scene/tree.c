@@ -65,6 +65,8 @@ static uint32_t extra_alloc(struct tree_root *root, enum tree_kind kind) {
 	if (kind == TREE_GROUP) {
 		root->extras[index].u.group.child = NULL;
 		root->extras[index].u.group.drawn = (struct draw_box){ 0 };
+	} else if (kind == TREE_IMAGE) {
+		memset(&root->extras[index].u, 0, sizeof root->extras[index].u);
 	}
 	return index + 1;
 }
@@ -149,7 +151,30 @@ static struct draw_box covered(const struct tree_root *root, const struct tree_n
 	if (node->kind == TREE_GROUP) {
 		return extra_of(root, node)->u.group.drawn;
 	}
-	return affine_box(&world, node->width, node->height);
+	float w = node->width, h = node->height;
+	if (node->kind == TREE_IMAGE) {
+		tree_image_extent(root, node, &w, &h);
+	}
+	return affine_box(&world, w, h);
+}
+
+void tree_image_extent(const struct tree_root *root, const struct tree_node *node,
+		float *width, float *height) {
+	*width = node->width;
+	*height = node->height;
+	if (node->kind != TREE_IMAGE || node->width > 0.0f || node->height > 0.0f) {
+		return;
+	}
+	const struct tree_extra *e = extra_of(root, node);
+	const struct tree_texture *t = e->u.image.texture;
+	bool whole = !(e->u.image.src_w > 0.0f && e->u.image.src_h > 0.0f);
+	*width = whole ? (t != NULL ? (float)t->width : 0.0f) : e->u.image.src_w;
+	*height = whole ? (t != NULL ? (float)t->height : 0.0f) : e->u.image.src_h;
+}
+
+void tree_texture_changed(struct tree *tree, struct tree_texture *texture) {
+	texture->changed = tree->builds;
+	tree->changed = true;
 }
 
 bool tree_init(struct tree *tree, uint32_t background, int width, int height,
@@ -239,7 +264,7 @@ void tree_root_set_layer(struct tree *tree, struct tree_root *root, enum tree_la
 
 bool tree_node_init(struct tree_root *root, struct tree_node *node, enum tree_kind kind) {
 	node_reset(node, kind);
-	if (kind == TREE_GROUP) {
+	if (kind == TREE_GROUP || kind == TREE_IMAGE) {
 		node->extra = extra_alloc(root, kind);
 		return node->extra != 0;
 	}
@@ -408,7 +433,7 @@ struct tree_node *tree_subtree_next(struct tree_root *root, struct tree_node *to
 void tree_node_props(const struct tree_root *root, const struct tree_node *node,
 		struct tree_props *props) {
 	const struct tree_extra *e = tree_node_extra(root, node);
-	bool rect = node->kind == TREE_RECT;
+	bool rect = node->kind == TREE_RECT, image = node->kind == TREE_IMAGE;
 	*props = (struct tree_props){
 		.x = node->x, .y = node->y, .width = node->width, .height = node->height,
 		.anchor_x = e->anchor_x, .anchor_y = e->anchor_y, .rotation = e->rotation,
@@ -417,6 +442,9 @@ void tree_node_props(const struct tree_root *root, const struct tree_node *node,
 		.rgba = node->rgba,
 		.border_rgba = rect ? e->u.rect.border_rgba : default_extra.u.rect.border_rgba,
 		.flags = node->flags & (TREE_VISIBLE | TREE_CLIP | TREE_ISOLATE),
+		.texture = image ? e->u.image.texture : NULL,
+		.src_x = image ? e->u.image.src_x : 0, .src_y = image ? e->u.image.src_y : 0,
+		.src_w = image ? e->u.image.src_w : 0, .src_h = image ? e->u.image.src_h : 0,
 	};
 }
 
@@ -425,7 +453,8 @@ static bool extra_is_default(const struct tree_props *p) {
 	return p->anchor_x == d->anchor_x && p->anchor_y == d->anchor_y &&
 		p->rotation == d->rotation && p->scale_x == d->scale_x &&
 		p->scale_y == d->scale_y && p->opacity == d->opacity && p->radius == d->u.rect.radius &&
-		p->border == d->u.rect.border && p->border_rgba == d->u.rect.border_rgba;
+		p->border == d->u.rect.border && p->border_rgba == d->u.rect.border_rgba &&
+		p->texture == NULL;
 }
 
 static bool same_props(const struct tree_props *a, const struct tree_props *b) {
@@ -433,7 +462,9 @@ static bool same_props(const struct tree_props *a, const struct tree_props *b) {
 		a->anchor_x == b->anchor_x && a->anchor_y == b->anchor_y &&
 		a->rotation == b->rotation && a->scale_x == b->scale_x && a->scale_y == b->scale_y &&
 		a->opacity == b->opacity && a->radius == b->radius && a->border == b->border &&
-		a->rgba == b->rgba && a->border_rgba == b->border_rgba && a->flags == b->flags;
+		a->rgba == b->rgba && a->border_rgba == b->border_rgba && a->flags == b->flags &&
+		a->texture == b->texture && a->src_x == b->src_x && a->src_y == b->src_y &&
+		a->src_w == b->src_w && a->src_h == b->src_h;
 }
 
 bool tree_node_set_props(struct tree *tree, struct tree_root *root, struct tree_node *node,
@@ -470,6 +501,12 @@ bool tree_node_set_props(struct tree *tree, struct tree_root *root, struct tree_
 			e->u.rect.radius = props->radius;
 			e->u.rect.border = props->border;
 			e->u.rect.border_rgba = props->border_rgba;
+		} else if (node->kind == TREE_IMAGE) {
+			e->u.image.texture = props->texture;
+			e->u.image.src_x = props->src_x;
+			e->u.image.src_y = props->src_y;
+			e->u.image.src_w = props->src_w;
+			e->u.image.src_h = props->src_h;
 		}
 	}
 	return true;
@@ -554,6 +591,51 @@ static struct draw_box emit_rect(struct draw_list *list, const struct tree_root 
 	return box;
 }
 
+// The draw item of an image node; its box on screen, or an empty one when it draws
+// nothing. *@changed: its texture's pixels changed since the last frame.
+static struct draw_box emit_image(struct draw_list *list, const struct tree *tree,
+		const struct tree_root *root, const struct tree_node *node,
+		const struct affine *world, float opacity, const struct tree_frame *f, bool *ok,
+		bool *changed) {
+	static const struct draw_box none = { 0, 0, 0, 0 };
+	const struct tree_extra *e = extra_of(root, node);
+	const struct tree_texture *t = e->u.image.texture;
+	*changed = false;
+	float w, h;
+	tree_image_extent(root, node, &w, &h);
+	uint32_t a = (uint32_t)(opacity * 255.0f + 0.5f);
+	if (t == NULL || t->name == 0 || a == 0 || !(w > 0.0f && h > 0.0f)) {
+		return none;
+	}
+	struct draw_box box = affine_box(world, w, h);
+	box = box_intersect(&box, &f->clip_box);
+	if (box_empty(&box)) {
+		return none;
+	}
+	struct draw_item *item = new_item(list);
+	if (item == NULL) {
+		*ok = false;
+		return none;
+	}
+	*changed = t->changed == tree->builds;
+	bool whole = !(e->u.image.src_w > 0.0f && e->u.image.src_h > 0.0f);
+	float sx = whole ? 0.0f : e->u.image.src_x, sy = whole ? 0.0f : e->u.image.src_y;
+	float sw = whole ? (float)t->width : e->u.image.src_w;
+	float sh = whole ? (float)t->height : e->u.image.src_h;
+	item->kind = DRAW_IMAGE;
+	item->clip = f->clip;
+	item->bounds = box;
+	item->image.world = (struct affine){ world->a * w, world->b * w, world->c * h,
+		world->d * h, world->e, world->f };
+	item->image.u0 = sx / (float)t->width;
+	item->image.v0 = sy / (float)t->height;
+	item->image.u1 = (sx + sw) / (float)t->width;
+	item->image.v1 = (sy + sh) / (float)t->height;
+	item->image.texture = t->name;
+	item->image.tint = a << 24 | a << 16 | a << 8 | a;
+	return box;
+}
+
 // Opens @group's clip for its children in @g (the frame just pushed), inside @f's.
 static bool push_clip(struct draw_list *list, const struct tree_node *group,
 		const struct tree_frame *f, struct tree_frame *g) {
@@ -625,10 +707,15 @@ static bool build_root(struct tree *tree, struct tree_root *root) {
 		struct affine world = affine_mul(&f->world, &local);
 		float opacity = f->opacity * tree_node_extra(root, node)->opacity;
 		if (node->kind != TREE_GROUP) {
-			struct draw_box box = emit_rect(list, root, node, &world, opacity, f, &ok);
+			bool pixels_changed = false;
+			struct draw_box box = node->kind == TREE_IMAGE
+				? emit_image(list, tree, root, node, &world, opacity, f, &ok,
+					&pixels_changed)
+				: emit_rect(list, root, node, &world, opacity, f, &ok);
 			if (!ok) {
 				return false;
 			}
+			was_dirty |= pixels_changed;
 			f->drawn = box_union(&f->drawn, &box);
 			if (was_dirty && !f->dirty) {
 				damage_add(tree, box);
@@ -708,6 +795,7 @@ bool tree_build(struct tree *tree) {
 	}
 	tree->damage_len = 0;
 	tree->changed = false;
+	tree->builds++;
 	// A frame that failed leaves the dirty marks it did not reach: the next is full.
 	tree->full_damage = !ok;
 	return ok;

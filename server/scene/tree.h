@@ -36,6 +36,18 @@
 enum tree_kind {
 	TREE_GROUP = 1,
 	TREE_RECT,
+	TREE_IMAGE,
+};
+
+/**
+ * What an image node shows: a texture, owned by the node's client (an image buffer's),
+ * which outlives every node that shows it. When its pixels change the owner calls
+ * tree_texture_changed, and the next frame redraws every node that shows it.
+ */
+struct tree_texture {
+	uint32_t name;                  // the GL texture (draw_item.image.texture)
+	uint32_t width, height;         // texels
+	uint64_t changed;               // tree.builds when its pixels last changed
 };
 
 enum tree_layer {
@@ -79,6 +91,11 @@ struct tree_extra {
 			struct tree_node *child; // the bottom child, NULL for none
 			struct draw_box drawn;   // what the subtree covered in the last frame
 		} group;
+		struct {
+			const struct tree_texture *texture; // NULL: nothing drawn
+			// The source rectangle in texels; width or height 0: the whole texture.
+			float src_x, src_y, src_w, src_h;
+		} image;
 		uint32_t next_free;         // 1 + next free index while in the free list
 	} u;
 };
@@ -107,6 +124,7 @@ struct tree {
 	// Nodes visited by attaches to check and renumber depths, ever: what a caller
 	// bounds when one client's changes may move big subtrees between depths.
 	uint64_t walked;
+	uint64_t builds;                // tree_build calls that completed
 	struct draw_list list;          // what tree_build last produced; the tree owns it
 	// tree_build's stack, max_depth + 1 entries
 	struct tree_frame *stack;
@@ -204,6 +222,9 @@ struct tree_props {
 	float radius, border;
 	uint32_t rgba, border_rgba;
 	uint8_t flags;                  // TREE_VISIBLE, TREE_CLIP, TREE_ISOLATE
+	// An image's: what it shows and from where (tree_extra.u.image).
+	const struct tree_texture *texture;
+	float src_x, src_y, src_w, src_h;
 };
 
 /** The node's properties as they are. */
@@ -216,6 +237,16 @@ void tree_node_props(const struct tree_root *root, const struct tree_node *node,
  */
 bool tree_node_set_props(struct tree *tree, struct tree_root *root, struct tree_node *node,
 	const struct tree_props *props);
+
+/** @texture's pixels changed: the next frame redraws the nodes that show it. */
+void tree_texture_changed(struct tree *tree, struct tree_texture *texture);
+
+/**
+ * The size an image node is drawn at: its own, or, while that is 0 x 0, its source
+ * rectangle's (one texel to a pixel).
+ */
+void tree_image_extent(const struct tree_root *root, const struct tree_node *node,
+	float *width, float *height);
 
 /**
  * Builds tree->list for the frame: every drawn node back to front, with clips and

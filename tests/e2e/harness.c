@@ -267,6 +267,8 @@ void e2e_info(const struct e2e_server *srv, struct e2e_info *info) {
 	info->pending = json_number(totals, "pending_clients");
 	const char *connections = strstr(info->json, "\"connections\"");
 	assert_non_null(connections);
+	info->textures = json_number(totals, "textures");
+	info->texture_bytes = json_number(totals, "texture_bytes");
 	info->evicted = json_number(connections, "evicted");
 	info->refused = json_number(connections, "refused");
 	assert_true(info->clients >= 0);
@@ -354,6 +356,11 @@ void e2e_check_as_found(const struct e2e_server *srv, int fd_baseline, int timeo
 		fail_msg("left: %ld clients, %ld objects, %ld connections without a hello",
 			info.clients, info.objects, info.pending);
 	}
+	// Nothing of an image left: no texture, no texture byte, no pool mapped.
+	if (info.textures != 0 || info.texture_bytes != 0) {
+		fail_msg("left: %ld textures of %ld bytes", info.textures, info.texture_bytes);
+	}
+	assert_int_equal(e2e_server_memfd_maps(srv), 0);
 	// Back to the baseline, within the deadline: a connection that just went (a tool's)
 	// may be closed a loop round after the probe's answer, and the GL driver may hold a
 	// file for a moment (its shader cache is written by a thread of its own). A leak
@@ -370,6 +377,36 @@ void e2e_check_as_found(const struct e2e_server *srv, int fd_baseline, int timeo
 	assert_true(e2e_flat(&img, &flat));
 	assert_int_equal(flat, srv->background);
 	e2e_image_free(&img);
+}
+
+int e2e_fixture_setup(void **state) {
+	struct e2e_fixture *f = calloc(1, sizeof *f);
+	assert_non_null(f);
+	e2e_server_start(&f->srv);
+	f->fd_baseline = e2e_server_settled_fds(&f->srv);
+	*state = f;
+	return 0;
+}
+
+int e2e_fixture_teardown(void **state) {
+	struct e2e_fixture *f = *state;
+	e2e_check_as_found(&f->srv, f->fd_baseline, 2000);
+	e2e_server_stop(&f->srv);
+	free(f);
+	return 0;
+}
+
+struct ts_display *e2e_join(const struct e2e_server *srv, const char *name) {
+	struct ts_display *d = ts_display_connect(srv->socket, name);
+	if (d == NULL) {
+		fail_msg("%s cannot connect: %s", name, ts_connect_error());
+	}
+	return d;
+}
+
+void e2e_commit(struct ts_display *d) {
+	assert_int_equal(ts_display_commit(d), 0);
+	assert_int_equal(ts_display_roundtrip(d), 0);
 }
 
 void e2e_peer_connect(struct peer *p, const char *path) {
@@ -515,10 +552,16 @@ static bool wait_ready_line(int fd) {
 
 pid_t e2e_crash_start(const struct e2e_server *srv, const char *mode, const char *objects,
 		bool tree) {
+	return e2e_crash_start_images(srv, mode, objects, tree, "0");
+}
+
+pid_t e2e_crash_start_images(const struct e2e_server *srv, const char *mode,
+		const char *objects, bool tree, const char *images) {
 	int pipefd[2];
 	assert_int_equal(pipe2(pipefd, O_CLOEXEC), 0);
 	const char *argv[] = { e2e_bin("TESSERA_CRASH"), "--socket", srv->socket, "--mode",
-		mode, "--objects", objects, "--linger-ms", "1500", tree ? "--tree" : NULL, NULL };
+		mode, "--objects", objects, "--images", images, "--linger-ms", "1500",
+		tree ? "--tree" : NULL, NULL };
 	pid_t pid = e2e_spawn(argv, pipefd[1]);
 	close(pipefd[1]);
 	assert_true(wait_ready_line(pipefd[0]));
@@ -538,6 +581,19 @@ void e2e_crash_reap(pid_t pid, int expect_signal) {
 	}
 }
 
+int e2e_server_memfd_maps(const struct e2e_server *srv) {
+	char path[64], line[512];
+	snprintf(path, sizeof path, "/proc/%ld/maps", (long)srv->pid);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	int n = 0;
+	while (fgets(line, sizeof line, f) != NULL) {
+		n += strstr(line, "/memfd:") != NULL;
+	}
+	fclose(f);
+	return n;
+}
+
 struct ts_display *e2e_after_crash(const struct e2e_server *srv, const char *name) {
 	struct ts_display *d = ts_display_connect(srv->socket, name);
 	if (d == NULL) {
@@ -548,7 +604,10 @@ struct ts_display *e2e_after_crash(const struct e2e_server *srv, const char *nam
 	assert_int_equal(ts_display_query_info(d, &si), 0);
 	assert_int_equal(si.clients, 0); // besides the one asking
 	assert_int_equal(si.objects, 0);
+	assert_int_equal(si.textures, 0);
+	assert_int_equal(si.texture_bytes, 0);
 	ts_server_info_finish(&si);
+	assert_int_equal(e2e_server_memfd_maps(srv), 0);
 	struct e2e_image img;
 	e2e_shot(srv, &img);
 	uint32_t flat;

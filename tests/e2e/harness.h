@@ -69,6 +69,13 @@ struct ts_display;
 pid_t e2e_crash_start(const struct e2e_server *srv, const char *mode, const char *objects,
 	bool tree);
 
+/** The same, holding @images image buffers (in one pool) shown by image nodes too. */
+pid_t e2e_crash_start_images(const struct e2e_server *srv, const char *mode,
+	const char *objects, bool tree, const char *images);
+
+/** Mappings of memfds (shm pools, screenshots) in the server, from /proc/PID/maps. */
+int e2e_server_memfd_maps(const struct e2e_server *srv);
+
 /** Waits for it and checks how it died: by @expect_signal, or exit 0 when that is 0. */
 void e2e_crash_reap(pid_t pid, int expect_signal);
 
@@ -91,6 +98,7 @@ struct e2e_info {
 	long clients, objects;   // "totals"
 	long pending;            // "totals": connections yet to say hello
 	long evicted, refused;   // "connections", since the server started
+	long textures, texture_bytes; // "totals"
 	char json[65536];
 };
 /** Runs tessera-info --json and parses the totals; fails the test on bad output. */
@@ -114,9 +122,24 @@ size_t e2e_count(const struct e2e_image *img, uint32_t rgba);
 /** True when every pixel has the same value; *@rgba gets it. */
 bool e2e_flat(const struct e2e_image *img, uint32_t *rgba);
 
+/** A test's own server (e2e_server_start) and its fd count when it was ready. */
+struct e2e_fixture {
+	struct e2e_server srv;
+	int fd_baseline;
+};
+/** cmocka setup: starts the fixture's server. */
+int e2e_fixture_setup(void **state);
+/** cmocka teardown: every test leaves the server as it found it (e2e_check_as_found). */
+int e2e_fixture_teardown(void **state);
+
+/** Connects a client @name to @srv; fails the test if it cannot. */
+struct ts_display *e2e_join(const struct e2e_server *srv, const char *name);
+/** Commits and waits until the server has applied it: a screenshot after shows it. */
+void e2e_commit(struct ts_display *d);
+
 /**
  * Checks that the server is as a test found it: alive, no clients, no connections
- * without a hello and no objects
+ * without a hello, no objects, no textures and no pool mapped
  * (waiting up to @timeout_ms for hang-ups to be handled), @fd_baseline fds, and the
  * screen back to its flat background.
  */

@@ -26,29 +26,6 @@
 #include "harness.h"
 #include "wire.h"
 
-struct fixture {
-	struct e2e_server srv;
-	int fd_baseline;
-};
-
-static int setup(void **state) {
-	struct fixture *f = calloc(1, sizeof *f);
-	assert_non_null(f);
-	e2e_server_start(&f->srv);
-	f->fd_baseline = e2e_server_settled_fds(&f->srv);
-	*state = f;
-	return 0;
-}
-
-// Every test leaves the server as it found it: alive, no clients, no objects, the
-// screen back to its background and no fd leaked.
-static int teardown(void **state) {
-	struct fixture *f = *state;
-	e2e_check_as_found(&f->srv, f->fd_baseline, 2000);
-	e2e_server_stop(&f->srv);
-	free(f);
-	return 0;
-}
 
 // A rect in the client's root, on top of the ones made before it.
 static struct ts_rect *make_rect(struct ts_display *d, int x, int y, unsigned w, unsigned h,
@@ -62,7 +39,7 @@ static struct ts_rect *make_rect(struct ts_display *d, int x, int y, unsigned w,
 }
 
 static void test_rects_appear(void **state) {
-	struct fixture *f = *state;
+	struct e2e_fixture *f = *state;
 	struct ts_display *d = ts_display_connect(f->srv.socket, "e2e-rects");
 	assert_non_null(d);
 	int w, h;
@@ -122,7 +99,7 @@ static void on_done(void *data, uint32_t time_ms) {
 }
 
 static void test_frame_callbacks(void **state) {
-	struct fixture *f = *state;
+	struct e2e_fixture *f = *state;
 	struct ts_display *d = ts_display_connect(f->srv.socket, "e2e-frames");
 	assert_non_null(d);
 	int done = 0;
@@ -164,7 +141,7 @@ static void test_frame_callbacks(void **state) {
 }
 
 static void run_crash(void **state, const char *mode, int expect_signal) {
-	struct fixture *f = *state;
+	struct e2e_fixture *f = *state;
 	pid_t pid = e2e_crash_start(&f->srv, mode, "500", false);
 
 	// While it lives, the server holds and shows its 500 rectangles.
@@ -206,7 +183,7 @@ static void test_crash_exit(void **state) { run_crash(state, "exit", 0); }
 // unknown, skipping ahead, in use, destroyed and naming a callback, visible 2, version 0
 // and an fd with a commit that once were written out here are among them.
 static void test_malformed(void **state) {
-	struct fixture *f = *state;
+	struct e2e_fixture *f = *state;
 	size_t checked = e2e_check_catalogue(&f->srv);
 	print_message("%zu malformed inputs answered as expected\n", checked);
 	// The teardown checks that the server's fd count is back to its baseline.
@@ -217,7 +194,7 @@ static void on_error(void *data, uint32_t object_id, uint32_t code, const char *
 }
 
 static void test_client_sees_error(void **state) {
-	struct fixture *f = *state;
+	struct e2e_fixture *f = *state;
 	struct ts_display *d = ts_display_connect(f->srv.socket, "e2e-error");
 	assert_non_null(d);
 	uint32_t seen = 0;
@@ -240,7 +217,7 @@ static void test_client_sees_error(void **state) {
 }
 
 static void test_id_reuse(void **state) {
-	struct fixture *f = *state;
+	struct e2e_fixture *f = *state;
 	struct ts_display *d = ts_display_connect(f->srv.socket, "e2e-reuse");
 	assert_non_null(d);
 	// Create and destroy many times: ids are recycled only after delete_ids (which the
@@ -269,7 +246,7 @@ static void test_id_reuse(void **state) {
 // goes (not only when the socket is full, which it never is here) so that the server
 // never has to queue more than its limit for it.
 static void test_unhurried_mass_destroy(void **state) {
-	struct fixture *f = *state;
+	struct e2e_fixture *f = *state;
 	struct ts_display *d = ts_display_connect(f->srv.socket, "e2e-mass-destroy");
 	assert_non_null(d);
 	// Three rounds of 50,000 (within the objects limit), committed by the thousand.
@@ -345,7 +322,7 @@ static void test_destroy_big_group(void **state) {
 // (EINVAL) and send nothing the server would refuse; a rect made inside the doomed
 // group before that commit goes with it; a rect moved out of it first stays.
 static void test_gone_with_group(void **state) {
-	struct fixture *f = *state;
+	struct e2e_fixture *f = *state;
 	struct ts_display *d = ts_display_connect(f->srv.socket, "e2e-gone-with-group");
 	assert_non_null(d);
 	struct ts_group *g = ts_group_create(d, NULL);
@@ -401,7 +378,7 @@ static void test_gone_with_group(void **state) {
 // its subtree each time, and one commit that does it without end is stopped with
 // limit_exceeded before it stalls the server (which serves others meanwhile).
 static void test_commit_walk_budget(void **state) {
-	struct fixture *f = *state;
+	struct e2e_fixture *f = *state;
 	struct ts_display *d = ts_display_connect(f->srv.socket, "e2e-walk-budget");
 	assert_non_null(d);
 	struct ts_group *holder = ts_group_create(d, NULL);
@@ -452,7 +429,7 @@ static struct ts_rect *create_with_id(struct ts_display *d, uint32_t id, int *ex
 // Pending state in every form: rects destroyed before their first commit, changes to
 // a rect destroyed before the commit that would apply them, ids reused in between.
 static void test_pending_and_reuse(void **state) {
-	struct fixture *f = *state;
+	struct e2e_fixture *f = *state;
 	struct ts_display *d = ts_display_connect(f->srv.socket, "e2e-pending");
 	assert_non_null(d);
 	struct ts_rect *r1 = make_rect(d, 0, 0, 40, 40, 0xff0000ffu);    // red
@@ -535,7 +512,7 @@ static void test_pending_and_reuse(void **state) {
 // Clients that go with frame callbacks committed but not yet answered, and a client
 // that goes while another's rects are above and below its own.
 static void test_gone_with_pending_work(void **state) {
-	struct fixture *f = *state;
+	struct e2e_fixture *f = *state;
 	int done = 0;
 	for (int i = 0; i < 20; i++) {
 		struct ts_display *d = ts_display_connect(f->srv.socket, "e2e-frame-gone");
@@ -580,7 +557,7 @@ static void test_gone_with_pending_work(void **state) {
 }
 
 static void test_demo_rects(void **state) {
-	struct fixture *f = *state;
+	struct e2e_fixture *f = *state;
 	const char *argv[] = { e2e_bin("TESSERA_DEMO_RECTS"), "--socket", f->srv.socket,
 		"--seconds", "2", NULL };
 	pid_t pid = e2e_spawn(argv, -1);
@@ -633,6 +610,7 @@ static void test_socket_ownership(void **state) {
 }
 
 int main(int argc, char *argv[]) {
+#define TEST(fn) cmocka_unit_test_setup_teardown(fn, e2e_fixture_setup, e2e_fixture_teardown)
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--window") == 0) {
 			e2e_window_backend = true;
@@ -641,23 +619,23 @@ int main(int argc, char *argv[]) {
 	// A server that hangs up on a raw client must fail an assertion, not kill us.
 	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_rects_appear, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_frame_callbacks, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_crash_segv, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_crash_abort, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_crash_kill, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_crash_midmsg, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_crash_exit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_client_sees_error, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_id_reuse, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unhurried_mass_destroy, setup, teardown),
+		TEST(test_rects_appear),
+		TEST(test_frame_callbacks),
+		TEST(test_crash_segv),
+		TEST(test_crash_abort),
+		TEST(test_crash_kill),
+		TEST(test_crash_midmsg),
+		TEST(test_crash_exit),
+		TEST(test_malformed),
+		TEST(test_client_sees_error),
+		TEST(test_id_reuse),
+		TEST(test_unhurried_mass_destroy),
 		cmocka_unit_test(test_destroy_big_group),
-		cmocka_unit_test_setup_teardown(test_gone_with_group, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_commit_walk_budget, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pending_and_reuse, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_gone_with_pending_work, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_demo_rects, setup, teardown),
+		TEST(test_gone_with_group),
+		TEST(test_commit_walk_budget),
+		TEST(test_pending_and_reuse),
+		TEST(test_gone_with_pending_work),
+		TEST(test_demo_rects),
 		cmocka_unit_test(test_socket_ownership),
 	};
 	return cmocka_run_group_tests_name(e2e_window_backend ? "e2e-window" : "e2e-headless",

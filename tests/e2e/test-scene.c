@@ -42,46 +42,10 @@
 #define ORANGE  0xff8000ffu
 #define CRASH_COLOR 0xff2020ffu // what tessera-crash fills the screen with
 
-struct fixture {
-	struct e2e_server srv;
-	int fd_baseline;
-};
-
-static int setup(void **state) {
-	struct fixture *f = calloc(1, sizeof *f);
-	assert_non_null(f);
-	e2e_server_start(&f->srv);
-	f->fd_baseline = e2e_server_settled_fds(&f->srv);
-	*state = f;
-	return 0;
-}
-
-// Every test leaves the server as it found it: alive, no clients, no objects, the
-// screen back to its background and no fd leaked.
-static int teardown(void **state) {
-	struct fixture *f = *state;
-	e2e_check_as_found(&f->srv, f->fd_baseline, 2000);
-	e2e_server_stop(&f->srv);
-	free(f);
-	return 0;
-}
 
 /* ---- clients and nodes ---- */
 
-static struct ts_display *join(const struct fixture *f, const char *name) {
-	struct ts_display *d = ts_display_connect(f->srv.socket, name);
-	if (d == NULL) {
-		fail_msg("%s cannot connect: %s", name, ts_connect_error());
-	}
-	return d;
-}
 
-// Commits and waits until the server has applied the commit: a screenshot asked for
-// after that shows it, as screenshots show the next frame.
-static void commit(struct ts_display *d) {
-	assert_int_equal(ts_display_commit(d), 0);
-	assert_int_equal(ts_display_roundtrip(d), 0);
-}
 
 static void on_done(void *data, uint32_t time_ms) {
 	*(bool *)data = true;
@@ -197,7 +161,7 @@ static size_t differing(const uint8_t *got, size_t stride, const struct e2e_imag
 }
 
 // The next frame must be exactly @boxes over the background.
-static void expect_picture(const struct fixture *f, const struct box *boxes, size_t n,
+static void expect_picture(const struct e2e_fixture *f, const struct box *boxes, size_t n,
 		const char *what) {
 	struct e2e_image want = picture(f->srv.background, boxes, n), got;
 	e2e_shot(&f->srv, &got);
@@ -217,7 +181,7 @@ struct probe {
 	uint32_t rgba;
 };
 
-static void expect_pixels(const struct fixture *f, const struct probe *probes, size_t n,
+static void expect_pixels(const struct e2e_fixture *f, const struct probe *probes, size_t n,
 		const char *what) {
 	struct e2e_image img;
 	e2e_shot(&f->srv, &img);
@@ -323,14 +287,14 @@ static void assert_shape(const struct e2e_image *img, const struct point *p, int
 /* ---- 1. a rotated rect ---- */
 
 static void test_rotated_rect(void **state) {
-	struct fixture *f = *state;
+	struct e2e_fixture *f = *state;
 	uint32_t bg = f->srv.background;
-	struct ts_display *d = join(f, "e2e-rotated");
+	struct ts_display *d = e2e_join(&f->srv, "e2e-rotated");
 	// First straight, near the top left: the screenshot must come top row first, x to
 	// the right, for the reference below to mean anything. Upside down, (20, 10) would
 	// be background.
 	struct ts_rect *r = rect_at(d, NULL, 20, 10, 30, 15, ORANGE);
-	commit(d);
+	e2e_commit(d);
 	const struct probe straight[] = {
 		{ 20, 10, ORANGE }, { 49, 24, ORANGE }, { 19, 10, bg }, { 20, 9, bg },
 		{ 50, 24, bg }, { 49, 25, bg }, { 20, SCREEN_H - 11, bg },
@@ -343,7 +307,7 @@ static void test_rotated_rect(void **state) {
 	assert_int_equal(ts_node_set_anchor(n, 0.5, 0.5), 0);
 	assert_int_equal(ts_node_set_position(n, 160, 120), 0);
 	assert_int_equal(ts_node_set_rotation(n, 30), 0);
-	commit(d);
+	e2e_commit(d);
 	struct e2e_image img;
 	e2e_shot(&f->srv, &img);
 	struct point corners[4];
@@ -364,9 +328,9 @@ static void test_rotated_rect(void **state) {
 /* ---- 2. clips ---- */
 
 static void test_clip(void **state) {
-	struct fixture *f = *state;
+	struct e2e_fixture *f = *state;
 	uint32_t bg = f->srv.background;
-	struct ts_display *d = join(f, "e2e-clip");
+	struct ts_display *d = e2e_join(&f->srv, "e2e-clip");
 	// A 100x100 clipping group at (100, 60) and a 200x200 child reaching 50 px past it
 	// on every side: (-50, -50) in the group is (50, 10) on screen.
 	struct ts_group *g = group_at(d, NULL, 100, 60);
@@ -374,7 +338,7 @@ static void test_clip(void **state) {
 	assert_int_equal(ts_node_set_size(gn, 100, 100), 0);
 	assert_int_equal(ts_group_set_clip(g, true), 0);
 	rect_at(d, g, -50, -50, 200, 200, GREEN);
-	commit(d);
+	e2e_commit(d);
 	struct e2e_image img;
 	e2e_shot(&f->srv, &img);
 	assert_int_equal(e2e_count(&img, GREEN), 100 * 100);
@@ -393,7 +357,7 @@ static void test_clip(void **state) {
 	assert_int_equal(ts_node_set_anchor(gn, 0.5, 0.5), 0);
 	assert_int_equal(ts_node_set_position(gn, 150, 110), 0);
 	assert_int_equal(ts_node_set_rotation(gn, 45), 0);
-	commit(d);
+	e2e_commit(d);
 	struct point clip[4];
 	node_corners(150, 110, 100, 100, 0.5, 0.5, 45, clip);
 	e2e_shot(&f->srv, &img);
@@ -404,7 +368,7 @@ static void test_clip(void **state) {
 
 	// Without the clip the whole child shows: a 200x200 diamond round the same centre...
 	assert_int_equal(ts_group_set_clip(g, false), 0);
-	commit(d);
+	e2e_commit(d);
 	struct point child[4];
 	node_corners(150, 110, 200, 200, 0.5, 0.5, 45, child);
 	e2e_shot(&f->srv, &img);
@@ -412,7 +376,7 @@ static void test_clip(void **state) {
 	e2e_image_free(&img);
 	// ... and straight, all of its 200x200 pixels.
 	assert_int_equal(ts_node_set_rotation(gn, 0), 0);
-	commit(d);
+	e2e_commit(d);
 	const struct box whole = { 50, 10, 200, 200, GREEN };
 	expect_picture(f, &whole, 1, "unclipped child");
 	ts_display_disconnect(d);
@@ -431,16 +395,16 @@ static long frame_stat(const struct e2e_info *info, const char *key) {
 	return strtol(p + strlen(pattern), NULL, 10);
 }
 
-static long offscreen_passes(const struct fixture *f) {
+static long offscreen_passes(const struct e2e_fixture *f) {
 	struct e2e_info info;
 	e2e_info(&f->srv, &info);
 	return frame_stat(&info, "offscreen_passes");
 }
 
 static void test_opacity(void **state) {
-	struct fixture *f = *state;
+	struct e2e_fixture *f = *state;
 	uint32_t bg = f->srv.background;
-	struct ts_display *d = join(f, "e2e-opacity");
+	struct ts_display *d = e2e_join(&f->srv, "e2e-opacity");
 	// A group at half opacity: a white rect at half opacity in it is drawn at a
 	// quarter, one at full opacity at half; a rect at half in the root at half.
 	struct ts_group *half = group_at(d, NULL, 0, 0);
@@ -494,60 +458,60 @@ static void test_opacity(void **state) {
 #define AT_C 5, 5     // only C's
 
 static void test_order_and_layers(void **state) {
-	struct fixture *f = *state;
+	struct e2e_fixture *f = *state;
 	uint32_t bg = f->srv.background;
 	// One client: the rect made later is on top.
-	struct ts_display *a = join(f, "e2e-order-a");
+	struct ts_display *a = e2e_join(&f->srv, "e2e-order-a");
 	struct ts_rect *a1 = rect_at(a, NULL, 40, 40, 100, 80, RED);
 	struct ts_rect *a2 = rect_at(a, NULL, 90, 80, 100, 80, GREEN);
-	commit(a);
+	e2e_commit(a);
 	expect_pixels(f, (struct probe[]){ { 110, 100, GREEN }, { 50, 50, RED },
 		{ 180, 150, GREEN }, { 5, 5, bg } }, 4, "later sibling on top");
 	assert_int_equal(ts_node_place_below(ts_rect_node(a2), ts_rect_node(a1)), 0);
-	commit(a);
+	e2e_commit(a);
 	expect_pixels(f, (struct probe[]){ { 110, 100, RED }, { 180, 150, GREEN } }, 2,
 		"placed below");
 
 	// A client that came later is above A in the normal layer, until A raises itself.
-	struct ts_display *b = join(f, "e2e-order-b");
+	struct ts_display *b = e2e_join(&f->srv, "e2e-order-b");
 	rect_at(b, NULL, 100, 90, 30, 100, BLUE);
-	commit(b);
+	e2e_commit(b);
 	expect_pixels(f, (struct probe[]){ { AT_P, BLUE }, { AT_B, BLUE } }, 2,
 		"later client on top");
 	assert_int_equal(ts_display_raise(a), 0);
-	commit(a);
+	e2e_commit(a);
 	expect_pixels(f, (struct probe[]){ { AT_P, RED }, { AT_B, BLUE } }, 2, "A raised");
 
 	// The background layer is below both, made last and raised or not.
-	struct ts_display *c = join(f, "e2e-order-c");
+	struct ts_display *c = e2e_join(&f->srv, "e2e-order-c");
 	assert_int_equal(ts_display_set_layer(c, TS_LAYER_BACKGROUND), 0);
 	rect_at(c, NULL, 0, 0, SCREEN_W, SCREEN_H, YELLOW);
-	commit(c);
+	e2e_commit(c);
 	expect_pixels(f, (struct probe[]){ { AT_P, RED }, { AT_B, BLUE }, { AT_C, YELLOW } },
 		3, "background layer");
 	assert_int_equal(ts_display_raise(c), 0);
-	commit(c);
+	e2e_commit(c);
 	expect_pixels(f, (struct probe[]){ { AT_P, RED }, { AT_B, BLUE }, { AT_C, YELLOW } },
 		3, "background layer raised");
 	assert_int_equal(ts_display_raise(b), 0);
-	commit(b);
+	e2e_commit(b);
 	expect_pixels(f, (struct probe[]){ { AT_P, BLUE }, { AT_C, YELLOW } }, 2, "B raised");
 
 	// The overlay is above all, whoever raises itself in the normal layer.
-	struct ts_display *o = join(f, "e2e-order-d");
+	struct ts_display *o = e2e_join(&f->srv, "e2e-order-d");
 	assert_int_equal(ts_display_set_layer(o, TS_LAYER_OVERLAY), 0);
 	rect_at(o, NULL, 105, 95, 10, 10, MAGENTA);
-	commit(o);
+	e2e_commit(o);
 	expect_pixels(f, (struct probe[]){ { AT_P, MAGENTA }, { AT_B, BLUE } }, 2, "overlay");
 	assert_int_equal(ts_display_raise(a), 0);
-	commit(a);
+	e2e_commit(a);
 	expect_pixels(f, (struct probe[]){ { AT_P, MAGENTA } }, 1, "overlay over A raised");
 	// Back in the normal layer it goes on top of it, and a raise there beats it.
 	assert_int_equal(ts_display_set_layer(o, TS_LAYER_NORMAL), 0);
-	commit(o);
+	e2e_commit(o);
 	expect_pixels(f, (struct probe[]){ { AT_P, MAGENTA } }, 1, "overlay back to normal");
 	assert_int_equal(ts_display_raise(a), 0);
-	commit(a);
+	e2e_commit(a);
 	expect_pixels(f, (struct probe[]){ { AT_P, RED }, { AT_C, YELLOW } }, 2,
 		"A raised over D");
 	ts_display_disconnect(o);
@@ -568,7 +532,7 @@ struct intrusion {
 
 // Sends @c's requests and a commit in one write (the server may hang up at the bad
 // one), then checks that the server answered invalid_id about A's id and hung up.
-static void intrude(const struct fixture *f, const struct intrusion *c) {
+static void intrude(const struct e2e_fixture *f, const struct intrusion *c) {
 	struct peer p;
 	struct peer_event ev;
 	e2e_peer_connect(&p, f->srv.socket);
@@ -598,14 +562,14 @@ static void intrude(const struct fixture *f, const struct intrusion *c) {
 }
 
 static void test_other_clients_tree(void **state) {
-	struct fixture *f = *state;
-	struct ts_display *a = join(f, "e2e-owner");
+	struct e2e_fixture *f = *state;
+	struct ts_display *a = e2e_join(&f->srv, "e2e-owner");
 	// A's ids are 1, 2 and 3: the intruder's own rect is 1, so A's group and the rect
 	// in it are numbers it has no object for.
 	rect_at(a, NULL, 0, 0, 20, 20, YELLOW);
 	struct ts_group *g = group_at(a, NULL, 40, 40);
 	struct ts_rect *r = rect_at(a, g, 10, 10, 50, 30, BLUE);
-	commit(a);
+	e2e_commit(a);
 	uint32_t gid = ts_node_get_id(ts_group_node(g)), rid = ts_rect_get_id(r);
 	assert_true(gid > 1 && rid > 1);
 	struct e2e_image before;
@@ -654,8 +618,8 @@ static void test_other_clients_tree(void **state) {
 // One commit that moves a rect between groups and recolours it, destroys another and
 // makes a new one, after a scene built with nesting, reparenting and a destroy.
 static void test_one_commit(void **state) {
-	struct fixture *f = *state;
-	struct ts_display *d = join(f, "e2e-one-commit");
+	struct e2e_fixture *f = *state;
+	struct ts_display *d = e2e_join(&f->srv, "e2e-one-commit");
 	struct ts_group *g1 = group_at(d, NULL, 20, 20);
 	struct ts_group *g2 = group_at(d, NULL, 180, 20);
 	struct ts_group *g3 = group_at(d, g2, 0, 0);
@@ -663,7 +627,7 @@ static void test_one_commit(void **state) {
 	struct ts_rect *doomed = rect_at(d, g1, 10, 60, 40, 40, BLUE);
 	struct ts_rect *nested = rect_at(d, g2, 0, 0, 30, 30, GREEN);
 	struct ts_rect *cover = rect_at(d, NULL, 0, 0, SCREEN_W, SCREEN_H, WHITE);
-	commit(d);
+	e2e_commit(d);
 	const struct box covered = { 0, 0, SCREEN_W, SCREEN_H, WHITE };
 	expect_picture(f, &covered, 1, "covered");
 
@@ -672,7 +636,7 @@ static void test_one_commit(void **state) {
 	assert_int_equal(ts_node_set_parent(ts_rect_node(nested), g3), 0);
 	assert_int_equal(ts_node_set_position(ts_group_node(g3), 10, 100), 0);
 	assert_int_equal(ts_node_set_position(ts_group_node(g2), 170, 20), 0);
-	commit(d);
+	e2e_commit(d);
 	const struct box built[] = {
 		{ 30, 30, 40, 40, RED }, { 30, 80, 40, 40, BLUE }, { 180, 120, 30, 30, GREEN },
 	};
@@ -687,7 +651,7 @@ static void test_one_commit(void **state) {
 	rect_at(d, g1, 10, 110, 40, 20, CYAN);
 	assert_int_equal(ts_display_roundtrip(d), 0);
 	expect_picture(f, built, 3, "pending");
-	commit(d);
+	e2e_commit(d);
 	const struct box after[] = {
 		{ 210, 30, 40, 40, YELLOW }, { 180, 120, 30, 30, GREEN }, { 30, 130, 40, 20, CYAN },
 	};
@@ -835,7 +799,7 @@ static void __attribute__((noreturn)) run_toggler(const char *socket, int ready_
 // the extra one destroyed and not yet made, a rect reparented but not yet moved)
 // would match neither.
 static void test_atomic_toggles(void **state) {
-	struct fixture *f = *state;
+	struct e2e_fixture *f = *state;
 	int ready[2], stop[2];
 	assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
 	assert_int_equal(pipe2(stop, O_CLOEXEC), 0);
@@ -861,7 +825,7 @@ static void test_atomic_toggles(void **state) {
 		drawn[s] = (size_t)SCREEN_W * SCREEN_H - e2e_count(&want[s], f->srv.background);
 	}
 	int seen[2] = { 0, 0 }, mixed = 0, failed = 0;
-	struct ts_display *shooter = started ? join(f, "e2e-shooter") : NULL;
+	struct ts_display *shooter = started ? e2e_join(&f->srv, "e2e-shooter") : NULL;
 	for (int i = 0; started && i < TOG_SHOTS && !failed; i++) {
 		struct ts_image shot;
 		if (ts_display_screenshot(shooter, &shot) < 0) {
@@ -901,7 +865,7 @@ static void test_atomic_toggles(void **state) {
 // tessera-crash with 2000 rects in nested groups (--tree: ten a group, 16 deep) dies
 // in @mode; afterwards nothing of it is left: no client, no object, no pixel, no fd.
 static void run_tree_crash(void **state, const char *mode, int expect_signal) {
-	struct fixture *f = *state;
+	struct e2e_fixture *f = *state;
 	pid_t pid = e2e_crash_start(&f->srv, mode, "2000", true);
 
 	struct e2e_info info;
@@ -937,21 +901,21 @@ static struct ts_group *nest(struct ts_display *d, struct ts_group *g, int count
 }
 
 static void test_depth_limit(void **state) {
-	struct fixture *f = *state;
+	struct e2e_fixture *f = *state;
 	struct e2e_info info;
 	e2e_info(&f->srv, &info);
 	long depth = e2e_info_limit(&info, "depth");
 	assert_int_equal(depth, 64); // the default; what follows counts on it
 
 	// As deep as the limit allows: a rect in the 63rd nested group is at depth 64.
-	struct ts_display *ok = join(f, "e2e-deep-ok");
+	struct ts_display *ok = e2e_join(&f->srv, "e2e-deep-ok");
 	struct ts_rect *deepest = rect_at(ok, nest(ok, NULL, 63), 0, 0, 10, 10, GREEN);
-	commit(ok);
+	e2e_commit(ok);
 	expect_pixels(f, (struct probe[]){ { 63, 63, GREEN }, { 72, 72, GREEN },
 		{ 62, 62, f->srv.background } }, 3, "at the depth limit");
 
 	// 100 nested groups, a rect in the first: the commit would nest them too deep.
-	struct ts_display *d = join(f, "e2e-too-deep");
+	struct ts_display *d = e2e_join(&f->srv, "e2e-too-deep");
 	struct ts_group *first = group_at(d, NULL, 0, 0);
 	rect_at(d, first, 200, 100, 10, 10, RED);
 	nest(d, first, 99);
@@ -969,7 +933,7 @@ static void test_depth_limit(void **state) {
 	// The server carries on: the deep client's nodes are gone and the first one works.
 	assert_true(e2e_wait_totals(&f->srv, 1, 64, 2000, &info));
 	assert_int_equal(ts_rect_set_color(deepest, BLUE), 0);
-	commit(ok);
+	e2e_commit(ok);
 	struct e2e_image img;
 	e2e_shot(&f->srv, &img);
 	assert_int_equal(e2e_count(&img, BLUE), 100);
@@ -980,22 +944,23 @@ static void test_depth_limit(void **state) {
 }
 
 int main(void) {
+#define TEST(fn) cmocka_unit_test_setup_teardown(fn, e2e_fixture_setup, e2e_fixture_teardown)
 	// A server that hangs up on a raw client must fail an assertion, not kill us.
 	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_rotated_rect, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_clip, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_opacity, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_order_and_layers, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_other_clients_tree, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_one_commit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_atomic_toggles, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tree_crash_segv, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tree_crash_abort, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tree_crash_kill, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tree_crash_midmsg, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tree_crash_exit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_depth_limit, setup, teardown),
+		TEST(test_rotated_rect),
+		TEST(test_clip),
+		TEST(test_opacity),
+		TEST(test_order_and_layers),
+		TEST(test_other_clients_tree),
+		TEST(test_one_commit),
+		TEST(test_atomic_toggles),
+		TEST(test_tree_crash_segv),
+		TEST(test_tree_crash_abort),
+		TEST(test_tree_crash_kill),
+		TEST(test_tree_crash_midmsg),
+		TEST(test_tree_crash_exit),
+		TEST(test_depth_limit),
 	};
 	return cmocka_run_group_tests_name("e2e-scene", tests, NULL, NULL);
 }

@@ -109,7 +109,7 @@ static size_t walk_raw(const struct ts_interface *iface, const uint8_t *p, size_
 // Appends @n bytes to the in-buffer, which is reallocated to hold exactly what is
 // unread, so that AddressSanitizer sees any read past the end.
 static void feed(struct ts_connection *conn, const uint8_t *bytes, size_t n) {
-	struct ts_buffer *in = &conn->in;
+	struct ts_byte_queue *in = &conn->in;
 	size_t used = in->end - in->start;
 	uint8_t *data = malloc(used + n);
 	CHECK(data != NULL);

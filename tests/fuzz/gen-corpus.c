@@ -260,10 +260,10 @@ static void events(void) {
 	EV(&s, done, { .u = 3 }, { .u = 0 });
 	EV(&s, delete_ids, { .a = { .data = (const uint8_t[]){ 2, 0, 0, 0, 5, 0, 0, 0 }, .size = 8 } });
 	EV(&s, client_info, { .u = 4 }, { .u = 2 }, { .u = 1234 }, { .u = 5 }, { .u = 4096 },
-		{ .s = "demo" });
+		{ .u = 1 }, { .u = 16384 }, { .s = "demo" });
 	EV(&s, limit, { .u = 4 }, { .s = "objects" }, { .u = 65536 });
 	EV(&s, info_done, { .u = 4 }, { .u = 1 }, { .u = 5 }, { .u = 250 }, { .u = 2 },
-		{ .u = 7 }, { .u = 3 });
+		{ .u = 7 }, { .u = 3 }, { .u = 1 }, { .u = 16384 });
 	EV(&s, screenshot_done, { .u = 5 }, { .u = 320 }, { .u = 240 }, { .u = 1280 });
 	EV(&s, error, { .u = 0 }, { .u = TS_ERR_invalid_id }, { .s = "no object with id 9" });
 	write_file("fuzz-decode", "ok-events", &s);

@@ -143,6 +143,7 @@ step "meson install --destdir into a temporary folder (prefix $PREFIX)"
 	echo "$LIBDIR/libtessera.so.$VERSION"
 	echo "$LIBDIR/pkgconfig/tessera-client.pc"
 	echo "$INCLUDEDIR/tessera/client.h"
+	echo "$INCLUDEDIR/tessera/image.h"
 } | sort >"$tmp/expected"
 (cd "$stage" && find . ! -type d | sed 's|^\.||' | sort) >"$tmp/installed"
 diff -u "$tmp/expected" "$tmp/installed" >"$tmp/list-diff.log" ||

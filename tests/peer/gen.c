@@ -78,6 +78,36 @@ static uint32_t pick_live(struct peer_rng *rng, const struct peer_ids *ids, uint
 	return 0;
 }
 
+// The values that make the image requests valid (gen.h): their fields depend on each
+// other and on the pool, which 0 and 1 do not satisfy.
+static void image_values(struct peer_rng *rng, uint16_t opcode, union ts_arg *args,
+		char *strings) {
+	switch (opcode) {
+	case TS_REQ_shm_pool_create:
+		args[2].u = PEER_POOL_BYTES;
+		break;
+	case TS_REQ_buffer_create: {
+		uint32_t width = 1 + peer_rng_below(rng, 16), height = 1 + peer_rng_below(rng, 16);
+		args[2].u = 0;             // offset
+		args[3].u = width;
+		args[4].u = height;
+		args[5].u = width * 4;     // stride: a whole row of any format
+		args[6].u = peer_rng_below(rng, 3); // rgba8, xrgb8, rgb565
+		break;
+	}
+	case TS_REQ_buffer_damage:
+		for (uint32_t at = 0; at + 16 <= args[1].a.size; at += 16) {
+			int32_t box[4] = { (int32_t)peer_rng_below(rng, 200) - 100,
+				(int32_t)peer_rng_below(rng, 200) - 100,
+				(int32_t)peer_rng_below(rng, 64), (int32_t)peer_rng_below(rng, 64) };
+			memcpy(strings + at, box, sizeof box);
+		}
+		break;
+	default:
+		break;
+	}
+}
+
 bool peer_gen_args(struct peer_rng *rng, struct peer_ids *ids, enum peer_values values,
 		uint16_t opcode, union ts_arg *args, char *strings) {
 	const char *sig = ts_requests[opcode].signature;
@@ -154,6 +184,9 @@ bool peer_gen_args(struct peer_rng *rng, struct peer_ids *ids, enum peer_values 
 		default:
 			return false; // a type this generator has not learnt: never made
 		}
+	}
+	if (!edge) {
+		image_values(rng, opcode, args, strings);
 	}
 	if (opcode == TS_REQ_destroy) {
 		forget(&next, args[0].u);

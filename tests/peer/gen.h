@@ -11,7 +11,13 @@
  *   - destroy ends the object its 'o' field names;
  *   - 0 and 1 are in range for every 'u' field (sizes, flags, colours), any int32 for
  *     every 'i' field and +-1000.0 for every 'f' one; hello, the handshake, is never
- *     generated.
+ *     generated;
+ *   - images take more than that (their fields depend on each other), and so have
+ *     their own values in safe mode (peer_gen_args): a pool is PEER_POOL_BYTES long, so
+ *     an 'h' field of shm_pool_create must be a memfd sealed against shrinking of at
+ *     least that size (what a sender must attach); a buffer is 1 to 16 pixels a side at
+ *     offset 0 with rows of 4 bytes a pixel, in any format; damage boxes have sizes of
+ *     0 to 63.
  */
 #ifndef TESSERA_TESTS_PEER_GEN_H
 #define TESSERA_TESTS_PEER_GEN_H
@@ -23,6 +29,7 @@
 #include "peer.h"
 
 #define PEER_LIVE_MAX 256u // live objects a generator keeps track of
+#define PEER_POOL_BYTES 4096u // the size of every shm pool made in safe mode
 
 /** What a connection has used of its id namespace, as the generator sees it. */
 struct peer_ids {

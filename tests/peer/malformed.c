@@ -113,6 +113,38 @@ static uint16_t creating_request(void) {
 	return TS_REQ_COUNT_;
 }
 
+// The interfaces requests that need nothing can make (an object to name).
+static uint32_t makeable_interfaces(void) {
+	uint32_t mask = 0;
+	for (uint16_t op = 0; op < TS_REQ_COUNT_; op++) {
+		const char *sig = ts_requests[op].signature;
+		for (unsigned k = 0; sig[k] && peer_request_creates(op) && needs_nothing(op); k++) {
+			if (sig[k] == 'n' && ts_requests[op].args != NULL) {
+				mask |= ts_requests[op].args[k].interfaces;
+			}
+		}
+	}
+	return mask;
+}
+
+// Whether a valid @op can be made on a fresh connection: every object it must name is
+// of an interface some request that needs nothing makes. Buffers are not: they need a
+// pool, which needs a sealed memfd that the catalogue's bytes cannot carry; the e2e
+// tests of images send those.
+static bool reachable(uint16_t op) {
+	const char *sig = ts_requests[op].signature;
+	const struct ts_message_meta *meta = &ts_request_interface.meta[op];
+	uint32_t made = makeable_interfaces();
+	for (unsigned k = 0; sig[k]; k++) {
+		if (sig[k] == 'o' && !((meta->nullable >> k) & 1) && ts_requests[op].args != NULL &&
+				ts_requests[op].args[k].interfaces != UINT32_MAX &&
+				!(ts_requests[op].args[k].interfaces & made)) {
+			return false;
+		}
+	}
+	return true;
+}
+
 // Makes a live object on the connection of @c (a setup request); returns its id.
 static uint32_t setup_object(struct builder *b, struct peer_case *c, struct peer_ids *ids) {
 	uint16_t op = creating_request();
@@ -540,6 +572,9 @@ static void semantic_cases(struct builder *b) {
 struct peer_case *peer_malformed(size_t *count) {
 	struct builder b = { .rng = { 0x7e55e7a5eedull } };
 	for (uint16_t op = 0; op < TS_REQ_COUNT_; op++) {
+		if (!reachable(op)) {
+			continue;
+		}
 		request_cases(&b, op);
 		const char *sig = ts_requests[op].signature;
 		for (unsigned k = 0; sig[k]; k++) {

@@ -215,12 +215,95 @@ int ts_rect_set_position(struct ts_rect *rect, int32_t x, int32_t y);
 int ts_rect_set_size(struct ts_rect *rect, uint32_t width, uint32_t height);
 int ts_rect_set_visible(struct ts_rect *rect, bool visible);
 
+/* ---- Images ---- */
+
+/** Pixel formats of image buffers. */
+enum ts_format {
+	TS_FORMAT_RGBA8 = 0,   // premultiplied alpha; bytes R, G, B, A
+	TS_FORMAT_XRGB8 = 1,   // uint32 0xXXRRGGBB, little endian (bytes B, G, R, X); opaque
+	TS_FORMAT_RGB565 = 2,  // uint16 little endian, R in the top 5 bits; opaque
+};
+
+struct ts_shm_pool;
+struct ts_buffer;
+struct ts_image_node;
+
+/**
+ * A pool of @size bytes of shared memory: a memfd sealed against shrinking, mapped
+ * here for writing (ts_shm_pool_data). Several buffers may lie in one pool, so a
+ * hundred icons cost one fd, and the server keeps none.
+ */
+struct ts_shm_pool *ts_shm_pool_create(struct ts_display *display, size_t size);
+
+/**
+ * A pool of your own memfd @fd (a copy is sent; @fd stays yours). The server accepts
+ * only a memfd sealed with F_SEAL_SHRINK of at least @size bytes, and otherwise ends
+ * the connection (invalid_value). ts_shm_pool_data is NULL for such a pool.
+ */
+struct ts_shm_pool *ts_shm_pool_create_fd(struct ts_display *display, int fd, uint32_t size);
+
+/** The pool's memory here, or NULL. */
+void *ts_shm_pool_data(struct ts_shm_pool *pool);
+
+/**
+ * Destroys the pool and unmaps its memory here. Buffers made from it go on (the server
+ * keeps its mapping until they are destroyed), but their ts_buffer_data is no longer
+ * valid: destroy a pool after the buffers you still write into. NULL is fine.
+ */
+int ts_shm_pool_destroy(struct ts_shm_pool *pool);
+
+/**
+ * A @width x @height buffer of @format at @offset in @pool, rows @stride bytes apart
+ * (offset and stride multiples of the format's pixel size). Each side is at most the
+ * GPU's maximum texture size (2048 on a Raspberry Pi 3). Its pixels reach the server
+ * whole at the next commit; after that, only what ts_buffer_damage names.
+ */
+struct ts_buffer *ts_buffer_create(struct ts_shm_pool *pool, uint32_t offset, uint32_t width,
+	uint32_t height, uint32_t stride, enum ts_format format);
+
+/** A buffer in a pool of its own (destroyed with it), rows tight. */
+struct ts_buffer *ts_buffer_create_shm(struct ts_display *display, uint32_t width,
+	uint32_t height, enum ts_format format);
+
+/** The buffer's first pixel in the pool's memory here (NULL for a pool made from an fd). */
+void *ts_buffer_data(struct ts_buffer *buffer);
+uint32_t ts_buffer_get_stride(const struct ts_buffer *buffer);
+uint32_t ts_buffer_get_id(const struct ts_buffer *buffer);
+
+/** The pixels of (x, y, width, height) changed: they are uploaded at the next commit. */
+int ts_buffer_damage(struct ts_buffer *buffer, int32_t x, int32_t y, int32_t width,
+	int32_t height);
+/** The same for @count boxes of four int32 (x, y, width, height) each. */
+int ts_buffer_damage_boxes(struct ts_buffer *buffer, const int32_t *boxes, size_t count);
+
+/**
+ * Destroys the buffer. Image nodes showing it keep showing its last pixels until they
+ * are given another buffer or destroyed. NULL is fine.
+ */
+int ts_buffer_destroy(struct ts_buffer *buffer);
+
+/**
+ * An image node in @parent (NULL: the client's root), on top. It shows its buffer's
+ * source rectangle (the whole buffer by default) stretched over its size; while its
+ * size is 0 x 0 (the default) it is drawn at the source's size, a texel to a pixel.
+ */
+struct ts_image_node *ts_image_node_create(struct ts_display *display, struct ts_group *parent);
+struct ts_node *ts_image_node_node(struct ts_image_node *image);
+int ts_image_node_destroy(struct ts_image_node *image);
+/** What it shows, from the next commit; NULL: nothing. */
+int ts_image_node_set_buffer(struct ts_image_node *image, struct ts_buffer *buffer);
+/** The rectangle of the buffer it shows, in pixels; width or height 0: the whole buffer. */
+int ts_image_node_set_source(struct ts_image_node *image, double x, double y, double width,
+	double height);
+
 /** One connected client, as the server reports it. */
 struct ts_client_info {
 	uint32_t id;
 	uint32_t pid;      // from SO_PEERCRED
 	uint32_t objects;  // objects the client owns
 	uint32_t bytes;    // server memory the client holds (what the client_bytes limit counts)
+	uint32_t textures; // its image buffers' textures (live, or still shown after a destroy)
+	uint32_t texture_bytes; // GPU memory they take (what the texture_bytes limit counts)
 	char *name;        // from its hello
 };
 
@@ -237,6 +320,7 @@ struct ts_server_info {
 	uint32_t pending;         // connections yet to say hello (not in list)
 	uint32_t evicted;         // since start: pending connections dropped for newer ones
 	uint32_t refused;         // since start: connections refused (a limit, a user)
+	uint32_t textures, texture_bytes; // every client's, this one's included
 	size_t count;             // entries in list
 	struct ts_client_info *list;
 	size_t limit_count;       // entries in limits
