@@ -1,5 +1,6 @@
 /*
- * End-to-end tests of images over shared memory on the real headless server: pixels
+ * End-to-end tests of images over shared memory on the real headless server, and of
+ * tessera-demo-image: pixels
  * arrive exactly in every format; a damage update changes only its rectangle; one
  * buffer serves several image nodes through source rectangles; a destroyed buffer's
  * picture stays while a node shows it; bad memory (unsealed, too small, not a memfd)
@@ -15,6 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <poll.h>
+#include <png.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <stdarg.h>
@@ -328,6 +332,53 @@ static void test_bad_memory(void **state) {
 	expect_invalid(d, "maximum texture size");
 }
 
+/* ---- tessera-demo-image ---- */
+
+// tessera-demo-image shows a PNG written here with libpng: centred on the screen (it
+// fits, so unscaled), every pixel as in the file.
+static void test_demo_image(void **state) {
+	struct e2e_fixture *f = *state;
+	enum { W = 12, H = 6 };
+	uint8_t rgba[W * H * 4];
+	for (int i = 0; i < W * H; i++) {
+		uint8_t *p = rgba + 4 * i;
+		p[0] = (uint8_t)(i * 3), p[1] = (uint8_t)(255 - i * 2), p[2] = (uint8_t)(i * 5 + 1);
+		p[3] = 255;
+	}
+	char path[160];
+	snprintf(path, sizeof path, "%s/demo.png", f->srv.dir);
+	png_image png = { .version = PNG_IMAGE_VERSION, .width = W, .height = H,
+		.format = PNG_FORMAT_RGBA };
+	assert_true(png_image_write_to_file(&png, path, 0, rgba, W * 4, NULL));
+	const char *argv[] = { e2e_bin("TESSERA_DEMO_IMAGE"), "--socket", f->srv.socket, path,
+		NULL };
+	pid_t pid = e2e_spawn(argv, -1);
+	struct e2e_info info;
+	for (int tries = 0; tries < 200; tries++) {
+		e2e_info(&f->srv, &info);
+		if (info.clients == 1 && info.textures == 1 && info.objects >= 3) {
+			break;
+		}
+		poll(NULL, 0, 20);
+	}
+	assert_int_equal(info.textures, 1);
+	assert_int_equal(info.texture_bytes, W * H * 4);
+	struct e2e_image shot;
+	e2e_shot(&f->srv, &shot);
+	int x0 = (shot.width - W) / 2, y0 = (shot.height - H) / 2;
+	for (int i = 0; i < W * H; i++) {
+		const uint8_t *p = rgba + 4 * i;
+		uint32_t want = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | 0xff;
+		expect_pixel(&shot, x0 + i % W, y0 + i / W, want);
+	}
+	expect_pixel(&shot, x0 - 1, y0, f->srv.background);
+	expect_pixel(&shot, x0 + W, y0 + H - 1, f->srv.background);
+	e2e_image_free(&shot);
+	kill(pid, SIGTERM);
+	e2e_crash_reap(pid, SIGTERM);
+	unlink(path);
+}
+
 /* ---- clients that die holding images ---- */
 
 // tessera-crash with 200 rects and 40 image buffers in one pool, each shown by a node,
@@ -372,6 +423,7 @@ int main(void) {
 		TEST(test_sprites_share_a_buffer),
 		TEST(test_destroyed_buffer_keeps_its_picture),
 		TEST(test_bad_memory),
+		TEST(test_demo_image),
 		TEST(test_image_crash_segv),
 		TEST(test_image_crash_abort),
 		TEST(test_image_crash_kill),
