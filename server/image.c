@@ -214,29 +214,21 @@ void handle_buffer_create(struct client *client, const union ts_arg *args,
 }
 
 static void add_damage(struct image_content *c, struct draw_box box) {
+	struct draw_box all = box;
 	for (uint8_t i = 0; i < c->damage_len; i++) {
-		struct draw_box *d = &c->damage[i];
+		const struct draw_box *d = &c->damage[i];
 		if (box.x0 >= d->x0 && box.y0 >= d->y0 && box.x1 <= d->x1 && box.y1 <= d->y1) {
 			return; // inside one already
 		}
+		all = box_union(&all, &c->damage[i]);
 	}
 	if (c->damage_len < IMAGE_DAMAGE_MAX) {
 		c->damage[c->damage_len++] = box;
-		return;
+	} else {
+		// Full: all of it becomes one bounding box.
+		c->damage[0] = all;
+		c->damage_len = 1;
 	}
-	// Full: all of it becomes one bounding box.
-	struct draw_box *all = &c->damage[0];
-	for (uint8_t i = 1; i < c->damage_len; i++) {
-		all->x0 = c->damage[i].x0 < all->x0 ? c->damage[i].x0 : all->x0;
-		all->y0 = c->damage[i].y0 < all->y0 ? c->damage[i].y0 : all->y0;
-		all->x1 = c->damage[i].x1 > all->x1 ? c->damage[i].x1 : all->x1;
-		all->y1 = c->damage[i].y1 > all->y1 ? c->damage[i].y1 : all->y1;
-	}
-	all->x0 = box.x0 < all->x0 ? box.x0 : all->x0;
-	all->y0 = box.y0 < all->y0 ? box.y0 : all->y0;
-	all->x1 = box.x1 > all->x1 ? box.x1 : all->x1;
-	all->y1 = box.y1 > all->y1 ? box.y1 : all->y1;
-	c->damage_len = 1;
 }
 
 void handle_buffer_damage(struct client *client, const union ts_arg *args,

@@ -158,6 +158,20 @@ static struct draw_box covered(const struct tree_root *root, const struct tree_n
 	return affine_box(&world, w, h);
 }
 
+// An image's source rectangle in texels: its own, or the whole texture while its width
+// or height is 0 (all zero without a texture).
+static struct image_source {
+	float x, y, w, h;
+} image_source(const struct tree_extra *e) {
+	const struct tree_texture *t = e->u.image.texture;
+	if (e->u.image.src_w > 0.0f && e->u.image.src_h > 0.0f) {
+		return (struct image_source){ e->u.image.src_x, e->u.image.src_y, e->u.image.src_w,
+			e->u.image.src_h };
+	}
+	return t != NULL ? (struct image_source){ 0, 0, (float)t->width, (float)t->height }
+		: (struct image_source){ 0, 0, 0, 0 };
+}
+
 void tree_image_extent(const struct tree_root *root, const struct tree_node *node,
 		float *width, float *height) {
 	*width = node->width;
@@ -165,11 +179,9 @@ void tree_image_extent(const struct tree_root *root, const struct tree_node *nod
 	if (node->kind != TREE_IMAGE || node->width > 0.0f || node->height > 0.0f) {
 		return;
 	}
-	const struct tree_extra *e = extra_of(root, node);
-	const struct tree_texture *t = e->u.image.texture;
-	bool whole = !(e->u.image.src_w > 0.0f && e->u.image.src_h > 0.0f);
-	*width = whole ? (t != NULL ? (float)t->width : 0.0f) : e->u.image.src_w;
-	*height = whole ? (t != NULL ? (float)t->height : 0.0f) : e->u.image.src_h;
+	struct image_source src = image_source(extra_of(root, node));
+	*width = src.w;
+	*height = src.h;
 }
 
 void tree_texture_changed(struct tree *tree, struct tree_texture *texture) {
@@ -554,6 +566,26 @@ static float minf(float a, float b) {
 	return a < b ? a : b;
 }
 
+// A new item of @kind covering @world's @w x @h box inside @f's clip, with its clip and
+// bounds set; NULL when that box is empty, or (*@ok false) when memory runs out.
+static struct draw_item *place_item(struct draw_list *list, const struct affine *world,
+		float w, float h, const struct tree_frame *f, uint8_t kind, bool *ok) {
+	struct draw_box box = affine_box(world, w, h);
+	box = box_intersect(&box, &f->clip_box);
+	if (box_empty(&box)) {
+		return NULL;
+	}
+	struct draw_item *item = new_item(list);
+	if (item == NULL) {
+		*ok = false;
+		return NULL;
+	}
+	item->kind = kind;
+	item->clip = f->clip;
+	item->bounds = box;
+	return item;
+}
+
 // Adds the rect item of @node (drawn at @world with @opacity inside @f's clip), and
 // returns the box it covers (empty when it draws nothing).
 static struct draw_box emit_rect(struct draw_list *list, const struct tree_root *root,
@@ -568,19 +600,11 @@ static struct draw_box emit_rect(struct draw_list *list, const struct tree_root 
 	if ((fill & 0xff) == 0 && (border_rgba & 0xff) == 0) {
 		return none;
 	}
-	struct draw_box box = affine_box(world, node->width, node->height);
-	box = box_intersect(&box, &f->clip_box);
-	if (box_empty(&box)) {
-		return none;
-	}
-	struct draw_item *item = new_item(list);
+	struct draw_item *item = place_item(list, world, node->width, node->height, f,
+		DRAW_RECT, ok);
 	if (item == NULL) {
-		*ok = false;
 		return none;
 	}
-	item->kind = DRAW_RECT;
-	item->clip = f->clip;
-	item->bounds = box;
 	item->rect.world = *world;
 	item->rect.width = node->width;
 	item->rect.height = node->height;
@@ -588,7 +612,7 @@ static struct draw_box emit_rect(struct draw_list *list, const struct tree_root 
 	item->rect.border = border;
 	item->rect.fill = fill;
 	item->rect.border_rgba = border_rgba;
-	return box;
+	return item->bounds;
 }
 
 // The draw item of an image node; its box on screen, or an empty one when it draws
@@ -607,33 +631,21 @@ static struct draw_box emit_image(struct draw_list *list, const struct tree *tre
 	if (t == NULL || t->name == 0 || a == 0 || !(w > 0.0f && h > 0.0f)) {
 		return none;
 	}
-	struct draw_box box = affine_box(world, w, h);
-	box = box_intersect(&box, &f->clip_box);
-	if (box_empty(&box)) {
-		return none;
-	}
-	struct draw_item *item = new_item(list);
+	struct draw_item *item = place_item(list, world, w, h, f, DRAW_IMAGE, ok);
 	if (item == NULL) {
-		*ok = false;
 		return none;
 	}
 	*changed = t->changed == tree->builds;
-	bool whole = !(e->u.image.src_w > 0.0f && e->u.image.src_h > 0.0f);
-	float sx = whole ? 0.0f : e->u.image.src_x, sy = whole ? 0.0f : e->u.image.src_y;
-	float sw = whole ? (float)t->width : e->u.image.src_w;
-	float sh = whole ? (float)t->height : e->u.image.src_h;
-	item->kind = DRAW_IMAGE;
-	item->clip = f->clip;
-	item->bounds = box;
+	struct image_source src = image_source(e);
 	item->image.world = (struct affine){ world->a * w, world->b * w, world->c * h,
 		world->d * h, world->e, world->f };
-	item->image.u0 = sx / (float)t->width;
-	item->image.v0 = sy / (float)t->height;
-	item->image.u1 = (sx + sw) / (float)t->width;
-	item->image.v1 = (sy + sh) / (float)t->height;
+	item->image.u0 = src.x / (float)t->width;
+	item->image.v0 = src.y / (float)t->height;
+	item->image.u1 = (src.x + src.w) / (float)t->width;
+	item->image.v1 = (src.y + src.h) / (float)t->height;
 	item->image.texture = t->name;
 	item->image.tint = a << 24 | a << 16 | a << 8 | a;
-	return box;
+	return item->bounds;
 }
 
 // Opens @group's clip for its children in @g (the frame just pushed), inside @f's.
