@@ -28,6 +28,7 @@ enum entry_kind {
 	ENTRY_SCREENSHOT,   // screenshot: waits for screenshot_done
 	ENTRY_POOL,         // a live shm pool (struct ts_shm_pool)
 	ENTRY_BUFFER,       // a live image buffer (struct ts_buffer)
+	ENTRY_METRICS,      // text_measure: waits for text_metrics
 };
 
 /** What an info_query collects while it waits; lives on the waiting caller's stack. */
@@ -48,6 +49,12 @@ struct shot_query {
 	bool resized;       // answered 0 x 0: the output changed size meanwhile
 };
 
+/** What a text measurement waits for; lives on the waiting caller's stack. */
+struct metrics_query {
+	struct ts_text_metrics *metrics;
+	bool done;
+};
+
 /** One id of the client's namespace; the table is dense, indexed by id. */
 struct entry {
 	enum entry_kind kind;
@@ -61,6 +68,7 @@ struct entry {
 		struct shot_query *shot;              // ENTRY_SCREENSHOT
 		struct ts_shm_pool *pool;             // ENTRY_POOL
 		struct ts_buffer *buffer;             // ENTRY_BUFFER
+		struct metrics_query *metrics;        // ENTRY_METRICS
 		uint32_t next_free;                   // ENTRY_FREE: next id on the free list
 	};
 };
@@ -93,6 +101,10 @@ struct ts_group {
 };
 
 struct ts_image_node {
+	struct ts_node node;
+};
+
+struct ts_text {
 	struct ts_node node;
 };
 

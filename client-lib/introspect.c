@@ -89,6 +89,21 @@ int ts__handle_frame_info(struct ts_display *display, const union ts_arg *args) 
 	return 0;
 }
 
+int ts__handle_atlas_info(struct ts_display *display, const union ts_arg *args) {
+	struct entry *entry = id_lookup(display, args[0].u, ENTRY_INFO);
+	if (entry == NULL) {
+		return display_fail(display, EPROTO, "the server sent atlas_info for #%u, "
+			"which is not an info query", args[0].u);
+	}
+	struct ts_server_info *info = entry->info->info;
+	info->atlas.pages = args[1].u;
+	info->atlas.glyphs = args[2].u;
+	info->atlas.referenced = args[3].u;
+	info->atlas.evictions = args[4].u;
+	info->atlas.bytes = args[5].u;
+	return 0;
+}
+
 int ts__handle_info_done(struct ts_display *display, const union ts_arg *args) {
 	struct entry *entry = id_lookup(display, args[0].u, ENTRY_INFO);
 	if (entry == NULL) {

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "client-protocol.h"
 
@@ -89,7 +90,7 @@ void node_commit_doomed(struct ts_display *display) {
 	display->doomed_len = 0;
 }
 
-enum node_kind { KIND_GROUP, KIND_RECT, KIND_IMAGE };
+enum node_kind { KIND_GROUP, KIND_RECT, KIND_IMAGE, KIND_TEXT };
 
 static struct ts_node *create(struct ts_display *display, struct ts_group *parent,
 		enum node_kind kind, size_t size) {
@@ -122,7 +123,8 @@ static struct ts_node *create(struct ts_display *display, struct ts_group *paren
 	uint32_t parent_id = parent ? parent->node.id : 0;
 	int rc = kind == KIND_GROUP ? ts__req_group_create(display, id, parent_id)
 		: kind == KIND_RECT ? ts__req_rect_create(display, id, parent_id)
-		: ts__req_image_create(display, id, parent_id);
+		: kind == KIND_IMAGE ? ts__req_image_create(display, id, parent_id)
+		: ts__req_text_create(display, id, parent_id);
 	if (rc < 0) {
 		unlink_node(node);
 		id_release(display, id);
@@ -379,4 +381,123 @@ int ts_image_node_set_source(struct ts_image_node *image, double x, double y,
 		double width, double height) {
 	return live(&image->node) ? ts__req_image_set_source(image->node.display,
 		image->node.id, FX(x), FX(y), FX(width), FX(height)) : -1;
+}
+
+/* Text nodes. */
+
+// UTF-8 bytes per text_set_string or text_append message: what fits in one.
+#define TEXT_PER_MESSAGE (TS_MAX_MESSAGE - TS_HEADER_SIZE - 8)
+
+struct ts_text *ts_text_create(struct ts_display *display, struct ts_group *parent) {
+	if (parent != NULL && parent->node.display != display) {
+		display_fail(display, EINVAL, "the parent group is not of this display");
+		return NULL;
+	}
+	return (struct ts_text *)create(display, parent, KIND_TEXT, sizeof(struct ts_text));
+}
+
+struct ts_node *ts_text_node(struct ts_text *text) {
+	return text != NULL ? &text->node : NULL;
+}
+
+int ts_text_destroy(struct ts_text *text) {
+	return ts_node_destroy(ts_text_node(text));
+}
+
+int ts_text_set_string(struct ts_text *text, const char *utf8, size_t len) {
+	if (!live(&text->node) || (utf8 == NULL && len > 0)) {
+		errno = EINVAL;
+		return -1;
+	}
+	struct ts_display *display = text->node.display;
+	size_t first = len < TEXT_PER_MESSAGE ? len : TEXT_PER_MESSAGE;
+	if (ts__req_text_set_string(display, text->node.id, utf8, (uint32_t)first) < 0) {
+		return -1;
+	}
+	for (size_t at = first; at < len; at += TEXT_PER_MESSAGE) {
+		size_t n = len - at < TEXT_PER_MESSAGE ? len - at : TEXT_PER_MESSAGE;
+		if (ts__req_text_append(display, text->node.id, utf8 + at, (uint32_t)n) < 0) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int ts_text_set_font(struct ts_text *text, const char *family, double size, unsigned weight,
+		bool italic) {
+	return live(&text->node) ? ts__req_text_set_font(text->node.display, text->node.id,
+		family != NULL ? family : "", FX(size), weight, italic ? 1 : 0) : -1;
+}
+
+int ts_text_set_color(struct ts_text *text, uint32_t rgba) {
+	return live(&text->node) ? ts__req_text_set_color(text->node.display, text->node.id,
+		rgba) : -1;
+}
+
+int ts_text_set_layout(struct ts_text *text, double wrap_width, enum ts_align align,
+		double line_height, uint32_t max_lines) {
+	return live(&text->node) ? ts__req_text_set_layout(text->node.display, text->node.id,
+		FX(wrap_width), (uint32_t)align, FX(line_height), max_lines) : -1;
+}
+
+int ts_text_measure(struct ts_text *text, struct ts_text_metrics *metrics) {
+	*metrics = (struct ts_text_metrics){ 0 };
+	if (!live(&text->node)) {
+		return -1;
+	}
+	struct ts_display *display = text->node.display;
+	struct metrics_query query = { .metrics = metrics };
+	uint32_t id = id_new(display, ENTRY_METRICS);
+	if (id == 0) {
+		return -1;
+	}
+	display->entries[id].metrics = &query;
+	if (ts__req_text_measure(display, id, text->node.id) < 0) {
+		id_release(display, id);
+		return -1;
+	}
+	if (display_wait(display, &query.done) < 0) {
+		ts_text_metrics_finish(metrics);
+		return -1;
+	}
+	return 0;
+}
+
+void ts_text_metrics_finish(struct ts_text_metrics *metrics) {
+	if (metrics != NULL) {
+		free(metrics->extents);
+		*metrics = (struct ts_text_metrics){ 0 };
+	}
+}
+
+int ts__handle_text_metrics(struct ts_display *display, const union ts_arg *args) {
+	struct entry *entry = id_lookup(display, args[0].u, ENTRY_METRICS);
+	if (entry == NULL) {
+		return display_fail(display, EPROTO, "the server sent text_metrics for #%u, "
+			"which is not a measurement", args[0].u);
+	}
+	struct metrics_query *query = entry->metrics;
+	struct ts_text_metrics *m = query->metrics;
+	id_release(display, args[0].u);
+	query->done = true;
+	m->width = ts_fixed_to_double(args[1].f);
+	m->height = ts_fixed_to_double(args[2].f);
+	m->baseline = ts_fixed_to_double(args[3].f);
+	m->lines = args[4].u;
+	size_t n = args[5].a.size / 16;
+	if (n > 0) {
+		m->extents = calloc(n, sizeof *m->extents);
+		if (m->extents == NULL) {
+			return display_fail(display, ENOMEM, NULL);
+		}
+		const uint8_t *p = args[5].a.data;
+		for (size_t i = 0; i < n; i++) {
+			int32_t v[4];
+			memcpy(v, p + 16 * i, sizeof v);
+			m->extents[i] = (struct ts_line_extent){ ts_fixed_to_double(v[0]),
+				ts_fixed_to_double(v[1]), ts_fixed_to_double(v[2]), ts_fixed_to_double(v[3]) };
+		}
+		m->extent_count = n;
+	}
+	return 0;
 }

@@ -46,12 +46,13 @@ static const char *const mode_names[] = {
 
 static void usage(FILE *out) {
 	fprintf(out,
-		"usage: %s --mode MODE [--objects N] [--tree] [--images N] [--linger-ms MS]\n"
-		"       [--socket PATH]\n"
+		"usage: %s --mode MODE [--objects N] [--tree] [--images N] [--texts N]\n"
+		"       [--linger-ms MS] [--socket PATH]\n"
 		"Creates N (default 100) red rectangles over the whole screen (with --tree, in\n"
 		"groups of ten, each group inside the one before, 16 deep, then again from the\n"
 		"top), and with --images N, N image buffers of 64 x 64 in one shared-memory pool,\n"
-		"each shown by an image node; prints \"ready\" once the server has them, waits\n"
+		"each shown by an image node, and with --texts N, N text nodes holding glyphs of\n"
+		"the shared atlas; prints \"ready\" once the server has them, waits\n"
 		"MS milliseconds (default 0) and dies:\n"
 		"  segv    a write through a null pointer (SIGSEGV)\n"
 		"  abort   abort() (SIGABRT)\n"
@@ -200,6 +201,30 @@ static bool show_images(struct ts_display *display, unsigned long count, int wid
 	return true;
 }
 
+// @count text nodes in the crash colour, each with a few distinct CJK characters as well
+// as Latin, so that the client dies holding glyphs of the shared atlas, some only its own.
+static bool show_texts(struct ts_display *display, unsigned long count, int width,
+		int height) {
+	for (unsigned long i = 0; i < count; i++) {
+		char utf8[128];
+		int len = snprintf(utf8, sizeof utf8, "crash %lu ", i);
+		for (unsigned k = 0; k < 4 && len + 3 < (int)sizeof utf8; k++) {
+			uint32_t cp = 0x4e00 + (uint32_t)((i * 4 + k) % 0x5000);
+			utf8[len++] = (char)(0xe0 | cp >> 12);
+			utf8[len++] = (char)(0x80 | ((cp >> 6) & 0x3f));
+			utf8[len++] = (char)(0x80 | (cp & 0x3f));
+		}
+		struct ts_text *text = ts_text_create(display, NULL);
+		if (text == NULL || ts_text_set_string(text, utf8, (size_t)len) < 0 ||
+				ts_text_set_color(text, CRASH_COLOR) < 0 ||
+				ts_node_set_position(ts_text_node(text), (double)(i * 37 % (unsigned long)width),
+					(double)(i * 23 % (unsigned long)height)) < 0) {
+			return false;
+		}
+	}
+	return true;
+}
+
 static void die(enum mode mode, struct ts_display *display, struct ts_rect *first) {
 	switch (mode) {
 	case MODE_SEGV:
@@ -229,6 +254,7 @@ int main(int argc, char *argv[]) {
 		{ "linger-ms", required_argument, NULL, 'l' },
 		{ "tree", no_argument, NULL, 't' },
 		{ "images", required_argument, NULL, 'i' },
+		{ "texts", required_argument, NULL, 'x' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -236,10 +262,10 @@ int main(int argc, char *argv[]) {
 	const char *socket_path = NULL;
 	bool have_mode = false;
 	enum mode mode = MODE_KILL;
-	unsigned long objects = 100, linger_ms = 0, images = 0;
+	unsigned long objects = 100, linger_ms = 0, images = 0, texts = 0;
 	bool tree = false;
 	int opt;
-	while ((opt = getopt_long(argc, argv, "m:n:l:ti:s:h", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "m:n:l:ti:x:s:h", options, NULL)) != -1) {
 		switch (opt) {
 		case 'm':
 			if (!parse_mode(optarg, &mode)) {
@@ -268,6 +294,12 @@ int main(int argc, char *argv[]) {
 		case 'i':
 			if (!tool_parse_ulong(optarg, 0, 4096, &images)) {
 				fprintf(stderr, "%s: --images wants a number from 0 to 4096\n", prog);
+				return 2;
+			}
+			break;
+		case 'x':
+			if (!tool_parse_ulong(optarg, 0, 4096, &texts)) {
+				fprintf(stderr, "%s: --texts wants a number from 0 to 4096\n", prog);
 				return 2;
 			}
 			break;
@@ -301,6 +333,7 @@ int main(int argc, char *argv[]) {
 	struct ts_rect *first = NULL;
 	if (!fill_screen(display, objects, tree, width, height, &first) ||
 			!show_images(display, images, width) ||
+			!show_texts(display, texts, width, height) ||
 			ts_display_commit(display) < 0 ||
 			ts_display_roundtrip(display) < 0) {
 		tool_report(prog, display, "cannot create the objects");

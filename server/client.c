@@ -18,6 +18,7 @@
 #include "loop.h"
 #include "reaper.h"
 #include "server.h"
+#include "text.h"
 
 static void handle_io(void *data, int fd, short revents);
 
@@ -48,6 +49,9 @@ struct client *client_create(struct server *server, int fd, pid_t pid, uid_t uid
 	list_init(&client->flush_link);
 	list_init(&client->frame_link);
 	list_init(&client->backlog_link);
+	list_init(&client->texts);
+	list_init(&client->text_dirty);
+	list_init(&client->text_jobs);
 	list_init(&client->shots);
 	list_init(&client->listeners);
 	list_init(&client->images);
@@ -75,7 +79,8 @@ size_t client_memory(const struct client *client) {
 		(size_t)client->pending_cap * sizeof *client->pending +
 		(size_t)client->structure.cap * sizeof *client->structure.ops +
 		(client->has_root ? (size_t)client->root.extras_cap * sizeof *client->root.extras : 0) +
-		((size_t)client->frame_pending.cap + client->frame_due.cap) * sizeof(uint32_t);
+		((size_t)client->frame_pending.cap + client->frame_due.cap) * sizeof(uint32_t) +
+		client->text_memory;
 }
 
 bool client_charge(struct client *client, size_t more) {
@@ -170,6 +175,7 @@ void client_destroy(struct client *client) {
 	// Textures and mappings are outside the client's memory: they go one by one, a
 	// few hundred at most, before the slots that point at them.
 	image_client_gone(client);
+	text_client_gone(client);
 	if (client->has_root) {
 		tree_root_finish(&server->tree, &client->root);
 	}
@@ -337,7 +343,8 @@ void client_post_error_unlogged(struct client *client, uint32_t object_id, uint3
 void client_update_events(struct client *client) {
 	short events = 0;
 	if (!client->dying) {
-		events = (client_backlogged(client) ? 0 : POLLIN) | (client->write_blocked ? POLLOUT : 0);
+		events = (client_backlogged(client) || client->held ? 0 : POLLIN) |
+			(client->write_blocked ? POLLOUT : 0);
 	}
 	if (loop_source_get_events(client->source) != events) {
 		loop_source_set_events(client->source, events);
@@ -367,6 +374,14 @@ static void handle_io(void *data, int fd, short revents) {
 			client_kill(client, "write failed");
 			return;
 		}
+	}
+	// A client held by its commit (text.h) is not read until the commit applies; if
+	// it hung up meanwhile, nothing it sent after could still matter.
+	if (client->held) {
+		if (revents & (POLLHUP | POLLERR)) {
+			client_kill(client, "hung up");
+		}
+		return;
 	}
 	// A backlogged client is not read (a hang-up included) until the server has
 	// handled what it already sent; the loop gives it a slice every round.

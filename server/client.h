@@ -65,6 +65,15 @@ struct client {
 	uint64_t texture_bytes;
 	uint64_t shm_bytes;
 	uint32_t image_orphans;           // contents whose buffer object is gone
+	// Texts (text.h): every text object, those whose source changed since the last
+	// commit, jobs in flight; the held commit waits for text_waiting jobs.
+	struct list texts;                // struct text_object.link
+	struct list text_dirty;           // struct text_object.dirty_link
+	struct list text_jobs;            // struct text_job.link
+	uint32_t text_waiting;
+	bool held;                        // a commit waits for its texts: not read meanwhile
+	size_t text_memory;               // what texts hold (client_bytes counts it)
+	size_t glyph_bytes;               // atlas texels its texts hold (glyph_bytes limit)
 	int8_t pending_layer;             // set_layer since the last commit; -1: none
 	bool pending_raise;               // raise since the last commit
 	// Objects made or changed since the last commit, in the order they first were:
@@ -163,6 +172,12 @@ void client_dispatch(struct client *client);
 static inline bool client_backlogged(const struct client *client) {
 	return !list_empty(&client->backlog_link);
 }
+
+/**
+ * Applies the client's pending state (handle_commit's work past the texts): objects,
+ * structure, layer, then frame callbacks. Posts an error on failure.
+ */
+void client_commit_apply(struct client *client);
 
 /** Sets the events the loop watches for the client from its state. */
 void client_update_events(struct client *client);

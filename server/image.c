@@ -14,7 +14,7 @@
 #include "reaper.h"
 #include "server.h"
 
-static const char *const format_names[RENDER_FORMATS] = {
+static const char *const format_names[RENDER_CLIENT_FORMATS] = {
 	[RENDER_RGBA8] = "rgba8", [RENDER_XRGB8] = "xrgb8", [RENDER_RGB565] = "rgb565",
 };
 
@@ -108,7 +108,7 @@ static bool check_buffer(struct client *client, uint32_t id, const struct shm_ma
 		const union ts_arg *args) {
 	uint32_t offset = args[2].u, width = args[3].u, height = args[4].u;
 	uint32_t stride = args[5].u, format = args[6].u;
-	if (format >= RENDER_FORMATS) {
+	if (format >= RENDER_CLIENT_FORMATS) {
 		client_post_error(client, id, TS_ERR_invalid_value, "buffer %u: format %u does not "
 			"exist: 0 (rgba8), 1 (xrgb8) or 2 (rgb565)", id, format);
 		return false;

@@ -31,6 +31,13 @@
 		"bytes of GPU memory per client: the textures of its image buffers") \
 	X(shm_bytes, 256u << 20, 0, 1u << 31, \
 		"bytes of shared memory per client the server maps (its shm pools)") \
+	X(text_bytes, 64u << 10, 0, 1u << 20, \
+		"bytes of UTF-8 per text node") \
+	X(glyph_bytes, 8u << 20, 0, 1u << 30, \
+		"bytes of glyph atlas per client: the glyphs its texts hold, each text counted") \
+	X(atlas_bytes, 16u << 20, 1u << 20, 1u << 30, \
+		"bytes of the glyph atlas every client shares: its pages, least recently used " \
+		"glyphs evicted past it") \
 	X(out_bytes, 1u << 20, 4096, 1u << 30, \
 		"bytes of events queued for a client that is not reading them") \
 	X(fds, 28, 1, 28, \

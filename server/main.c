@@ -15,6 +15,7 @@
 #include "reaper.h"
 #include "render.h"
 #include "server.h"
+#include "text.h"
 
 static void usage(FILE *out) {
 	fprintf(out,
@@ -176,14 +177,28 @@ int main(int argc, char *argv[]) {
 	if (server.renderer == NULL) {
 		goto out_backend;
 	}
+	// Shaping and rasterising on a thread of their own; without fonts the server
+	// still runs, and refuses text nodes.
+	server.text = text_system_create(&server, true);
+	if (server.text == NULL) {
+		log_error("no text: text nodes will be refused");
+	}
 	log_info("%s output %dx%d", backend->impl->name, backend->width, backend->height);
 	if (server_run(&server)) {
 		status = EXIT_SUCCESS;
 	}
 
+	// Clients go first: they hold scene nodes, textures and glyphs, and must see EOF
+	// before the output goes.
+	server_finish(&server);
+	text_system_destroy(server.text);
 	renderer_destroy(server.renderer);
+	reaper_stop();
+	leak_check_now(); // before the driver is unloaded: see leakcheck.h
+	backend_destroy(backend);
+	loop_destroy(loop);
+	return status;
 out_backend:
-	// Clients go first: they hold scene nodes, and must see EOF before the output goes.
 	server_finish(&server);
 	reaper_stop();
 	leak_check_now(); // before the driver is unloaded: see leakcheck.h

@@ -16,6 +16,7 @@
 
 #include "client.h"
 #include "image.h"
+#include "text.h"
 #include "server.h"
 
 // Below what 16.16 can carry, so that a saturated value is refused.
@@ -48,7 +49,7 @@ static bool log_op(struct client *client, enum structure_op_kind kind, uint32_t 
 	return true;
 }
 
-static void create_node(struct client *client, uint32_t id, uint32_t parent,
+void node_create(struct client *client, uint32_t id, uint32_t parent,
 		enum object_type type, enum tree_kind kind) {
 	struct server *server = client->server;
 	uint32_t max = server->options.limits.nodes;
@@ -71,6 +72,11 @@ static void create_node(struct client *client, uint32_t id, uint32_t parent,
 		return;
 	}
 	node->user = 0;
+	if (kind == TREE_TEXT && !text_node_created(client, id, node)) {
+		tree_node_finish(root, node);
+		object_forget(client, id);
+		return;
+	}
 	client->node_count++;
 	// It joins its parent, on top, at the next commit.
 	if (!log_op(client, STRUCTURE_ATTACH, id, parent)) {
@@ -80,17 +86,17 @@ static void create_node(struct client *client, uint32_t id, uint32_t parent,
 
 void handle_group_create(struct client *client, const union ts_arg *args,
 		void *const *objs) {
-	create_node(client, args[0].u, args[1].u, OBJECT_GROUP, TREE_GROUP);
+	node_create(client, args[0].u, args[1].u, OBJECT_GROUP, TREE_GROUP);
 }
 
 void handle_rect_create(struct client *client, const union ts_arg *args,
 		void *const *objs) {
-	create_node(client, args[0].u, args[1].u, OBJECT_RECT, TREE_RECT);
+	node_create(client, args[0].u, args[1].u, OBJECT_RECT, TREE_RECT);
 }
 
 void handle_image_create(struct client *client, const union ts_arg *args,
 		void *const *objs) {
-	create_node(client, args[0].u, args[1].u, OBJECT_IMAGE, TREE_IMAGE);
+	node_create(client, args[0].u, args[1].u, OBJECT_IMAGE, TREE_IMAGE);
 }
 
 // The first change since the last commit: a pending entry starting from the node's
@@ -116,6 +122,16 @@ static inline struct tree_props *pending_props(struct client *client, uint32_t i
 		return &e->state.props;
 	}
 	return new_pending(client, id, node, field);
+}
+
+struct tree_props *node_pending_props(struct client *client, uint32_t id, void *node_slot,
+		uint32_t field) {
+	return pending_props(client, id, node_slot, field);
+}
+
+bool node_mark_pending(struct client *client, uint32_t id, struct tree_node *node,
+		uint32_t field) {
+	return pending_props(client, id, node, field) != NULL;
 }
 
 static bool check_size(struct client *client, uint32_t id, float w, float h) {
@@ -154,6 +170,9 @@ void handle_node_set_size(struct client *client, const union ts_arg *args,
 	float w = fixed(args[1].f), h = fixed(args[2].f);
 	if (!check_size(client, args[0].u, w, h)) {
 		return;
+	}
+	if (((struct tree_node *)objs[0])->kind == TREE_TEXT) {
+		return; // a text's size is its layout's (PROTOCOL.md): set at each layout
 	}
 	struct tree_props *p = pending_props(client, args[0].u, objs[0], PENDING_SIZE);
 	if (p != NULL) {
@@ -465,6 +484,12 @@ static const struct tree_texture *shown(const struct client *client,
 static bool node_commit(struct client *client, uint32_t id, void *slot,
 		const struct pending_entry *entry) {
 	const struct tree_texture *before = shown(client, slot);
+	if (((struct tree_node *)slot)->kind == TREE_TEXT) {
+		text_node_commit(client, slot);
+		if (client->dying) {
+			return false;
+		}
+	}
 	if (!tree_node_set_props(&client->server->tree, &client->root, slot,
 			&entry->state.props)) {
 		client_post_error(client, id, TS_ERR_no_memory, "out of memory");
@@ -476,6 +501,9 @@ static bool node_commit(struct client *client, uint32_t id, void *slot,
 
 static void node_destroy(struct client *client, uint32_t id, void *slot) {
 	image_users_change(shown(client, slot), NULL);
+	if (((struct tree_node *)slot)->kind == TREE_TEXT) {
+		text_node_destroyed(client, slot);
+	}
 	tree_node_finish(&client->root, slot);
 	client->node_count--;
 }
@@ -500,6 +528,15 @@ const struct object_ops rect_ops = {
 
 const struct object_ops image_ops = {
 	.name = "image",
+	.destroyable = true,
+	.request_destroy = node_request_destroy,
+	.destroy = node_destroy,
+	.commit = node_commit,
+	.pending_offset = offsetof(struct tree_node, user),
+};
+
+const struct object_ops text_ops = {
+	.name = "text",
 	.destroyable = true,
 	.request_destroy = node_request_destroy,
 	.destroy = node_destroy,

@@ -8,7 +8,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "object.h"
 #include "tessera-protocol.h"
+#include "tree.h"
 #include "wire.h"
 
 struct client;
@@ -43,6 +45,24 @@ bool node_request_destroy(struct client *client, uint32_t id);
  * false after posting an error (a cycle, the depth limit, a sibling elsewhere).
  */
 bool node_commit_structure(struct client *client);
+
+struct tree_node;
+struct tree_props;
+
+/**
+ * Makes node @id of @type (a @kind in the scene) that joins @parent (0: the root) at
+ * the next commit. Posts an error on failure.
+ */
+void node_create(struct client *client, uint32_t id, uint32_t parent, enum object_type type,
+	enum tree_kind kind);
+
+/** The pending properties of node @id (@node_slot), with @field marked; NULL after posting. */
+struct tree_props *node_pending_props(struct client *client, uint32_t id, void *node_slot,
+	uint32_t field);
+
+/** Marks @field of node @id pending (the next commit applies it). False after posting. */
+bool node_mark_pending(struct client *client, uint32_t id, struct tree_node *node,
+	uint32_t field);
 
 #define NODE_HANDLER(name) void handle_##name(struct client *client, const union ts_arg *args, \
 	void *const *objs);

@@ -12,6 +12,7 @@ const struct object_ops *const object_types[OBJECT_TYPE_COUNT_] = {
 	[OBJECT_GROUP] = &group_ops,
 	[OBJECT_RECT] = &rect_ops,
 	[OBJECT_IMAGE] = &image_ops,
+	[OBJECT_TEXT] = &text_ops,
 	[OBJECT_SHM_POOL] = &shm_pool_ops,
 	[OBJECT_BUFFER] = &buffer_ops,
 	[OBJECT_DOOMED] = &doomed_ops,

@@ -37,6 +37,7 @@ enum object_type {
 	OBJECT_IMAGE = TS_IFACE_image + 1,
 	OBJECT_SHM_POOL = TS_IFACE_shm_pool + 1,
 	OBJECT_BUFFER = TS_IFACE_buffer + 1,
+	OBJECT_TEXT = TS_IFACE_text + 1,
 	// A node whose destroy request waits for the commit: no request may name it.
 	OBJECT_DOOMED = TS_IFACE_COUNT_ + 1,
 	OBJECT_TYPE_COUNT_,
@@ -59,6 +60,7 @@ enum pending_field {
 	PENDING_BORDER = 1u << 12,
 	PENDING_DAMAGE = 1u << 13,   // a buffer: pixels to upload
 	PENDING_IMAGE = 1u << 14,    // an image node: its buffer or source
+	PENDING_TEXT = 1u << 15,     // a text node: its source (laid out before the commit)
 };
 
 /** One object's pending state: what the next commit applies to it. */
@@ -102,6 +104,7 @@ struct object_ops {
 extern const struct object_ops group_ops;    // node.c
 extern const struct object_ops rect_ops;     // node.c
 extern const struct object_ops image_ops;    // node.c
+extern const struct object_ops text_ops;     // node.c
 extern const struct object_ops shm_pool_ops; // image.c
 extern const struct object_ops buffer_ops;   // image.c
 extern const struct object_ops doomed_ops;   // node.c

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "node.h"
 #include "server.h"
+#include "text.h"
 
 
 typedef void (*request_func)(struct client *client, const union ts_arg *args,
@@ -123,7 +124,7 @@ void client_dispatch(struct client *client) {
 	struct server *server = client->server;
 	uint32_t budget = server->options.limits.requests;
 	bool slice_over = false;
-	while (!client->dying) {
+	while (!client->dying && !client->held) {
 		if (budget == 0) {
 			slice_over = true;
 			break;
@@ -169,7 +170,7 @@ void client_dispatch(struct client *client) {
 			// for each: a slice's work stays bounded whatever the server holds, and a
 			// client that floods them without reading fills its out-buffer in a few
 			// slices, not in hundreds.
-			uint32_t events = (uint32_t)server->session_count + (uint32_t)limits_count() + 1;
+			uint32_t events = (uint32_t)server->session_count + (uint32_t)limits_count() + 3;
 			budget = events >= budget ? 0 : budget - events;
 		}
 	}
@@ -285,6 +286,13 @@ static bool commit_root(struct client *client) {
 
 void handle_commit(struct client *client, const union ts_arg *args,
 		void *const *objs) {
+	// A commit that changed a text waits for its layout, holding the client.
+	if (text_commit_begin(client)) {
+		client_commit_apply(client);
+	}
+}
+
+void client_commit_apply(struct client *client) {
 	struct server *server = client->server;
 	if (!object_commit_all(client) || !node_commit_structure(client) || !commit_root(client)) {
 		return;
@@ -358,6 +366,12 @@ void handle_info_query(struct client *client, const union ts_arg *args,
 	client_send(client, TS_EV_frame_info, (union ts_arg[]){ { .u = cb },
 		{ .u = f->draw_calls }, { .u = f->nodes_drawn }, { .u = saturate_u32(f->damaged_pixels) },
 		{ .u = f->offscreen_passes }, { .u = saturate_u32((uint64_t)(f->frame_ms * 1000.0)) } });
+	struct atlas_stats atlas;
+	text_system_stats(server->text, &atlas);
+	client_send(client, TS_EV_atlas_info, (union ts_arg[]){ { .u = cb },
+		{ .u = atlas.pages }, { .u = atlas.glyphs },
+		{ .u = atlas.referenced }, { .u = saturate_u32(atlas.evictions) },
+		{ .u = saturate_u32(atlas.bytes) } });
 	client_send(client, TS_EV_info_done, (union ts_arg[]){
 		{ .u = cb }, { .u = clients }, { .u = objects }, { .u = server->last_cleanup_us },
 		{ .u = (uint32_t)server->pending_count }, { .u = saturate_u32(server->evictions.count) },

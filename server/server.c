@@ -1,6 +1,8 @@
 #define _GNU_SOURCE
 #include "server.h"
 
+#include "text.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -453,6 +455,8 @@ static void draw_frame(struct server *server, uint64_t now) {
 				shot_finish(list_entry(pos, struct shot, link), SHOT_FAILED);
 			}
 		} else {
+			// Glyphs new in the atlas reach the GPU before a frame draws them.
+			text_system_flush(server->text);
 			if (!tree_build(tree)) {
 				log_error("out of memory for the frame's draw list");
 			}

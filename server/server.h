@@ -20,6 +20,7 @@ struct backend;
 struct loop;
 struct loop_source;
 struct renderer;
+struct text_system;
 
 #define SERVER_MAX_ALLOW_UIDS 16
 #define SERVER_IN_BYTES (64u << 10) // per client: request bytes read but not handled yet
@@ -44,6 +45,7 @@ struct server {
 	struct loop *loop;
 	struct backend *backend;
 	struct renderer *renderer;
+	struct text_system *text;      // NULL: no text nodes (no fonts)
 	struct tree tree;              // every client's nodes: what frames show
 	struct render_stats frame_stats; // what the last frame drawn cost
 	struct list shots;             // struct shot.link: screenshots the next frame answers

@@ -37,20 +37,27 @@ static void test_defaults(void **state) {
 	assert_int_equal(l.fds, 28);
 	assert_int_equal(l.requests, 1024);
 	assert_int_equal(l.hello_timeout_ms, 5000);
+	assert_int_equal(l.text_bytes, 64u << 10);
+	assert_int_equal(l.glyph_bytes, 8u << 20);
+	assert_int_equal(l.atlas_bytes, 16u << 20);
 	// The names are the table's, in its order, and match the fields.
-	assert_int_equal(limits_count(), 12);
+	assert_int_equal(limits_count(), 15);
 	assert_string_equal(limits_name(0), "clients");
 	assert_string_equal(limits_name(1), "pending_clients");
 	assert_string_equal(limits_name(3), "nodes");
 	assert_string_equal(limits_name(4), "depth");
 	assert_string_equal(limits_name(6), "texture_bytes");
 	assert_string_equal(limits_name(7), "shm_bytes");
-	assert_string_equal(limits_name(11), "hello_timeout_ms");
-	assert_null(limits_name(12));
+	assert_string_equal(limits_name(8), "text_bytes");
+	assert_string_equal(limits_name(9), "glyph_bytes");
+	assert_string_equal(limits_name(10), "atlas_bytes");
+	assert_string_equal(limits_name(14), "hello_timeout_ms");
+	assert_null(limits_name(15));
 	assert_int_equal(value_of(&l, "pending_clients"), l.pending_clients);
 	assert_int_equal(value_of(&l, "requests"), l.requests);
 	assert_int_equal(value_of(&l, "client_bytes"), l.client_bytes);
 	assert_int_equal(value_of(&l, "depth"), l.depth);
+	assert_int_equal(value_of(&l, "glyph_bytes"), l.glyph_bytes);
 }
 
 static void test_parse(void **state) {

@@ -1504,7 +1504,7 @@ static void partial_upload(struct fixture *f, enum render_format format) {
 
 static void test_partial_upload(void **state) {
 	struct fixture *f = *state;
-	for (int format = 0; format < RENDER_FORMATS; format++) {
+	for (int format = 0; format < RENDER_CLIENT_FORMATS; format++) {
 		partial_upload(f, (enum render_format)format);
 	}
 	// Again through the staging copy, which drivers without EXT_unpack_subimage take:
@@ -1514,7 +1514,7 @@ static void test_partial_upload(void **state) {
 	renderer = renderer_create();
 	unsetenv("TESSERA_UPLOAD_STAGING");
 	assert_non_null(renderer);
-	for (int format = 0; format < RENDER_FORMATS; format++) {
+	for (int format = 0; format < RENDER_CLIENT_FORMATS; format++) {
 		partial_upload(f, (enum render_format)format);
 	}
 	renderer_destroy(renderer);
@@ -1610,6 +1610,173 @@ static void test_image_skipped(void **state) {
 	render_texture_finish(renderer, &tex);
 }
 
+/* ---- glyphs: coverage pages (RENDER_A8) and DRAW_GLYPH ---- */
+
+// A DRAW_GLYPH item of @world sampling all of coverage texture @texture, tinted @tint.
+static struct draw_item *add_glyph(struct test_list *l, struct affine world, uint32_t texture,
+		uint32_t tint) {
+	struct draw_item *item = add_image(l, world, texture, DRAW_NO_CLIP);
+	item->kind = DRAW_GLYPH;
+	item->image.tint = tint;
+	return item;
+}
+
+// Coverage drawn 1:1 gives tint * coverage exactly, and over the background
+// premultiplied source-over of that.
+static void test_glyph_coverage(void **state) {
+	struct fixture *f = *state;
+	enum { W = 8, H = 4 };
+	assert_int_equal(render_format_bpp(RENDER_A8), 1);
+	assert_int_equal(render_texture_bytes(W, H, RENDER_A8), W * H);
+	uint8_t cov[W * H];
+	for (int i = 0; i < W * H; i++) {
+		cov[i] = (uint8_t)(i * 255 / (W * H - 1));
+	}
+	cov[0] = 0, cov[1] = 128, cov[2] = 255;
+	// Odd width and stride: rows are not padded to 4 bytes.
+	struct render_texture tex = make_texture(RENDER_A8, W, H, cov, W);
+	static const uint32_t tints[] = { 0xff0000ffu, 0xffffffffu, 0x40206080u };
+	for (size_t t = 0; t < sizeof tints / sizeof tints[0]; t++) {
+		uint32_t want[W * H], want_bg[W * H];
+		for (int i = 0; i < W * H; i++) {
+			uint32_t px = 0;
+			for (int shift = 0; shift < 32; shift += 8) {
+				uint32_t c = (tints[t] >> shift) & 0xff;
+				px |= ((c * cov[i] + 127) / 255) << shift;
+			}
+			want[i] = px;
+			want_bg[i] = over(px, BACKGROUND);
+		}
+		struct test_list l;
+		test_list_init(&l);
+		add_glyph(&l, placed(3, 5, W, H), tex.name, tints[t]);
+		l.dl.background = 0;
+		struct render_stats stats = draw(f, &l.dl);
+		assert_int_equal(stats.draw_calls, 1);
+		assert_int_equal(stats.nodes_drawn, 1);
+		// GPUs round tint * coverage their own way: within one step.
+		for (int j = 0; j < H; j++) {
+			for (int i = 0; i < W; i++) {
+				uint32_t got = capture_pixel(f, 3 + i, 5 + j), w = want[j * W + i];
+				for (int shift = 0; shift < 32; shift += 8) {
+					int d = (int)(got >> shift & 0xff) - (int)(w >> shift & 0xff);
+					if (d < -1 || d > 1) {
+						fail_msg("tint %08x: pixel (%d, %d) is %08x, expected %08x",
+							tints[t], i, j, got, w);
+					}
+				}
+			}
+		}
+		assert_int_equal(capture_pixel(f, 2, 5), 0);
+		assert_int_equal(capture_pixel(f, 3 + W, 5 + H - 1), 0);
+		l.dl.background = BACKGROUND;
+		draw(f, &l.dl);
+		for (int j = 0; j < H; j++) {
+			for (int i = 0; i < W; i++) {
+				uint32_t got = capture_pixel(f, 3 + i, 5 + j), w = want_bg[j * W + i];
+				for (int shift = 0; shift < 32; shift += 8) {
+					int d = (int)(got >> shift & 0xff) - (int)(w >> shift & 0xff);
+					assert_true(d >= -1 && d <= 1);
+				}
+			}
+		}
+		// Zero coverage leaves the background as it was.
+		assert_int_equal(capture_pixel(f, 3, 5), BACKGROUND);
+	}
+	render_texture_finish(renderer, &tex);
+}
+
+// A box uploaded into a coverage page changes that box only, straight from a page's
+// rows and through the staging copy alike.
+static void glyph_partial_upload(struct fixture *f) {
+	enum { W = 16, H = 8 };
+	uint8_t page[W * H];
+	memset(page, 0, sizeof page);
+	struct render_texture tex = make_texture(RENDER_A8, W, H, page, W);
+	for (int j = 2; j < 5; j++) {
+		for (int i = 3; i < 9; i++) {
+			page[j * W + i] = 255;
+		}
+	}
+	page[0] = 255; // outside the box: must not arrive
+	assert_int_equal(render_texture_upload(renderer, &tex, page, W,
+		(struct draw_box){ 3, 2, 9, 5 }), RENDER_OK);
+	struct test_list l;
+	test_list_init(&l);
+	add_glyph(&l, placed(0, 0, W, H), tex.name, 0xffffffffu);
+	l.dl.background = 0;
+	draw(f, &l.dl);
+	for (int j = 0; j < H; j++) {
+		for (int i = 0; i < W; i++) {
+			bool in = i >= 3 && i < 9 && j >= 2 && j < 5;
+			assert_int_equal(capture_pixel(f, i, j), in ? 0xffffffffu : 0);
+		}
+	}
+	render_texture_finish(renderer, &tex);
+}
+
+static void test_glyph_partial_upload(void **state) {
+	struct fixture *f = *state;
+	glyph_partial_upload(f);
+	struct renderer *straight = renderer;
+	assert_int_equal(setenv("TESSERA_UPLOAD_STAGING", "1", 1), 0);
+	renderer = renderer_create();
+	unsetenv("TESSERA_UPLOAD_STAGING");
+	assert_non_null(renderer);
+	glyph_partial_upload(f);
+	renderer_destroy(renderer);
+	renderer = straight;
+}
+
+// 1,000 glyphs of one page are one draw call; glyphs of two pages alternating, and
+// glyphs between rects, are one call per run, in list order.
+static void test_glyph_batching(void **state) {
+	struct fixture *f = *state;
+	uint8_t cov[4 * 4];
+	memset(cov, 200, sizeof cov);
+	struct render_texture a = make_texture(RENDER_A8, 4, 4, cov, 4);
+	struct render_texture b = make_texture(RENDER_A8, 4, 4, cov, 4);
+	enum { N = 1000 };
+	struct draw_item *items = calloc(N, sizeof *items);
+	assert_non_null(items);
+	struct draw_list dl = { .items = items, .len = N, .cap = N, .full = true,
+		.background = BACKGROUND };
+	for (int i = 0; i < N; i++) {
+		struct draw_item *it = &items[i];
+		it->kind = DRAW_GLYPH;
+		it->clip = DRAW_NO_CLIP;
+		int x = (i * 7) % (WIDTH - 4), y = (i * 3) % (HEIGHT - 4);
+		it->bounds = (struct draw_box){ x, y, x + 4, y + 4 };
+		it->image.world = placed((float)x, (float)y, 4, 4);
+		it->image.u1 = it->image.v1 = 1;
+		it->image.texture = a.name;
+		it->image.tint = 0xffffffffu;
+	}
+	struct render_stats stats = draw(f, &dl);
+	assert_int_equal(stats.draw_calls, 1);
+	assert_int_equal(stats.nodes_drawn, N);
+	// Two pages, in runs of 10: 100 runs.
+	for (int i = 0; i < N; i++) {
+		items[i].image.texture = (i / 10) % 2 ? b.name : a.name;
+	}
+	stats = draw(f, &dl);
+	assert_int_equal(stats.draw_calls, N / 10);
+	free(items);
+	// glyph, glyph, rect, glyph, image of the same texture: four runs.
+	struct test_list l;
+	test_list_init(&l);
+	add_glyph(&l, placed(0, 0, 4, 4), a.name, 0xffffffffu);
+	add_glyph(&l, placed(8, 0, 4, 4), a.name, 0xffffffffu);
+	add_shape(&l, placed(0, 8, 1, 1), 4, 4, 0xff0000ffu, DRAW_NO_CLIP);
+	add_glyph(&l, placed(16, 0, 4, 4), a.name, 0xffffffffu);
+	add_image(&l, placed(24, 0, 4, 4), a.name, DRAW_NO_CLIP);
+	stats = draw(f, &l.dl);
+	assert_int_equal(stats.draw_calls, 4);
+	assert_int_equal(stats.nodes_drawn, 5);
+	render_texture_finish(renderer, &a);
+	render_texture_finish(renderer, &b);
+}
+
 int main(void) {
 	backend = backend_headless_create(WIDTH, HEIGHT);
 	if (backend == NULL) {
@@ -1666,6 +1833,9 @@ int main(void) {
 		cmocka_unit_test_setup_teardown(test_partial_upload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_texture_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_image_skipped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_glyph_coverage, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_glyph_partial_upload, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_glyph_batching, setup, teardown),
 	};
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
 

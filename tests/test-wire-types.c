@@ -347,11 +347,11 @@ static void test_typed_ids(void **state) {
 	assert_null(a[1].interface);
 	assert_int_equal(a[1].interfaces, 0);
 	assert_false(a[0].nullable);
-	// The node family: a group, a rect or an image.
+	// The node family: a group, a rect, an image or a text.
 	a = ts_requests[TS_REQ_node_set_position].args;
 	assert_string_equal(a[0].interface, "node");
 	assert_int_equal(a[0].interfaces, (1u << TS_IFACE_group) | (1u << TS_IFACE_rect) |
-		(1u << TS_IFACE_image));
+		(1u << TS_IFACE_image) | (1u << TS_IFACE_text));
 	// A parent may be none (the client's root).
 	a = ts_requests[TS_REQ_rect_create].args;
 	assert_string_equal(a[1].interface, "group");
@@ -407,7 +407,8 @@ static void test_typed_ids(void **state) {
 				assert_int_equal(d->args[k].nullable, optional);
 				assert_int_equal((ifaces[t]->meta[op].nullable >> k) & 1, optional);
 				unsigned elem = t == 1 && op == TS_EV_delete_ids ? 4
-					: t == 0 && op == TS_REQ_buffer_damage && k == 1 ? 16 : 0;
+					: t == 0 && op == TS_REQ_buffer_damage && k == 1 ? 16
+					: t == 1 && op == TS_EV_text_metrics && k == 5 ? 16 : 0;
 				assert_int_equal(d->args[k].elem_size, elem);
 			}
 		}
@@ -456,6 +457,13 @@ static const struct v1_message v1_requests[] = {
 	{ "shm_pool_create", "nhu", "id fd size" },
 	{ "buffer_create", "nouuuuu", "id pool offset width height stride format" },
 	{ "buffer_damage", "oa", "id boxes" },
+	{ "text_create", "no", "id parent" },
+	{ "text_set_string", "oa", "id utf8" },
+	{ "text_append", "oa", "id utf8" },
+	{ "text_set_font", "osfuu", "id family size weight italic" },
+	{ "text_set_color", "ou", "id rgba" },
+	{ "text_set_layout", "ofufu", "id wrap_width align line_height max_lines" },
+	{ "text_measure", "no", "callback id" },
 };
 
 static const struct v1_message v1_events[] = {
@@ -468,6 +476,8 @@ static const struct v1_message v1_events[] = {
 	{ "screenshot_done", "ouuu", "callback width height stride" },
 	{ "limit", "osu", "callback name value" },
 	{ "frame_info", "ouuuuu", "callback draw_calls nodes_drawn damaged_pixels offscreen_passes frame_us" },
+	{ "text_metrics", "offfua", "callback width height baseline lines extents" },
+	{ "atlas_info", "ouuuuu", "callback pages glyphs referenced evictions bytes" },
 };
 
 static const char *const v1_errors[] = {
@@ -491,8 +501,8 @@ static void test_v1_unchanged(void **state) {
 	check_v1(&ts_request_interface, v1_requests, sizeof v1_requests / sizeof v1_requests[0]);
 	check_v1(&ts_event_interface, v1_events, sizeof v1_events / sizeof v1_events[0]);
 	// The table has these and no more.
-	assert_int_equal(TS_REQ_COUNT_, 32);
-	assert_int_equal(TS_EV_COUNT_, 9);
+	assert_int_equal(TS_REQ_COUNT_, 39);
+	assert_int_equal(TS_EV_COUNT_, 11);
 	assert_int_equal(TS_ERR_COUNT_, 14);
 	for (uint32_t code = 0; code < TS_ERR_COUNT_; code++) {
 		assert_string_equal(ts_error_name(code), v1_errors[code]);

@@ -97,7 +97,10 @@ static void print_json(const struct ts_server_info *info) {
 		print_json_string(info->limits[i].name);
 		printf(": %u", info->limits[i].value);
 	}
-	printf("}, \"frame\": {\"draw_calls\": %u, \"nodes_drawn\": %u, \"damaged_pixels\": %u, "
+	printf("}, \"atlas\": {\"pages\": %u, \"glyphs\": %u, \"referenced\": %u, "
+		"\"evictions\": %u, \"bytes\": %u}", info->atlas.pages, info->atlas.glyphs,
+		info->atlas.referenced, info->atlas.evictions, info->atlas.bytes);
+	printf(", \"frame\": {\"draw_calls\": %u, \"nodes_drawn\": %u, \"damaged_pixels\": %u, "
 		"\"offscreen_passes\": %u, \"frame_ms\": %.3f}}\n", info->frame.draw_calls,
 		info->frame.nodes_drawn, info->frame.damaged_pixels, info->frame.offscreen_passes,
 		info->frame.frame_us / 1000.0);
@@ -124,6 +127,9 @@ static void print_table(const struct ts_server_info *info) {
 		"%u us\n", info->clients, info->clients == 1 ? "" : "s",
 		info->objects, info->objects == 1 ? "" : "s", info->textures,
 		info->textures == 1 ? "" : "s", info->texture_bytes, info->last_cleanup_us);
+	printf("glyph atlas: %u page%s (%u bytes), %u glyphs (%u held by texts), %u "
+		"evictions\n", info->atlas.pages, info->atlas.pages == 1 ? "" : "s", info->atlas.bytes,
+		info->atlas.glyphs, info->atlas.referenced, info->atlas.evictions);
 	printf("connections without a hello: %u now; %u dropped for newer ones, %u refused "
 		"since start\n", info->pending, info->evicted, info->refused);
 	printf("limits:");

@@ -51,9 +51,14 @@ echo "tessera is up (${mode:-window}) on $sock"
 demo=$!
 sleep 1
 "$build/tools/tessera-shot" --socket "$sock" "$shots/1-demo.png"
+"$build/demos/tessera-demo-text" --socket "$sock" --seconds 2 &
+text=$!
+sleep 1
+"$build/tools/tessera-shot" --socket "$sock" "$shots/1-text.png"
+wait "$text"
 for crash in segv abort kill midmsg exit; do
 	"$build/demos/tessera-crash" --socket "$sock" --mode "$crash" --objects 300 --tree \
-		--linger-ms 700 > "$run/crash.out" &
+		--texts 40 --linger-ms 700 > "$run/crash.out" &
 	crasher=$!
 	until grep -q ready "$run/crash.out" 2>/dev/null; do sleep 0.02; done
 	"$build/tools/tessera-shot" --socket "$sock" "$shots/2-crash-$crash-alive.png"

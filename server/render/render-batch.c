@@ -10,8 +10,9 @@
  *
  * Consecutive rects whose clips come to the same state (the same scissor box, and the
  * same stencil contents when rotated) share one command, that is one draw call; so do
- * consecutive images of one texture. Rect runs and image runs alternate as the list
- * does: items are never reordered, since they may overlap. A rotated clip writes its
+ * consecutive images of one texture, and consecutive glyphs of one atlas page. Rect,
+ * image and glyph runs alternate as the list does: items are never reordered, since
+ * they may overlap. A rotated clip writes its
  * chain of quads into the stencil once, when an item under it follows one that was not.
  */
 #include "render-internal.h"
@@ -95,8 +96,9 @@ static struct cmd *push_cmd(struct builder *b, uint8_t kind) {
 	return cmd;
 }
 
-// The open run that can take an item drawn as @kind (CMD_RECTS, or CMD_IMAGES of
-// @texture): the last command, when it is such a run and its quads end the stream.
+// The open run that can take an item drawn as @kind (CMD_RECTS, or CMD_IMAGES or
+// CMD_GLYPHS of @texture): the last command, when it is such a run and its quads end
+// the stream.
 static struct cmd *open_run(struct builder *b, uint8_t kind, uint32_t texture) {
 	struct renderer *r = b->renderer;
 	if (r->cmd_len == 0) {
@@ -106,7 +108,7 @@ static struct cmd *open_run(struct builder *b, uint8_t kind, uint32_t texture) {
 	if (cmd->kind != kind || cmd->first + cmd->count != r->quads) {
 		return NULL;
 	}
-	return kind != CMD_IMAGES || cmd->texture == texture ? cmd : NULL;
+	return (kind != CMD_IMAGES && kind != CMD_GLYPHS) || cmd->texture == texture ? cmd : NULL;
 }
 
 // Two corner points and a width and height vector: the quad of a transformed rect.
@@ -260,7 +262,7 @@ static bool use_clip(struct builder *b, uint32_t clip, struct draw_box *scissor,
 	return write_stencil(b, clip, n, *scissor);
 }
 
-// The run to draw an item of @kind (and @texture, for images) under @clip in: the open
+// The run to draw an item of @kind (and @texture, for images and glyphs) under @clip in: the open
 // one when it can take it, else a new one. NULL when nothing can be drawn there (or no
 // memory).
 static struct cmd *run_for(struct builder *b, uint8_t kind, uint32_t texture,
@@ -509,10 +511,13 @@ static void draw_box(struct builder *b, const struct draw_box *boxes, size_t k,
 			count_node(item, boxes, k, stats);
 			break;
 		case DRAW_IMAGE:
+		case DRAW_GLYPH:
+			// A glyph is an image of coverage: the same quad, another program.
 			if (!here || !image_drawn(item)) {
 				break;
 			}
-			v = run_quad(b, CMD_IMAGES, item->image.texture, item->clip, &run);
+			v = run_quad(b, item->kind == DRAW_GLYPH ? CMD_GLYPHS : CMD_IMAGES,
+				item->image.texture, item->clip, &run);
 			if (v == NULL) {
 				break;
 			}

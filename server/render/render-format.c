@@ -11,6 +11,8 @@ unsigned render_format_bpp(enum render_format format) {
 		return 4;
 	case RENDER_RGB565:
 		return 2;
+	case RENDER_A8:
+		return 1;
 	default:
 		return 0;
 	}

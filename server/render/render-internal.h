@@ -33,8 +33,8 @@
  * Stencil quads leave edge, colours and shape zero. The textured program reads edge's
  * first two floats as texel coordinates (a_uv).
  *
- * The image program lays the same 36 bytes out its own way (render.c points the
- * attributes so for its draw calls):
+ * The image program, and the glyph program (the same vertex shader), lay the same 36
+ * bytes out their own way (render.c points the attributes so for their draw calls):
  *
  *        8    16  edge    a_uv       4 x GL_FLOAT       u, v; the least u, v sampled
  *       24     4  fill    a_tint     4 x GL_UNSIGNED_BYTE, normalized: premultiplied
@@ -73,6 +73,7 @@ enum cmd_kind {
 	CMD_BOX,          // the main target: scissor to the damage box, clear it
 	CMD_RECTS,        // quads with the rect program
 	CMD_IMAGES,       // quads with the image program, all sampling @texture
+	CMD_GLYPHS,       // quads with the glyph program, all sampling @texture (A8)
 	CMD_STENCIL,      // a clip chain's quads into the stencil (colour writes off)
 	CMD_LAYER_BEGIN,  // a layer target for @box, cleared, becomes current
 	CMD_LAYER_END,    // back to the target below
@@ -84,7 +85,7 @@ struct cmd {
 	uint8_t stencil;          // RECTS, COMPOSITE: the stencil value to pass, 0: no test
 	bool shaped;              // RECTS: some have a radius or a border (else all solid)
 	float opacity;            // COMPOSITE
-	uint32_t texture;         // IMAGES: the GL texture every quad samples
+	uint32_t texture;         // IMAGES, GLYPHS: the GL texture every quad samples
 	uint32_t first, count;    // quads in the stream
 	struct draw_box box;      // screen box: the scissor, or the region of a layer
 };
@@ -102,9 +103,9 @@ struct texture_size {
 };
 
 struct renderer {
-	unsigned int rect_program, solid_program, tex_program, image_program;
+	unsigned int rect_program, solid_program, tex_program, image_program, glyph_program;
 	int rect_proj, solid_proj, tex_proj, tex_texel, tex_opacity, tex_sampler; // uniform locations
-	int image_proj, image_sampler;
+	int image_proj, image_sampler, glyph_proj, glyph_sampler;
 	unsigned int vbo, ibo;
 	int max_texture;
 

@@ -1,6 +1,6 @@
 /*
- * Textures of image buffers (render.h): made, filled box by box from client memory,
- * deleted. The server calls these between frames; they leave GL_TEXTURE_2D unbound
+ * Textures of image buffers and glyph atlas pages (render.h): made, filled box by box
+ * from client (or the text code's) memory, deleted. The server calls these between frames; they leave GL_TEXTURE_2D unbound
  * and the unpack state at GL's defaults, so the frame code finds what it expects.
  *
  * Client memory is read-only shared memory that may end right after the image's last
@@ -83,7 +83,11 @@ static void size_remove(struct renderer *r, uint32_t name) {
 
 // GL's format and type for @format's texels, as uploaded.
 static void gl_format(enum render_format format, GLenum *gl_fmt, GLenum *type) {
-	if (format == RENDER_RGB565) {
+	if (format == RENDER_A8) {
+		// Coverage: GL_ALPHA textures sample (0, 0, 0, a); the glyph program reads a.
+		*gl_fmt = GL_ALPHA;
+		*type = GL_UNSIGNED_BYTE;
+	} else if (format == RENDER_RGB565) {
 		// Little-endian uint16 in client memory is what GL reads on a little-endian
 		// host; GL_RGB textures sample alpha 1.
 		*gl_fmt = GL_RGB;
@@ -245,7 +249,8 @@ enum render_status render_texture_upload(struct renderer *renderer, struct rende
 	gl_format(format, &gl_fmt, &type);
 	render_drain_errors();
 	glBindTexture(GL_TEXTURE_2D, tex->name);
-	// Rows are packed as they come (the default 4 would pad RGB565 rows of odd widths).
+	// Rows are packed as they come: the default 4 would pad RGB565 rows of odd widths,
+	// and A8 rows of any width that is not a multiple of 4.
 	glPixelStorei(GL_UNPACK_ALIGNMENT, 1);
 	if (row_length != 0) {
 		glPixelStorei(GL_UNPACK_ROW_LENGTH_EXT, row_length);

@@ -155,6 +155,10 @@ struct renderer *renderer_create(void) {
 	if (r->image_program == 0) {
 		goto delete_tex;
 	}
+	r->glyph_program = link_program("glyph", shader_image_vert, shader_glyph_frag);
+	if (r->glyph_program == 0) {
+		goto delete_image;
+	}
 	if (!find_uniform(r->rect_program, "u_proj", &r->rect_proj)
 			|| !find_uniform(r->solid_program, "u_proj", &r->solid_proj)
 			|| !find_uniform(r->tex_program, "u_proj", &r->tex_proj)
@@ -162,8 +166,10 @@ struct renderer *renderer_create(void) {
 			|| !find_uniform(r->tex_program, "u_opacity", &r->tex_opacity)
 			|| !find_uniform(r->tex_program, "u_tex", &r->tex_sampler)
 			|| !find_uniform(r->image_program, "u_proj", &r->image_proj)
-			|| !find_uniform(r->image_program, "u_tex", &r->image_sampler)) {
-		goto delete_image;
+			|| !find_uniform(r->image_program, "u_tex", &r->image_sampler)
+			|| !find_uniform(r->glyph_program, "u_proj", &r->glyph_proj)
+			|| !find_uniform(r->glyph_program, "u_tex", &r->glyph_sampler)) {
+		goto delete_glyph;
 	}
 	// GLES 3 has the row length in core, under the same enum. TESSERA_UPLOAD_STAGING=1
 	// turns it off: the tests' way to the staging path, and a way round a driver whose
@@ -189,6 +195,8 @@ struct renderer *renderer_create(void) {
 delete_buffers:
 	glDeleteBuffers(1, &r->ibo);
 	glDeleteBuffers(1, &r->vbo);
+delete_glyph:
+	glDeleteProgram(r->glyph_program);
 delete_image:
 	glDeleteProgram(r->image_program);
 delete_tex:
@@ -210,6 +218,7 @@ void renderer_destroy(struct renderer *renderer) {
 	layer_pool_finish(&renderer->layers);
 	glDeleteBuffers(1, &renderer->ibo);
 	glDeleteBuffers(1, &renderer->vbo);
+	glDeleteProgram(renderer->glyph_program);
 	glDeleteProgram(renderer->image_program);
 	glDeleteProgram(renderer->tex_program);
 	glDeleteProgram(renderer->solid_program);
@@ -254,6 +263,8 @@ static void bind_target(struct exec *x, const struct target *t) {
 	glUniform4fv(r->tex_proj, 1, proj);
 	glUseProgram(r->image_program);
 	glUniform4fv(r->image_proj, 1, proj);
+	glUseProgram(r->glyph_program);
+	glUniform4fv(r->glyph_proj, 1, proj);
 	glUseProgram(r->solid_program);
 	glUniform4fv(r->solid_proj, 1, proj);
 	glUseProgram(r->rect_program);
@@ -421,8 +432,9 @@ static void run_commands(struct exec *x, uint32_t background) {
 			stencil_test(x, cmd->stencil);
 			draw_quads(x, cmd->first, cmd->count, false);
 			break;
+		case CMD_GLYPHS:
 		case CMD_IMAGES:
-			use_program(x, r->image_program);
+			use_program(x, cmd->kind == CMD_GLYPHS ? r->glyph_program : r->image_program);
 			bind_texture(x, cmd->texture);
 			scissor(x, cmd->box);
 			stencil_test(x, cmd->stencil);
@@ -543,6 +555,8 @@ static bool draw_frame(struct renderer *r, const struct draw_list *list, int wid
 	bind_target(&x, &x.stack[0]);
 	glUseProgram(r->image_program);
 	glUniform1i(r->image_sampler, 0);
+	glUseProgram(r->glyph_program);
+	glUniform1i(r->glyph_sampler, 0);
 	glUseProgram(r->tex_program);
 	glUniform1i(r->tex_sampler, 0);
 	x.program = r->tex_program;

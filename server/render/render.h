@@ -58,18 +58,28 @@ bool renderer_draw_list(struct renderer *renderer, const struct draw_list *list,
 bool renderer_read_frame(struct renderer *renderer, int width, int height, uint8_t *rgba);
 
 /*
- * Textures of image buffers. The server makes one per buffer, uploads what the client
- * damaged at each commit, and deletes it when the buffer goes; the renderer draws the
- * DRAW_IMAGE items that name it. Every call needs the GL context current (it is, on
- * the loop's thread, for the server's whole life).
+ * Textures of image buffers and glyph atlas pages. The server makes one per buffer,
+ * uploads what the client damaged at each commit, and deletes it when the buffer goes;
+ * the renderer draws the DRAW_IMAGE items that name it. A glyph atlas page (RENDER_A8,
+ * or RENDER_RGBA8 for colour glyphs) is made and filled the same way by the text code,
+ * and drawn by DRAW_GLYPH (or DRAW_IMAGE) items. Every call needs the GL context
+ * current (it is, on the loop's thread, for the server's whole life).
  */
 
-/** Pixel formats of client memory (PROTOCOL.md, buffer_create). */
+/**
+ * Pixel formats of the memory textures are uploaded from: client buffers (PROTOCOL.md,
+ * buffer_create), which may only be in the first RENDER_CLIENT_FORMATS, and the
+ * server's own glyph atlas pages.
+ */
 enum render_format {
 	RENDER_RGBA8 = 0,   // premultiplied, bytes R, G, B, A
 	RENDER_XRGB8 = 1,   // uint32 0xXXRRGGBB, little endian (bytes B, G, R, X); opaque
 	RENDER_RGB565 = 2,  // uint16 little endian: R in bits 15-11, G 10-5, B 4-0; opaque
-	RENDER_FORMATS,
+	RENDER_CLIENT_FORMATS = 3, // how many of the formats a client's buffer may be in
+	// One byte of coverage a texel (a GL_ALPHA texture, sampled as (0, 0, 0, a)): the
+	// glyph atlas's pages, the server's own, never a client's. DRAW_GLYPH items draw it.
+	RENDER_A8 = 3,
+	RENDER_FORMATS,     // how many formats there are
 };
 
 /** Bytes per pixel of @format in client memory. */

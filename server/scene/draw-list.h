@@ -58,6 +58,11 @@ enum draw_kind {
 	DRAW_LAYER_END,
 	// An image node: a texture's source rectangle drawn onto a quad.
 	DRAW_IMAGE,
+	// One glyph of a text node: like DRAW_IMAGE (item.image), but the texture is a
+	// single-channel (RENDER_A8) glyph atlas page whose texels are coverage, and the
+	// tint is the text's premultiplied colour (times the opacity down the tree):
+	// the pixel is tint * coverage. Colour glyphs come as DRAW_IMAGE items.
+	DRAW_GLYPH,
 };
 
 struct draw_item {
@@ -90,7 +95,7 @@ struct draw_item {
 			// Premultiplied 0xRRGGBBAA the texels are multiplied by: the opacity
 			// multiplied down the tree, in all four channels.
 			uint32_t tint;
-		} image;
+		} image;             // DRAW_IMAGE and DRAW_GLYPH
 	};
 };
 

@@ -65,7 +65,7 @@ static uint32_t extra_alloc(struct tree_root *root, enum tree_kind kind) {
 	if (kind == TREE_GROUP) {
 		root->extras[index].u.group.child = NULL;
 		root->extras[index].u.group.drawn = (struct draw_box){ 0 };
-	} else if (kind == TREE_IMAGE) {
+	} else if (kind == TREE_IMAGE || kind == TREE_TEXT) {
 		memset(&root->extras[index].u, 0, sizeof root->extras[index].u);
 	}
 	return index + 1;
@@ -154,8 +154,25 @@ static struct draw_box covered(const struct tree_root *root, const struct tree_n
 	float w = node->width, h = node->height;
 	if (node->kind == TREE_IMAGE) {
 		tree_image_extent(root, node, &w, &h);
+	} else if (node->kind == TREE_TEXT) {
+		const struct tree_text *t = extra_of(root, node)->u.text.text;
+		struct affine at = { 1, 0, 0, 1, t->x0, t->y0 };
+		world = affine_mul(&world, &at);
+		w = t->x1 - t->x0;
+		h = t->y1 - t->y0;
 	}
 	return affine_box(&world, w, h);
+}
+
+void tree_text_bind(struct tree_root *root, struct tree_node *node, const struct tree_text *text) {
+	assert(node->kind == TREE_TEXT);
+	extra_of(root, node)->u.text.text = text;
+}
+
+void tree_node_redraw(struct tree *tree, struct tree_root *root, struct tree_node *node) {
+	damage_add(tree, covered(root, node));
+	node->flags |= TREE_DIRTY;
+	tree->changed = true;
 }
 
 // An image's source rectangle in texels: its own, or the whole texture while its width
@@ -276,7 +293,7 @@ void tree_root_set_layer(struct tree *tree, struct tree_root *root, enum tree_la
 
 bool tree_node_init(struct tree_root *root, struct tree_node *node, enum tree_kind kind) {
 	node_reset(node, kind);
-	if (kind == TREE_GROUP || kind == TREE_IMAGE) {
+	if (kind == TREE_GROUP || kind == TREE_IMAGE || kind == TREE_TEXT) {
 		node->extra = extra_alloc(root, kind);
 		return node->extra != 0;
 	}
@@ -648,6 +665,48 @@ static struct draw_box emit_image(struct draw_list *list, const struct tree *tre
 	return item->bounds;
 }
 
+// The draw items of a text node's glyphs; the box they cover on screen.
+static struct draw_box emit_text(struct draw_list *list, const struct tree_root *root,
+		const struct tree_node *node, const struct affine *world, float opacity,
+		const struct tree_frame *f, bool *ok) {
+	struct draw_box covers = { 0, 0, 0, 0 };
+	const struct tree_text *t = extra_of(root, node)->u.text.text;
+	uint32_t tint = premultiply(node->rgba, opacity);
+	uint32_t a = (uint32_t)(opacity * 255.0f + 0.5f);
+	uint32_t white = a << 24 | a << 16 | a << 8 | a;
+	if (t == NULL || a == 0) {
+		return covers;
+	}
+	for (uint32_t i = 0; i < t->len; i++) {
+		const struct tree_glyph *g = &t->glyphs[i];
+		if (!g->color && (tint & 0xff) == 0) {
+			continue;
+		}
+		// The glyph's quad: the node's space moved to it and scaled to its size.
+		struct affine at = { world->a, world->b, world->c, world->d,
+			world->e + world->a * g->x + world->c * g->y,
+			world->f + world->b * g->x + world->d * g->y };
+		struct draw_item *item = place_item(list, &at, g->w, g->h, f,
+			g->color ? DRAW_IMAGE : DRAW_GLYPH, ok);
+		if (item == NULL) {
+			if (!*ok) {
+				return covers;
+			}
+			continue;
+		}
+		item->image.world = (struct affine){ at.a * g->w, at.b * g->w, at.c * g->h,
+			at.d * g->h, at.e, at.f };
+		item->image.u0 = g->u0;
+		item->image.v0 = g->v0;
+		item->image.u1 = g->u1;
+		item->image.v1 = g->v1;
+		item->image.texture = g->texture;
+		item->image.tint = g->color ? white : tint;
+		covers = box_union(&covers, &item->bounds);
+	}
+	return covers;
+}
+
 // Opens @group's clip for its children in @g (the frame just pushed), inside @f's.
 static bool push_clip(struct draw_list *list, const struct tree_node *group,
 		const struct tree_frame *f, struct tree_frame *g) {
@@ -723,6 +782,8 @@ static bool build_root(struct tree *tree, struct tree_root *root) {
 			struct draw_box box = node->kind == TREE_IMAGE
 				? emit_image(list, tree, root, node, &world, opacity, f, &ok,
 					&pixels_changed)
+				: node->kind == TREE_TEXT
+				? emit_text(list, root, node, &world, opacity, f, &ok)
 				: emit_rect(list, root, node, &world, opacity, f, &ok);
 			if (!ok) {
 				return false;

@@ -37,6 +37,7 @@ enum tree_kind {
 	TREE_GROUP = 1,
 	TREE_RECT,
 	TREE_IMAGE,
+	TREE_TEXT,
 };
 
 /**
@@ -48,6 +49,25 @@ struct tree_texture {
 	uint32_t name;                  // the GL texture (draw_item.image.texture)
 	uint32_t width, height;         // texels
 	uint64_t changed;               // tree.builds when its pixels last changed
+};
+
+/** One glyph of a text: a quad of an atlas page. */
+struct tree_glyph {
+	float x, y, w, h;               // the quad in the text's local pixels
+	float u0, v0, u1, v1;           // its texels in the page (0 to 1, v 0 the top row)
+	uint32_t texture;               // the page's GL texture
+	bool color;                     // an RGBA page: drawn as an image (with the opacity)
+};
+
+/**
+ * What a text node draws: glyph quads (owned by the node's client, laid out by the text
+ * code) and the local box that holds all of them and the layout box. The owner changes
+ * it only right after tree_node_redraw, in a commit.
+ */
+struct tree_text {
+	const struct tree_glyph *glyphs;
+	uint32_t len;
+	float x0, y0, x1, y1;
 };
 
 enum tree_layer {
@@ -96,6 +116,9 @@ struct tree_extra {
 			// The source rectangle in texels; width or height 0: the whole texture.
 			float src_x, src_y, src_w, src_h;
 		} image;
+		struct {
+			const struct tree_text *text; // set once (tree_text_bind); never NULL after
+		} text;
 		uint32_t next_free;         // 1 + next free index while in the free list
 	} u;
 };
@@ -240,6 +263,18 @@ bool tree_node_set_props(struct tree *tree, struct tree_root *root, struct tree_
 
 /** @texture's pixels changed: the next frame redraws the nodes that show it. */
 void tree_texture_changed(struct tree *tree, struct tree_texture *texture);
+
+/**
+ * Makes text node @node (just made) draw @text, which its owner keeps for the node's
+ * life and changes only right after tree_node_redraw.
+ */
+void tree_text_bind(struct tree_root *root, struct tree_node *node, const struct tree_text *text);
+
+/**
+ * What @node shows is about to change behind tree_node_set_props's back (a text's
+ * glyphs): damages the box it covered and redraws it in the next frame.
+ */
+void tree_node_redraw(struct tree *tree, struct tree_root *root, struct tree_node *node);
 
 /**
  * The size an image node is drawn at: its own, or, while that is 0 x 0, its source

@@ -269,6 +269,12 @@ void e2e_info(const struct e2e_server *srv, struct e2e_info *info) {
 	assert_non_null(connections);
 	info->textures = json_number(totals, "textures");
 	info->texture_bytes = json_number(totals, "texture_bytes");
+	const char *atlas = strstr(info->json, "\"atlas\"");
+	assert_non_null(atlas);
+	info->atlas_pages = json_number(atlas, "pages");
+	info->atlas_glyphs = json_number(atlas, "glyphs");
+	info->atlas_referenced = json_number(atlas, "referenced");
+	info->atlas_evictions = json_number(atlas, "evictions");
 	info->evicted = json_number(connections, "evicted");
 	info->refused = json_number(connections, "refused");
 	assert_true(info->clients >= 0);
@@ -361,6 +367,10 @@ void e2e_check_as_found(const struct e2e_server *srv, int fd_baseline, int timeo
 		fail_msg("left: %ld textures of %ld bytes", info.textures, info.texture_bytes);
 	}
 	assert_int_equal(e2e_server_memfd_maps(srv), 0);
+	// No glyph of the shared atlas held by a text of a client gone.
+	if (info.atlas_referenced != 0) {
+		fail_msg("left: %ld atlas glyphs referenced", info.atlas_referenced);
+	}
 	// Back to the baseline, within the deadline: a connection that just went (a tool's)
 	// may be closed a loop round after the probe's answer, and the GL driver may hold a
 	// file for a moment (its shader cache is written by a thread of its own). A leak
@@ -557,11 +567,16 @@ pid_t e2e_crash_start(const struct e2e_server *srv, const char *mode, const char
 
 pid_t e2e_crash_start_images(const struct e2e_server *srv, const char *mode,
 		const char *objects, bool tree, const char *images) {
+	return e2e_crash_start_texts(srv, mode, objects, tree, images, "0");
+}
+
+pid_t e2e_crash_start_texts(const struct e2e_server *srv, const char *mode,
+		const char *objects, bool tree, const char *images, const char *texts) {
 	int pipefd[2];
 	assert_int_equal(pipe2(pipefd, O_CLOEXEC), 0);
 	const char *argv[] = { e2e_bin("TESSERA_CRASH"), "--socket", srv->socket, "--mode",
-		mode, "--objects", objects, "--images", images, "--linger-ms", "1500",
-		tree ? "--tree" : NULL, NULL };
+		mode, "--objects", objects, "--images", images, "--texts", texts, "--linger-ms",
+		"1500", tree ? "--tree" : NULL, NULL };
 	pid_t pid = e2e_spawn(argv, pipefd[1]);
 	close(pipefd[1]);
 	assert_true(wait_ready_line(pipefd[0]));

@@ -73,6 +73,10 @@ pid_t e2e_crash_start(const struct e2e_server *srv, const char *mode, const char
 pid_t e2e_crash_start_images(const struct e2e_server *srv, const char *mode,
 	const char *objects, bool tree, const char *images);
 
+/** The same, with @texts text nodes (holding glyphs of the shared atlas) too. */
+pid_t e2e_crash_start_texts(const struct e2e_server *srv, const char *mode,
+	const char *objects, bool tree, const char *images, const char *texts);
+
 /** Mappings of memfds (shm pools, screenshots) in the server, from /proc/PID/maps. */
 int e2e_server_memfd_maps(const struct e2e_server *srv);
 
@@ -99,6 +103,7 @@ struct e2e_info {
 	long pending;            // "totals": connections yet to say hello
 	long evicted, refused;   // "connections", since the server started
 	long textures, texture_bytes; // "totals"
+	long atlas_pages, atlas_glyphs, atlas_referenced, atlas_evictions; // "atlas"
 	char json[65536];
 };
 /** Runs tessera-info --json and parses the totals; fails the test on bad output. */

@@ -78,8 +78,8 @@ static uint32_t pick_live(struct peer_rng *rng, const struct peer_ids *ids, uint
 	return 0;
 }
 
-// The values that make the image requests valid (gen.h): their fields depend on each
-// other and on the pool, which 0 and 1 do not satisfy.
+// The values that make the image and text requests valid (gen.h): their fields depend
+// on each other and on the pool, or have ranges, which 0 and 1 do not satisfy.
 static void image_values(struct peer_rng *rng, uint16_t opcode, union ts_arg *args,
 		char *strings) {
 	switch (opcode) {
@@ -95,6 +95,10 @@ static void image_values(struct peer_rng *rng, uint16_t opcode, union ts_arg *ar
 		args[6].u = peer_rng_below(rng, 3); // rgba8, xrgb8, rgb565
 		break;
 	}
+	case TS_REQ_text_set_font:
+		args[2].f = (int32_t)(8 + peer_rng_below(rng, 40)) << 16; // 8 to 47 px
+		args[3].u = 100 * (1 + peer_rng_below(rng, 9));           // 100 to 900
+		break;
 	case TS_REQ_buffer_damage:
 		for (uint32_t at = 0; at + 16 <= args[1].a.size; at += 16) {
 			int32_t box[4] = { (int32_t)peer_rng_below(rng, 200) - 100,

@@ -202,7 +202,8 @@ static size_t field_at(const struct msg *m, unsigned k, size_t *len) {
 	size_t at = TS_HEADER_SIZE;
 	for (unsigned j = 0;; j++) {
 		size_t n = sig[j] == 'h' ? 0 : sig[j] == 's'
-			? 4 + ((strlen(m->args[j].s) + 1 + 3) & ~(size_t)3) : 4;
+			? 4 + ((strlen(m->args[j].s) + 1 + 3) & ~(size_t)3)
+			: sig[j] == 'a' ? 4 + ((m->args[j].a.size + 3) & ~(size_t)3) : 4;
 		if (j == k) {
 			*len = n;
 			return at;

@@ -296,6 +296,62 @@ int ts_image_node_set_buffer(struct ts_image_node *image, struct ts_buffer *buff
 int ts_image_node_set_source(struct ts_image_node *image, double x, double y, double width,
 	double height);
 
+/*
+ * Text nodes: the server shapes (HarfBuzz), orders (FriBiDi), finds fonts (fontconfig,
+ * falling back for characters the font lacks) and draws glyphs from one atlas shared by
+ * every client. Invalid UTF-8 is shown as U+FFFD. A text's size is its layout's: what
+ * ts_text_measure reports, and what anchors are fractions of.
+ */
+struct ts_text;
+
+enum ts_align {
+	TS_ALIGN_START = 0,   // the paragraph's start: left, or right for right-to-left
+	TS_ALIGN_CENTER = 1,
+	TS_ALIGN_END = 2,
+};
+
+/** A text in the client's root (@parent NULL) or in @parent, empty, white, 16 px sans. */
+struct ts_text *ts_text_create(struct ts_display *display, struct ts_group *parent);
+struct ts_node *ts_text_node(struct ts_text *text);
+int ts_text_destroy(struct ts_text *text);
+/** Its UTF-8 (@len bytes, at most the server's text_bytes limit), from the next commit. */
+int ts_text_set_string(struct ts_text *text, const char *utf8, size_t len);
+/**
+ * Its font: a fontconfig pattern (NULL or "": the default, sans-serif), a pixel size
+ * (1 to 200), a weight (100 to 900; 400 regular, 700 bold), italic or not.
+ */
+int ts_text_set_font(struct ts_text *text, const char *family, double size, unsigned weight,
+	bool italic);
+/** Straight 0xRRGGBBAA. */
+int ts_text_set_color(struct ts_text *text, uint32_t rgba);
+/**
+ * Lines wrap at @wrap_width pixels (0: only at '\n') and align in it (or in the widest
+ * line); baselines are @line_height apart (0: the font's); with @max_lines (0: no limit)
+ * a longer text ends its last line with an ellipsis.
+ */
+int ts_text_set_layout(struct ts_text *text, double wrap_width, enum ts_align align,
+	double line_height, uint32_t max_lines);
+
+/** One laid-out line, in the text's pixels. */
+struct ts_line_extent {
+	double x, y, width, height;
+};
+
+struct ts_text_metrics {
+	double width, height;   // the layout's box
+	double baseline;        // the first line's, from the top
+	uint32_t lines;
+	size_t extent_count;    // lines listed in extents (the first 250 at most)
+	struct ts_line_extent *extents;
+};
+
+/**
+ * Lays out the text as its set_* calls left it (committed or not) and waits for the
+ * answer: a round trip, never a frame. Free with ts_text_metrics_finish. 0 or -1.
+ */
+int ts_text_measure(struct ts_text *text, struct ts_text_metrics *metrics);
+void ts_text_metrics_finish(struct ts_text_metrics *metrics);
+
 /** One connected client, as the server reports it. */
 struct ts_client_info {
 	uint32_t id;
@@ -325,6 +381,13 @@ struct ts_server_info {
 	struct ts_client_info *list;
 	size_t limit_count;       // entries in limits
 	struct ts_limit *limits;
+	// The glyph atlas every client shares.
+	struct {
+		uint32_t pages, glyphs;
+		uint32_t referenced;  // glyphs some text holds
+		uint32_t evictions;   // plots emptied for room, since start
+		uint32_t bytes;       // of its pages
+	} atlas;
 	// What the last frame drawn cost the server.
 	struct {
 		uint32_t draw_calls, nodes_drawn, damaged_pixels, offscreen_passes;
