@@ -55,6 +55,9 @@ void bench_server_start(struct bench *b, struct bench_server *server, const char
 /** The same with one more `--limit NAME=VALUE` (@limit), or none when it is NULL. */
 void bench_server_start_limit(struct bench *b, struct bench_server *server,
 	const char *refresh, const char *limit);
+/** The same with two (@limit2 NULL: one); @limit2 only counts when @limit is set. */
+void bench_server_start_limit2(struct bench *b, struct bench_server *server,
+	const char *refresh, const char *limit, const char *limit2);
 #define BENCH_PACED "60"
 #define BENCH_UNPACED "0"
 /** After something went wrong: says whether the server is still running (or how it
@@ -147,5 +150,8 @@ void run_clients(struct bench *b);
 void run_idle(struct bench *b);
 void run_fairness(struct bench *b);
 void run_emfile(struct bench *b);
+void run_text_layout(struct bench *b);
+void run_text_frames(struct bench *b);
+void run_text_commit(struct bench *b);
 
 #endif

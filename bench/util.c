@@ -51,6 +51,11 @@ void bench_server_start(struct bench *b, struct bench_server *server, const char
 
 void bench_server_start_limit(struct bench *b, struct bench_server *server,
 		const char *refresh, const char *limit) {
+	bench_server_start_limit2(b, server, refresh, limit, NULL);
+}
+
+void bench_server_start_limit2(struct bench *b, struct bench_server *server,
+		const char *refresh, const char *limit, const char *limit2) {
 	memset(server, 0, sizeof *server);
 	strcpy(server->dir, "/tmp/tessera-bench-XXXXXX");
 	if (mkdtemp(server->dir) == NULL) {
@@ -77,7 +82,8 @@ void bench_server_start_limit(struct bench *b, struct bench_server *server,
 		char *argv[] = { "tessera", "--headless", "--size", size, "--socket", server->socket,
 			"--refresh", (char *)refresh, "--limit", "objects=1M", "--limit", "nodes=1M",
 			"--limit", "client_bytes=256M", "--limit", "clients=2048",
-			limit ? "--limit" : NULL, (char *)limit, NULL };
+			limit ? "--limit" : NULL, (char *)limit, limit2 ? "--limit" : NULL, (char *)limit2,
+			NULL };
 		execv(b->server_path, argv);
 		fprintf(stderr, "cannot run %s: %s\n", b->server_path, strerror(errno));
 		_exit(127);

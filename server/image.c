@@ -143,14 +143,139 @@ static bool mark_pending(struct client *client, uint32_t id, struct buffer_slot 
 	return object_pending_add(client, id, &slot->pending, PENDING_DAMAGE) != NULL;
 }
 
+// The GL texture goes before the next frame (image_textures_reap), or now when memory
+// for the list cannot be had.
+static void bury_texture(struct server *server, struct render_texture *tex) {
+	if (server->dead_len == server->dead_cap) {
+		size_t cap = server->dead_cap ? server->dead_cap * 2 : 64;
+		struct render_texture *grown = realloc(server->dead_textures, cap * sizeof *grown);
+		if (grown == NULL) {
+			render_texture_finish(server->renderer, tex);
+			return;
+		}
+		server->dead_textures = grown;
+		server->dead_cap = cap;
+	}
+	server->dead_textures[server->dead_len++] = *tex;
+	*tex = (struct render_texture){ 0 };
+}
+
+void image_textures_reap(struct server *server) {
+	for (size_t i = 0; i < server->dead_len; i++) {
+		render_texture_finish(server->renderer, &server->dead_textures[i]);
+	}
+	server->dead_len = 0;
+}
+
 static void content_free(struct client *client, struct image_content *c) {
-	render_texture_finish(client->server->renderer, &c->gpu);
+	struct server *server = client->server;
+	if (c->slot != NULL) {
+		// Its texels stay until the atlas needs the room (least recently used first).
+		atlas_unref(server->sprites.atlas, c->slot, server->frames);
+	} else {
+		bury_texture(server, &c->gpu);
+	}
 	client->textures--;
 	client->texture_bytes -= c->bytes;
 	client->server->texture_count--;
 	client->server->texture_bytes -= c->bytes;
 	list_remove(&c->link);
 	free(c);
+}
+
+static bool small_image(uint32_t width, uint32_t height) {
+	return width <= IMAGE_ATLAS_SIDE && height <= IMAGE_ATLAS_SIDE;
+}
+
+// Gives @c a place in the atlas of small images (made at the first); false when it is
+// not small, or there is no room (then it gets a texture of its own).
+static bool place_in_atlas(struct server *server, struct image_content *c, uint32_t width,
+		uint32_t height) {
+	if (!small_image(width, height)) {
+		return false;
+	}
+	if (!server->sprites_ready) {
+		if (!atlas_gpu_init(&server->sprites, server->renderer, IMAGE_ATLAS_BYTES)) {
+			return false;
+		}
+		server->sprites_ready = true;
+	}
+	// Keys no glyph has: face UINT32_MAX, and a serial no other content had.
+	static uint64_t serial;
+	serial++;
+	struct atlas_key key = { .face = UINT32_MAX, .glyph = (uint32_t)serial,
+		.size64 = (uint32_t)(serial >> 32) };
+	struct shaper_bitmap room = { .width = (int)width, .height = (int)height,
+		.pitch = (int)width * 4, .color = true };
+	struct atlas *atlas = server->sprites.atlas;
+	struct atlas_glyph *g = atlas_insert(atlas, &key, &room, server->frames);
+	if (g == NULL) {
+		return false;
+	}
+	atlas_ref(atlas, g);
+	if (!atlas_gpu_sync(&server->sprites)) {
+		atlas_unref(atlas, g, server->frames);
+		return false;
+	}
+	const struct atlas_page *page = atlas_page(atlas, g->page);
+	c->slot = g;
+	c->texture = (struct tree_texture){ .name = atlas_gpu_texture(&server->sprites, g->page),
+		.width = width, .height = height, .x = g->x, .y = g->y,
+		.tex_width = (uint32_t)page->size, .tex_height = (uint32_t)page->size };
+	return true;
+}
+
+// Copies @box of a small image from client memory into its place in the atlas, as
+// premultiplied RGBA8 (XRGB8 and RGB565 made opaque RGBA).
+static void write_atlas(struct server *server, struct image_content *c, const uint8_t *pixels,
+		struct draw_box box) {
+	size_t stride;
+	uint8_t *dst = atlas_glyph_texels(server->sprites.atlas, c->slot, box, &stride);
+	unsigned bpp = render_format_bpp((enum render_format)c->format);
+	size_t w = (size_t)(box.x1 - box.x0);
+	for (int32_t y = box.y0; y < box.y1; y++, dst += stride) {
+		const uint8_t *src = pixels + (size_t)y * c->stride + (size_t)box.x0 * bpp;
+		switch (c->format) {
+		case RENDER_RGBA8:
+			memcpy(dst, src, w * 4);
+			break;
+		case RENDER_XRGB8:
+			for (size_t x = 0; x < w; x++) {
+				dst[4 * x] = src[4 * x + 2];
+				dst[4 * x + 1] = src[4 * x + 1];
+				dst[4 * x + 2] = src[4 * x];
+				dst[4 * x + 3] = 0xff;
+			}
+			break;
+		default: // RENDER_RGB565: 5 and 6 bits widened to 8, as GL does
+			for (size_t x = 0; x < w; x++) {
+				uint16_t v = (uint16_t)(src[2 * x] | src[2 * x + 1] << 8);
+				uint32_t r = v >> 11, g = (v >> 5) & 0x3f, b = v & 0x1f;
+				dst[4 * x] = (uint8_t)((r * 255 + 15) / 31);
+				dst[4 * x + 1] = (uint8_t)((g * 255 + 31) / 63);
+				dst[4 * x + 2] = (uint8_t)((b * 255 + 15) / 31);
+				dst[4 * x + 3] = 0xff;
+			}
+			break;
+		}
+	}
+}
+
+void image_sprites_flush(struct server *server) {
+	if (server->sprites_ready) {
+		atlas_gpu_flush(&server->sprites);
+	}
+}
+
+void image_sprites_finish(struct server *server) {
+	image_textures_reap(server);
+	free(server->dead_textures);
+	server->dead_textures = NULL;
+	server->dead_cap = 0;
+	if (server->sprites_ready) {
+		atlas_gpu_finish(&server->sprites);
+		server->sprites_ready = false;
+	}
 }
 
 void handle_buffer_create(struct client *client, const union ts_arg *args,
@@ -161,7 +286,9 @@ void handle_buffer_create(struct client *client, const union ts_arg *args,
 		return;
 	}
 	enum render_format format = (enum render_format)args[6].u;
-	size_t bytes = render_texture_bytes((int)width, (int)height, format);
+	// In the atlas every format takes 4 bytes a pixel: charged so, to be safe.
+	size_t bytes = render_texture_bytes((int)width, (int)height,
+		small_image(width, height) ? RENDER_RGBA8 : format);
 	uint32_t max = client->server->options.limits.texture_bytes;
 	if (client->texture_bytes + bytes > max) {
 		client_post_error(client, id, TS_ERR_limit_exceeded, "limit texture_bytes=%u "
@@ -174,8 +301,13 @@ void handle_buffer_create(struct client *client, const union ts_arg *args,
 		client_post_error(client, id, TS_ERR_no_memory, "out of memory");
 		return;
 	}
-	enum render_status status = render_texture_init(client->server->renderer, &c->gpu,
-		(int)width, (int)height, format);
+	enum render_status status = RENDER_OK;
+	if (!place_in_atlas(client->server, c, width, height)) {
+		status = render_texture_init(client->server->renderer, &c->gpu, (int)width,
+			(int)height, format);
+		c->texture = (struct tree_texture){ .name = c->gpu.name, .width = width,
+			.height = height, .tex_width = width, .tex_height = height };
+	}
 	if (status != RENDER_OK) {
 		free(c);
 		if (status == RENDER_OUT_OF_MEMORY) {
@@ -189,12 +321,15 @@ void handle_buffer_create(struct client *client, const union ts_arg *args,
 	}
 	struct buffer_slot *slot = object_insert(client, id, OBJECT_BUFFER);
 	if (slot == NULL) {
+		if (c->slot != NULL) {
+			atlas_unref(client->server->sprites.atlas, c->slot, client->server->frames);
+		}
 		render_texture_finish(client->server->renderer, &c->gpu);
 		free(c);
 		return;
 	}
-	c->texture = (struct tree_texture){ .name = c->gpu.name, .width = width,
-		.height = height, .changed = UINT64_MAX };
+	c->texture.changed = UINT64_MAX;
+	c->format = (uint8_t)format;
 	c->map = map;
 	map->refs++;
 	c->offset = args[2].u;
@@ -273,6 +408,14 @@ static bool buffer_commit(struct client *client, uint32_t id, void *slot,
 		return true;
 	}
 	const uint8_t *pixels = c->map->data + c->offset;
+	if (c->slot != NULL) {
+		for (uint8_t i = 0; i < c->damage_len; i++) {
+			write_atlas(client->server, c, pixels, c->damage[i]);
+		}
+		c->damage_len = 0;
+		tree_texture_changed(&client->server->tree, &c->texture);
+		return true;
+	}
 	for (uint8_t i = 0; i < c->damage_len; i++) {
 		enum render_status status = render_texture_upload(client->server->renderer, &c->gpu,
 			pixels, c->stride, c->damage[i]);

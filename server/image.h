@@ -26,6 +26,7 @@
 #include "wire.h"
 
 struct client;
+struct server;
 
 // Damage boxes kept per buffer until the commit; more become their bounding box.
 #define IMAGE_DAMAGE_MAX 16
@@ -41,9 +42,11 @@ struct shm_map {
 /** What an image buffer shows, and what image nodes point at. */
 struct image_content {
 	struct tree_texture texture;   // first: image nodes hold &content->texture
-	struct render_texture gpu;
+	struct render_texture gpu;     // its own texture; unused for one in the atlas
+	struct atlas_glyph *slot;      // its place in the shared atlas of small images, or NULL
 	struct shm_map *map;           // NULL once the buffer object is gone
 	uint32_t offset, stride;       // where its pixels are in the map
+	uint8_t format;                // enum render_format, in client memory
 	uint32_t users;                // committed image nodes showing it
 	size_t bytes;                  // charged against texture_bytes
 	struct draw_box damage[IMAGE_DAMAGE_MAX]; // to upload at the next commit
@@ -72,6 +75,27 @@ void image_users_change(const struct tree_texture *old, const struct tree_textur
 
 /** Frees contents that nothing shows any more and whose buffer is gone: after a commit. */
 void image_sweep(struct client *client);
+
+/**
+ * Small buffers (at most IMAGE_ATLAS_SIDE a side) share the pages of one atlas of the
+ * server's, so that sprites of many buffers are drawn from one texture in one call.
+ * Its pages stay within IMAGE_ATLAS_BYTES; a buffer that finds no room there gets a
+ * texture of its own. Each buffer is charged its own texels, 4 bytes a pixel.
+ */
+#define IMAGE_ATLAS_SIDE 128
+#define IMAGE_ATLAS_BYTES (16u << 20)
+
+/** Before a frame: uploads what changed in the atlas of small images. */
+void image_sprites_flush(struct server *server);
+
+/**
+ * Deletes the GL textures of contents freed since the last call: before each frame.
+ * A client's cleanup only lists them, so it never waits for the driver.
+ */
+void image_textures_reap(struct server *server);
+
+/** Frees the atlas of small images and the textures left, once every client is gone. */
+void image_sprites_finish(struct server *server);
 
 /** Frees every content and mapping of @client at once, for its end. */
 void image_client_gone(struct client *client);

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "server.h"
 
+#include "image.h"
 #include "text.h"
 
 #include <errno.h>
@@ -424,6 +425,7 @@ void server_finish(struct server *server) {
 	}
 	free(server->socket_path);
 	free(server->lock_path);
+	image_sprites_finish(server);
 	tree_finish(&server->tree);
 }
 
@@ -456,7 +458,9 @@ static void draw_frame(struct server *server, uint64_t now) {
 			}
 		} else {
 			// Glyphs new in the atlas reach the GPU before a frame draws them.
+			image_textures_reap(server);
 			text_system_flush(server->text);
+			image_sprites_flush(server);
 			if (!tree_build(tree)) {
 				log_error("out of memory for the frame's draw list");
 			}

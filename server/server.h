@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "atlas-gpu.h"
 #include "limit.h"
 #include "list.h"
 #include "draw-list.h"
@@ -46,6 +47,13 @@ struct server {
 	struct backend *backend;
 	struct renderer *renderer;
 	struct text_system *text;      // NULL: no text nodes (no fonts)
+	// Small image buffers share the pages of one atlas (image.c), made at the first.
+	struct atlas_gpu sprites;
+	bool sprites_ready;
+	// Textures of contents gone since the last frame: deleted before it (image.c), so
+	// that a dying client's cleanup does not wait for the driver.
+	struct render_texture *dead_textures;
+	size_t dead_len, dead_cap;
 	struct tree tree;              // every client's nodes: what frames show
 	struct render_stats frame_stats; // what the last frame drawn cost
 	struct list shots;             // struct shot.link: screenshots the next frame answers

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "atlas-gpu.h"
 #include "client.h"
 #include "log.h"
 #include "loop.h"
@@ -42,7 +43,6 @@
 #define FIXED_ONE 65536.0f
 #define DEFAULT_SIZE 16.0f
 #define DEFAULT_WEIGHT 400
-#define PAGE_SIZE_MAX 1024
 // Lines a text_metrics event lists: what fits in one message.
 #define METRICS_LINES_MAX ((TS_MAX_MESSAGE - TS_HEADER_SIZE - 6 * 4) / 16)
 
@@ -51,10 +51,7 @@ struct text_system {
 	struct shaper *shaper;
 	struct worker *worker;
 	struct loop_source *source;
-	struct atlas *atlas;
-	struct render_texture *pages;   // one per atlas page, made as pages come
-	size_t page_len;
-	int page_size;
+	struct atlas_gpu glyphs;        // the atlas, and its pages on the GPU
 	uint64_t now;                   // counts collects: the atlas's clock
 	uint64_t stamp;                 // marks glyphs seen by one job (atlas_glyph.mark)
 };
@@ -73,6 +70,7 @@ struct text_source {
 enum job_phase {
 	JOB_LAYOUT,
 	JOB_RASTER,
+	JOB_INSERT,     // bitmaps back, being put in the atlas a slice a loop round
 };
 
 struct text_job {
@@ -96,6 +94,7 @@ struct text_job {
 	struct atlas_key *keys;
 	struct shaper_bitmap *bitmaps;
 	size_t key_len;
+	size_t inserted;                // keys put in the atlas so far
 	// The distinct glyphs the job references.
 	struct atlas_glyph **refs;
 	uint32_t ref_len, ref_cap;
@@ -131,47 +130,9 @@ static size_t glyph_texels(const struct atlas_glyph *g) {
 	return (size_t)(g->w + 2) * (size_t)(g->h + 2) * (g->color ? 4 : 1);
 }
 
-/* The atlas's pages on the GPU. */
-
-// Makes textures for pages the atlas made since; false when the GPU refuses one.
-static bool sync_pages(struct text_system *sys) {
-	size_t count = atlas_page_count(sys->atlas);
-	if (count <= sys->page_len) {
-		return true;
-	}
-	struct render_texture *pages = realloc(sys->pages, count * sizeof *pages);
-	if (pages == NULL) {
-		return false;
-	}
-	sys->pages = pages;
-	while (sys->page_len < count) {
-		const struct atlas_page *page = atlas_page(sys->atlas, sys->page_len);
-		if (render_texture_init(sys->server->renderer, &sys->pages[sys->page_len],
-				page->size, page->size, page->color ? RENDER_RGBA8 : RENDER_A8) != RENDER_OK) {
-			log_error("text: the GPU refused a glyph atlas page of %d x %d", page->size,
-				page->size);
-			return false;
-		}
-		sys->page_len++;
-	}
-	return true;
-}
-
 void text_system_flush(struct text_system *sys) {
-	if (sys == NULL) {
-		return;
-	}
-	for (size_t i = 0; i < sys->page_len; i++) {
-		struct draw_box box = atlas_take_dirty(sys->atlas, i);
-		if (box_empty(&box)) {
-			continue;
-		}
-		const struct atlas_page *page = atlas_page(sys->atlas, i);
-		size_t stride = (size_t)page->size * (page->color ? 4 : 1);
-		if (render_texture_upload(sys->server->renderer, &sys->pages[i], page->pixels,
-				stride, box) != RENDER_OK) {
-			log_error("text: uploading a glyph atlas page failed");
-		}
+	if (sys != NULL) {
+		atlas_gpu_flush(&sys->glyphs);
 	}
 }
 
@@ -185,6 +146,9 @@ static void job_run(struct worker_job *base, void *context) {
 			&job->layout);
 		return;
 	}
+	if (job->phase == JOB_INSERT) {
+		return; // nothing to do here: it only waits for the next loop round
+	}
 	for (size_t i = 0; i < job->key_len; i++) {
 		const struct atlas_key *k = &job->keys[i];
 		if (!shaper_raster(shaper, k->face, k->glyph, (float)k->size64 / 64.0f, k->bucket,
@@ -196,7 +160,7 @@ static void job_run(struct worker_job *base, void *context) {
 
 static void job_unpin(struct text_system *sys, struct atlas_glyph **refs, uint32_t len) {
 	for (uint32_t i = 0; i < len; i++) {
-		atlas_unref(sys->atlas, refs[i], sys->now);
+		atlas_unref(sys->glyphs.atlas, refs[i], sys->now);
 	}
 }
 
@@ -243,7 +207,7 @@ static bool job_pin(struct text_job *job, struct atlas_glyph *g) {
 		job->ref_cap = cap;
 	}
 	g->mark = job->system->stamp;
-	atlas_ref(job->system->atlas, g);
+	atlas_ref(job->system->glyphs.atlas, g);
 	job->refs[job->ref_len++] = g;
 	job->ref_bytes += glyph_texels(g);
 	return true;
@@ -314,7 +278,7 @@ static bool layout_back(struct text_job *job) {
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct atlas_key key = key_of(layout, &layout->glyphs[i]);
-		struct atlas_glyph *g = atlas_find(sys->atlas, &key);
+		struct atlas_glyph *g = atlas_find(sys->glyphs.atlas, &key);
 		if (g != NULL) {
 			job->found[i] = g;
 			if (!job_pin(job, g)) {
@@ -343,18 +307,34 @@ static bool layout_back(struct text_job *job) {
 }
 
 // The bitmaps are back: into the atlas, and pinned.
-static bool raster_back(struct text_job *job) {
+// At most INSERT_SLICE bitmaps go into the atlas a loop round: 20,000 new glyphs
+// take some 50 ms to place on a slow machine, which would be frames missed by everyone.
+// Each is pinned as it goes in, so that the job's later inserts cannot evict it.
+// Returns 1 when every bitmap is in, 0 when more remain, -1 without memory.
+#define INSERT_SLICE 1024
+static int raster_back(struct text_job *job) {
 	struct text_system *sys = job->system;
-	for (size_t i = 0; i < job->key_len; i++) {
-		if (atlas_find(sys->atlas, &job->keys[i]) == NULL) {
+	size_t end = job->inserted + INSERT_SLICE < job->key_len
+		? job->inserted + INSERT_SLICE : job->key_len;
+	for (size_t i = job->inserted; i < end; i++) {
+		struct atlas_glyph *g = atlas_find(sys->glyphs.atlas, &job->keys[i]);
+		if (g == NULL) {
 			// NULL when it cannot be placed: the text is drawn without it.
-			atlas_insert(sys->atlas, &job->keys[i], &job->bitmaps[i], sys->now);
+			g = atlas_insert(sys->glyphs.atlas, &job->keys[i], &job->bitmaps[i], sys->now);
 		}
 		free(job->bitmaps[i].pixels);
 		job->bitmaps[i].pixels = NULL;
+		if (g != NULL && !job_pin(job, g)) {
+			return -1;
+		}
 	}
-	if (!sync_pages(sys)) {
-		return false;
+	job->inserted = end;
+	// A page's texture is made as soon as the page is: one at a time, not all at once.
+	if (!atlas_gpu_sync(&sys->glyphs)) {
+		return -1;
+	}
+	if (end < job->key_len) {
+		return 0;
 	}
 	sys->stamp++;
 	for (uint32_t i = 0; i < job->ref_len; i++) {
@@ -366,13 +346,13 @@ static bool raster_back(struct text_job *job) {
 			continue;
 		}
 		struct atlas_key key = key_of(layout, &layout->glyphs[i]);
-		struct atlas_glyph *g = atlas_find(sys->atlas, &key);
+		struct atlas_glyph *g = atlas_find(sys->glyphs.atlas, &key);
 		job->found[i] = g;
 		if (g != NULL && !job_pin(job, g)) {
-			return false;
+			return -1;
 		}
 	}
-	return true;
+	return 1;
 }
 
 static void job_done(struct worker_job *base) {
@@ -402,7 +382,14 @@ static void job_done(struct worker_job *base) {
 			return;
 		}
 	} else if (ok) {
-		ok = raster_back(job);
+		int rc = raster_back(job);
+		if (rc == 0) {
+			// More next round: through the worker, which hands it straight back.
+			job->phase = JOB_INSERT;
+			worker_submit(job->system->worker, &job->base);
+			return;
+		}
+		ok = rc > 0;
 	}
 	if (!ok) {
 		// The client goes; its text frees the job (it is no longer in flight).
@@ -434,16 +421,13 @@ struct text_system *text_system_create(struct server *server, bool threaded) {
 		return NULL;
 	}
 	sys->server = server;
-	int max = renderer_max_texture_size(server->renderer);
-	sys->page_size = max < PAGE_SIZE_MAX ? max - max % ATLAS_PLOT : PAGE_SIZE_MAX;
-	if (sys->page_size < ATLAS_PLOT) {
-		log_error("text: the GPU's textures are too small for a glyph atlas (%d)", max);
+	if (!atlas_gpu_init(&sys->glyphs, server->renderer, server->options.limits.atlas_bytes)) {
 		goto err_free;
 	}
-	sys->atlas = atlas_create(sys->page_size, server->options.limits.atlas_bytes);
-	if (sys->atlas == NULL) {
-		log_error("text: out of memory for the glyph atlas");
-		goto err_free;
+	// The first coverage page and its texture now: the first one a driver makes can
+	// take a frame's time (15 ms on llvmpipe), which a text's commit must not pay.
+	if (!atlas_reserve_page(sys->glyphs.atlas, false) || !atlas_gpu_sync(&sys->glyphs)) {
+		goto err_atlas;
 	}
 	sys->shaper = shaper_create();
 	if (sys->shaper == NULL) {
@@ -466,7 +450,7 @@ err_worker:
 err_shaper:
 	shaper_destroy(sys->shaper);
 err_atlas:
-	atlas_destroy(sys->atlas);
+	atlas_gpu_finish(&sys->glyphs);
 err_free:
 	free(sys);
 	return NULL;
@@ -480,11 +464,7 @@ void text_system_destroy(struct text_system *sys) {
 	// Every client is gone: what comes back is cancelled, and freed.
 	worker_destroy(sys->worker);
 	shaper_destroy(sys->shaper);
-	for (size_t i = 0; i < sys->page_len; i++) {
-		render_texture_finish(sys->server->renderer, &sys->pages[i]);
-	}
-	free(sys->pages);
-	atlas_destroy(sys->atlas);
+	atlas_gpu_finish(&sys->glyphs);
 	free(sys);
 }
 
@@ -497,7 +477,7 @@ void text_system_stats(const struct text_system *sys, struct atlas_stats *stats)
 		*stats = (struct atlas_stats){ 0 };
 		return;
 	}
-	atlas_get_stats(sys->atlas, stats);
+	atlas_get_stats(sys->glyphs.atlas, stats);
 }
 
 /* Text objects. */
@@ -690,7 +670,7 @@ static bool make_quads(struct text_system *sys, struct text_job *job, struct tre
 			continue;
 		}
 		const struct shaper_glyph *sg = &layout->glyphs[i];
-		const struct atlas_page *page = atlas_page(sys->atlas, g->page);
+		const struct atlas_page *page = atlas_page(sys->glyphs.atlas, g->page);
 		float s = (float)page->size;
 		struct tree_glyph *q = &quads[n++];
 		q->x = floorf(sg->x) + (float)g->left;
@@ -701,7 +681,7 @@ static bool make_quads(struct text_system *sys, struct text_job *job, struct tre
 		q->v0 = (float)g->y / s;
 		q->u1 = (float)(g->x + g->w) / s;
 		q->v1 = (float)(g->y + g->h) / s;
-		q->texture = sys->pages[g->page].name;
+		q->texture = atlas_gpu_texture(&sys->glyphs, g->page);
 		q->color = g->color;
 		x0 = q->x < x0 ? q->x : x0;
 		y0 = q->y < y0 ? q->y : y0;

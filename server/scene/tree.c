@@ -656,10 +656,11 @@ static struct draw_box emit_image(struct draw_list *list, const struct tree *tre
 	struct image_source src = image_source(e);
 	item->image.world = (struct affine){ world->a * w, world->b * w, world->c * h,
 		world->d * h, world->e, world->f };
-	item->image.u0 = src.x / (float)t->width;
-	item->image.v0 = src.y / (float)t->height;
-	item->image.u1 = (src.x + src.w) / (float)t->width;
-	item->image.v1 = (src.y + src.h) / (float)t->height;
+	float tw = (float)t->tex_width, th = (float)t->tex_height;
+	item->image.u0 = ((float)t->x + src.x) / tw;
+	item->image.v0 = ((float)t->y + src.y) / th;
+	item->image.u1 = ((float)t->x + src.x + src.w) / tw;
+	item->image.v1 = ((float)t->y + src.y + src.h) / th;
 	item->image.texture = t->name;
 	item->image.tint = a << 24 | a << 16 | a << 8 | a;
 	return item->bounds;

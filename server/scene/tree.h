@@ -48,6 +48,9 @@ enum tree_kind {
 struct tree_texture {
 	uint32_t name;                  // the GL texture (draw_item.image.texture)
 	uint32_t width, height;         // texels
+	// Where they are in the GL texture, and its size: (0, 0) and width x height for a
+	// texture of its own; a rectangle of a page for a small image in the shared atlas.
+	uint32_t x, y, tex_width, tex_height;
 	uint64_t changed;               // tree.builds when its pixels last changed
 };
 

@@ -479,13 +479,32 @@ struct atlas_glyph *atlas_insert(struct atlas *atlas, const struct atlas_key *ke
 		glyph->plot = index;
 		glyph->plot_next = plot->glyphs;
 		plot->glyphs = glyph;
-		copy_pixels(page, bitmap, glyph->x, glyph->y);
+		if (bitmap->pixels != NULL) {
+			copy_pixels(page, bitmap, glyph->x, glyph->y);
+		}
 		box_add(&page->dirty, x, y, x + bitmap->width + 2, y + bitmap->height + 2);
 		touch(atlas, index, now);
 	}
 	hash_add(atlas, glyph);
 	atlas->stats.glyphs++;
 	return glyph;
+}
+
+bool atlas_reserve_page(struct atlas *atlas, bool color) {
+	return atlas->kinds[color].pages > 0 || add_page(atlas, color);
+}
+
+uint8_t *atlas_glyph_texels(struct atlas *atlas, const struct atlas_glyph *glyph,
+		struct draw_box box, size_t *stride) {
+	assert(glyph->plot != NONE && box.x0 >= 0 && box.y0 >= 0 && box.x1 <= glyph->w &&
+		box.y1 <= glyph->h);
+	struct atlas_page *page = atlas->pages[glyph->page];
+	size_t bpp = page->color ? 4 : 1;
+	box_add(&page->dirty, glyph->x + box.x0, glyph->y + box.y0, glyph->x + box.x1,
+		glyph->y + box.y1);
+	*stride = (size_t)page->size * bpp;
+	return page->pixels + ((size_t)(glyph->y + box.y0) * (size_t)page->size +
+		(size_t)(glyph->x + box.x0)) * bpp;
 }
 
 void atlas_ref(struct atlas *atlas, struct atlas_glyph *glyph) {

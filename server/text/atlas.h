@@ -85,12 +85,28 @@ struct atlas_glyph *atlas_find(struct atlas *atlas, const struct atlas_key *key)
 /**
  * Puts @bitmap in the atlas as @key (which it must not have), evicting as above when
  * there is no room, at time @now (any increasing count: the loop's round). Copies the
- * pixels. Returns the glyph, unreferenced; NULL when it cannot be placed (a glyph
+ * pixels (none when bitmap->pixels is NULL: the texels stay zero). Returns the glyph,
+ * unreferenced; NULL when it cannot be placed (a glyph
  * larger than a plot, every plot referenced, or no memory). The atlas owns its glyphs:
  * any insert may free a glyph nobody holds, so keep pointers only to those you hold.
  */
 struct atlas_glyph *atlas_insert(struct atlas *atlas, const struct atlas_key *key,
 	const struct shaper_bitmap *bitmap, uint64_t now);
+
+/**
+ * Makes the first page of the kind @color now, if there is none yet: so that its
+ * texture is made at start, not in the middle of the first text. False without memory.
+ */
+bool atlas_reserve_page(struct atlas *atlas, bool color);
+
+/**
+ * Where the texels of @box (in @glyph's own texels) are, to be written: the first
+ * texel of its top row, rows *@stride bytes apart. Marks the box dirty. For contents
+ * other than glyphs (small images share an atlas too): inserted with a bitmap whose
+ * pixels are NULL (texels left zero), then written here.
+ */
+uint8_t *atlas_glyph_texels(struct atlas *atlas, const struct atlas_glyph *glyph,
+	struct draw_box box, size_t *stride);
 
 /** A text holds @glyph now / no longer (at time @now). */
 void atlas_ref(struct atlas *atlas, struct atlas_glyph *glyph);

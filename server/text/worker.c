@@ -1,8 +1,9 @@
-#define _GNU_SOURCE // eventfd flags
+#define _GNU_SOURCE // eventfd flags, SCHED_IDLE
 #include "worker.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -33,6 +34,13 @@ static void signal_done(struct worker *worker) {
 
 static void *worker_main(void *data) {
 	struct worker *worker = data;
+	// The loop and the GL driver's threads come first: shaping runs on what CPU they
+	// leave (on a 2-core Pi or VM, a worker at the same priority takes a core from the
+	// renderer and frames are missed).
+	struct sched_param idle = { 0 };
+	if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &idle) != 0) {
+		log_debug("text worker: no SCHED_IDLE; it runs at the loop's priority");
+	}
 	pthread_mutex_lock(&worker->lock);
 	for (;;) {
 		while (list_empty(&worker->queue) && !worker->stopping) {

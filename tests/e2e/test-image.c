@@ -234,6 +234,81 @@ static void test_sprites_share_a_buffer(void **state) {
 	ts_display_disconnect(d);
 }
 
+static void frame_done(void *data, uint32_t time_ms) {
+	*(bool *)data = true;
+}
+
+// Sprites of ten small buffers, 200 nodes taking turns among them: the buffers share a
+// page of the atlas of small images, so the frame is one draw call for all of them (and
+// one more at most for the background's clear), and every sprite shows its own pixels.
+static void test_small_buffers_batch(void **state) {
+	struct e2e_fixture *f = *state;
+	struct ts_display *d = e2e_join(&f->srv, "e2e-small-buffers");
+	enum { N = 10, SIDE = 16 };
+	struct ts_buffer *buffers[N];
+	uint32_t colors[N];
+	for (int i = 0; i < N; i++) {
+		colors[i] = (uint32_t)(0x10 + 20 * i) << 24 | (uint32_t)(0xf0 - 20 * i) << 16 |
+			(uint32_t)(0x40 + 9 * i) << 8 | 0xffu;
+		// Every format: the atlas holds them all as RGBA.
+		enum ts_format format = i % 3 == 0 ? TS_FORMAT_RGBA8 : TS_FORMAT_XRGB8;
+		buffers[i] = ts_buffer_create_shm(d, SIDE, SIDE, format);
+		assert_non_null(buffers[i]);
+		uint8_t *data = ts_buffer_data(buffers[i]);
+		for (int p = 0; p < SIDE * SIDE; p++) {
+			uint8_t *px = data + 4 * p;
+			if (format == TS_FORMAT_RGBA8) {
+				put_rgba(px, colors[i]);
+			} else {
+				px[0] = (uint8_t)(colors[i] >> 8), px[1] = (uint8_t)(colors[i] >> 16);
+				px[2] = (uint8_t)(colors[i] >> 24), px[3] = 0x5a; // X: ignored
+			}
+		}
+	}
+	for (int k = 0; k < 200; k++) {
+		image_at(d, buffers[k % N], (k % 20) * SIDE, (k / 20) * SIDE);
+	}
+	// The frame that shows the commit is the last one drawn when its callback comes.
+	bool shown = false;
+	assert_int_equal(ts_display_frame(d, frame_done, &shown), 0);
+	e2e_commit(d);
+	while (!shown) {
+		assert_int_equal(ts_display_roundtrip(d), 0);
+	}
+	struct ts_server_info server_info;
+	assert_int_equal(ts_display_query_info(d, &server_info), 0);
+	uint32_t calls = server_info.frame.draw_calls;
+	ts_server_info_finish(&server_info);
+	if (calls < 1 || calls > 2) {
+		fail_msg("200 sprites of 10 buffers took %u draw calls", calls);
+	}
+	struct e2e_image shot;
+	e2e_shot(&f->srv, &shot);
+	for (int k = 0; k < 200; k++) {
+		expect_pixel(&shot, (k % 20) * SIDE + 3, (k / 20) * SIDE + 5, colors[k % N]);
+		expect_pixel(&shot, (k % 20) * SIDE + SIDE - 1, (k / 20) * SIDE + SIDE - 1,
+			colors[k % N]);
+	}
+	e2e_image_free(&shot);
+	struct e2e_info info;
+	e2e_info(&f->srv, &info);
+	assert_int_equal(info.textures, N);
+	assert_int_equal(info.texture_bytes, N * SIDE * SIDE * 4);
+	// A damage update of one buffer reaches its sprites, and only theirs.
+	uint8_t *data = ts_buffer_data(buffers[4]); // an XRGB8 one
+	for (int p = 0; p < SIDE * SIDE; p++) {
+		data[4 * p] = 0x00, data[4 * p + 1] = 0x00, data[4 * p + 2] = 0xff, data[4 * p + 3] = 0;
+	}
+	assert_int_equal(ts_buffer_damage(buffers[4], 0, 0, SIDE, SIDE), 0);
+	e2e_commit(d);
+	e2e_shot(&f->srv, &shot);
+	expect_pixel(&shot, 4 * SIDE + 3, 5, 0xff0000ffu);   // XRGB8 bytes B, G, R, X
+	expect_pixel(&shot, 14 * SIDE + 3, 5, 0xff0000ffu);  // the same buffer's again
+	expect_pixel(&shot, 5 * SIDE + 3, 5, colors[5]);
+	e2e_image_free(&shot);
+	ts_display_disconnect(d);
+}
+
 // A buffer destroyed while a node shows it: the picture stays, and so does its
 // texture, until the node is destroyed.
 static void test_destroyed_buffer_keeps_its_picture(void **state) {
@@ -421,6 +496,7 @@ int main(void) {
 		TEST(test_rgb565_exact),
 		TEST(test_damage_uploads_only_its_box),
 		TEST(test_sprites_share_a_buffer),
+		TEST(test_small_buffers_batch),
 		TEST(test_destroyed_buffer_keeps_its_picture),
 		TEST(test_bad_memory),
 		TEST(test_demo_image),
