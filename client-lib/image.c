@@ -15,6 +15,11 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+// An inline buffer's pixels fill what one message leaves: id, width, height, format
+// and the array's length.
+_Static_assert(TS_INLINE_BUFFER_BYTES == TS_MAX_MESSAGE - TS_HEADER_SIZE - 5 * 4,
+	"TS_INLINE_BUFFER_BYTES is what fits in one buffer_create_inline");
+
 // Damage boxes per buffer_damage message: 16 bytes each within TS_MAX_MESSAGE.
 #define DAMAGE_PER_MESSAGE ((TS_MAX_MESSAGE - TS_HEADER_SIZE - 8) / 16)
 
@@ -145,6 +150,42 @@ struct ts_buffer *ts_buffer_create(struct ts_shm_pool *pool, uint32_t offset, ui
 	display->entries[id].buffer = buffer;
 	if (ts__req_buffer_create(display, id, pool->id, offset, width, height, stride,
 			(uint32_t)format) < 0) {
+		id_release(display, id);
+		free(buffer);
+		return NULL;
+	}
+	return buffer;
+}
+
+struct ts_buffer *ts_buffer_create_inline(struct ts_display *display, uint32_t width,
+		uint32_t height, enum ts_format format, const void *pixels, size_t stride) {
+	if (display_check(display) < 0) {
+		return NULL;
+	}
+	size_t row = (size_t)width * format_bpp(format);
+	if (width == 0 || height == 0 || pixels == NULL || stride < row ||
+			(uint64_t)row * height > TS_INLINE_BUFFER_BYTES) {
+		errno = EINVAL;
+		return NULL;
+	}
+	uint8_t tight[TS_INLINE_BUFFER_BYTES];
+	for (uint32_t y = 0; y < height; y++) {
+		memcpy(tight + (size_t)y * row, (const uint8_t *)pixels + (size_t)y * stride, row);
+	}
+	struct ts_buffer *buffer = malloc(sizeof *buffer);
+	uint32_t id = buffer != NULL ? id_new(display, ENTRY_BUFFER) : 0;
+	if (id == 0) {
+		if (buffer == NULL) {
+			display_fail(display, ENOMEM, NULL);
+		}
+		free(buffer);
+		return NULL;
+	}
+	*buffer = (struct ts_buffer){ .display = display, .id = id, .width = width,
+		.height = height, .stride = (uint32_t)row };
+	display->entries[id].buffer = buffer;
+	if (ts__req_buffer_create_inline(display, id, width, height, (uint32_t)format, tight,
+			(uint32_t)(row * height)) < 0) {
 		id_release(display, id);
 		free(buffer);
 		return NULL;

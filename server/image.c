@@ -278,14 +278,11 @@ void image_sprites_finish(struct server *server) {
 	}
 }
 
-void handle_buffer_create(struct client *client, const union ts_arg *args,
-		void *const *objs) {
-	uint32_t id = args[0].u, width = args[3].u, height = args[4].u;
-	struct shm_map *map = ((struct pool_slot *)objs[1])->map;
-	if (!object_check_new_id(client, id) || !check_buffer(client, id, map, args)) {
-		return;
-	}
-	enum render_format format = (enum render_format)args[6].u;
+// Makes buffer @id's content, @width x @height of @format, with its texture (or its
+// place in the atlas of small images), charged to @client. NULL after posting an error.
+static struct image_content *content_create(struct client *client, uint32_t id,
+		uint32_t width, uint32_t height, enum render_format format,
+		struct buffer_slot **slot_out) {
 	// In the atlas every format takes 4 bytes a pixel: charged so, to be safe.
 	size_t bytes = render_texture_bytes((int)width, (int)height,
 		small_image(width, height) ? RENDER_RGBA8 : format);
@@ -294,12 +291,12 @@ void handle_buffer_create(struct client *client, const union ts_arg *args,
 		client_post_error(client, id, TS_ERR_limit_exceeded, "limit texture_bytes=%u "
 			"exceeded: the client's textures hold %llu bytes, and this one needs %zu", max,
 			(unsigned long long)client->texture_bytes, bytes);
-		return;
+		return NULL;
 	}
 	struct image_content *c = calloc(1, sizeof *c);
 	if (c == NULL) {
 		client_post_error(client, id, TS_ERR_no_memory, "out of memory");
-		return;
+		return NULL;
 	}
 	enum render_status status = RENDER_OK;
 	if (!place_in_atlas(client->server, c, width, height)) {
@@ -317,7 +314,7 @@ void handle_buffer_create(struct client *client, const union ts_arg *args,
 			client_post_error(client, id, TS_ERR_internal, "buffer %u: the GPU refused a "
 				"%u x %u texture", id, width, height);
 		}
-		return;
+		return NULL;
 	}
 	struct buffer_slot *slot = object_insert(client, id, OBJECT_BUFFER);
 	if (slot == NULL) {
@@ -326,18 +323,12 @@ void handle_buffer_create(struct client *client, const union ts_arg *args,
 		}
 		render_texture_finish(client->server->renderer, &c->gpu);
 		free(c);
-		return;
+		return NULL;
 	}
 	c->texture.changed = UINT64_MAX;
 	c->format = (uint8_t)format;
-	c->map = map;
-	map->refs++;
-	c->offset = args[2].u;
-	c->stride = args[5].u;
 	c->bytes = bytes;
-	// Its first commit uploads it whole.
-	c->damage[0] = (struct draw_box){ 0, 0, (int32_t)width, (int32_t)height };
-	c->damage_len = 1;
+	c->alive = true;
 	list_append(&client->images, &c->link);
 	client->textures++;
 	client->texture_bytes += bytes;
@@ -345,7 +336,71 @@ void handle_buffer_create(struct client *client, const union ts_arg *args,
 	client->server->texture_bytes += bytes;
 	slot->content = c;
 	slot->pending = 0;
+	*slot_out = slot;
+	return c;
+}
+
+void handle_buffer_create(struct client *client, const union ts_arg *args,
+		void *const *objs) {
+	uint32_t id = args[0].u, width = args[3].u, height = args[4].u;
+	struct shm_map *map = ((struct pool_slot *)objs[1])->map;
+	if (!object_check_new_id(client, id) || !check_buffer(client, id, map, args)) {
+		return;
+	}
+	struct buffer_slot *slot;
+	struct image_content *c = content_create(client, id, width, height,
+		(enum render_format)args[6].u, &slot);
+	if (c == NULL) {
+		return;
+	}
+	c->map = map;
+	map->refs++;
+	c->offset = args[2].u;
+	c->stride = args[5].u;
+	// Its first commit uploads it whole.
+	c->damage[0] = (struct draw_box){ 0, 0, (int32_t)width, (int32_t)height };
+	c->damage_len = 1;
 	mark_pending(client, id, slot);
+}
+
+void handle_buffer_create_inline(struct client *client, const union ts_arg *args,
+		void *const *objs) {
+	uint32_t id = args[0].u, width = args[1].u, height = args[2].u, format = args[3].u;
+	const struct ts_array *pixels = &args[4].a;
+	if (!object_check_new_id(client, id)) {
+		return;
+	}
+	if (format >= RENDER_CLIENT_FORMATS) {
+		client_post_error(client, id, TS_ERR_invalid_value, "buffer %u: format %u does not "
+			"exist: 0 (rgba8), 1 (xrgb8) or 2 (rgb565)", id, format);
+		return;
+	}
+	unsigned bpp = render_format_bpp((enum render_format)format);
+	if (width == 0 || height == 0 || width > IMAGE_ATLAS_SIDE || height > IMAGE_ATLAS_SIDE ||
+			(uint64_t)width * height * bpp != pixels->size) {
+		client_post_error(client, id, TS_ERR_invalid_value, "buffer %u: %u x %u pixels of %s "
+			"are %llu bytes, and %u came; an inline buffer is 1 to %d a side", id, width,
+			height, format_names[format], (unsigned long long)width * height * bpp,
+			pixels->size, IMAGE_ATLAS_SIDE);
+		return;
+	}
+	struct buffer_slot *slot;
+	struct image_content *c = content_create(client, id, width, height,
+		(enum render_format)format, &slot);
+	if (c == NULL) {
+		return;
+	}
+	// Its pixels are here and nowhere else: they go to the GPU now (nothing shows the
+	// buffer before a commit anyway), and never change.
+	c->stride = width * bpp;
+	struct draw_box all = { 0, 0, (int32_t)width, (int32_t)height };
+	if (c->slot != NULL) {
+		write_atlas(client->server, c, pixels->data, all);
+	} else if (render_texture_upload(client->server->renderer, &c->gpu, pixels->data,
+			c->stride, all) != RENDER_OK) {
+		client_post_error(client, id, TS_ERR_internal, "buffer %u: the GPU failed to take "
+			"its pixels", id);
+	}
 }
 
 static void add_damage(struct image_content *c, struct draw_box box) {
@@ -371,6 +426,9 @@ void handle_buffer_damage(struct client *client, const union ts_arg *args,
 	uint32_t id = args[0].u;
 	struct buffer_slot *slot = objs[0];
 	struct image_content *c = slot->content;
+	if (c->map == NULL) {
+		return; // an inline buffer: its pixels never change, there is nothing to read
+	}
 	const uint8_t *data = args[1].a.data;
 	size_t n = args[1].a.size / 16;
 	for (size_t i = 0; i < n; i++) {
@@ -435,8 +493,11 @@ static bool buffer_commit(struct client *client, uint32_t id, void *slot,
 // The buffer object goes; its content stays while committed image nodes show it.
 static void buffer_destroy(struct client *client, uint32_t id, void *slot) {
 	struct image_content *c = ((struct buffer_slot *)slot)->content;
-	map_unref(client, c->map);
+	if (c->map != NULL) {
+		map_unref(client, c->map);
+	}
 	c->map = NULL;
+	c->alive = false;
 	c->damage_len = 0;
 	client->image_orphans++;
 }
@@ -468,7 +529,7 @@ void image_sweep(struct client *client) {
 	struct list *pos, *tmp;
 	list_for_each_safe(pos, tmp, &client->images) {
 		struct image_content *c = list_entry(pos, struct image_content, link);
-		if (c->map == NULL && c->users == 0) {
+		if (!c->alive && c->users == 0) {
 			content_free(client, c);
 			client->image_orphans--;
 		}

@@ -47,6 +47,7 @@ struct image_content {
 	struct shm_map *map;           // NULL once the buffer object is gone
 	uint32_t offset, stride;       // where its pixels are in the map
 	uint8_t format;                // enum render_format, in client memory
+	bool alive;                    // its buffer object exists
 	uint32_t users;                // committed image nodes showing it
 	size_t bytes;                  // charged against texture_bytes
 	struct draw_box damage[IMAGE_DAMAGE_MAX]; // to upload at the next commit
@@ -103,6 +104,8 @@ void image_client_gone(struct client *client);
 void handle_shm_pool_create(struct client *client, const union ts_arg *args,
 	void *const *objs);
 void handle_buffer_create(struct client *client, const union ts_arg *args,
+	void *const *objs);
+void handle_buffer_create_inline(struct client *client, const union ts_arg *args,
 	void *const *objs);
 void handle_buffer_damage(struct client *client, const union ts_arg *args,
 	void *const *objs);

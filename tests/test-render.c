@@ -2,8 +2,9 @@
  * The renderer against the headless backend: real GLES 2 (llvmpipe on machines with no
  * GPU), checked pixel by pixel: scene trees built by tree.c first, then draw lists made
  * by hand (the rect material, clips, layers, damage, batching), then images: textures
- * of the three formats made, uploaded whole and in part, and drawn. No EGL is a
- * failure, not a skip: the server needs it.
+ * of the three client formats made, uploaded whole and in part, and drawn; then glyphs:
+ * A8 atlas pages drawn as tint * coverage. No EGL is a failure, not a skip: the server
+ * needs it.
  */
 #define _DEFAULT_SOURCE // MAP_ANONYMOUS
 #include <setjmp.h>
@@ -1580,6 +1581,16 @@ static void test_texture_limits(void **state) {
 	assert_int_equal(render_texture_bytes(10, 3, RENDER_RGBA8), 120);
 	assert_int_equal(render_texture_bytes(10, 3, RENDER_XRGB8), 120);
 	assert_int_equal(render_texture_bytes(10, 3, RENDER_RGB565), 60);
+	// Glyph pages: one byte a texel, and not a format a client may name.
+	assert_int_equal(RENDER_CLIENT_FORMATS, 3);
+	assert_true(RENDER_A8 >= RENDER_CLIENT_FORMATS && RENDER_A8 < RENDER_FORMATS);
+	assert_int_equal(render_format_bpp(RENDER_A8), 1);
+	assert_int_equal(render_texture_bytes(10, 3, RENDER_A8), 30);
+	assert_int_equal(render_texture_bytes(1024, 1024, RENDER_A8), 1 << 20);
+	assert_int_equal(render_format_bpp(RENDER_FORMATS), 0);
+	assert_int_equal(render_texture_init(renderer, &tex, 4, max + 1, RENDER_A8),
+		RENDER_TOO_LARGE);
+	assert_int_equal(tex.name, 0);
 	// The largest allowed is made (the GPU has the memory for one 1-texel-high row).
 	assert_int_equal(render_texture_init(renderer, &tex, max, 1, RENDER_RGBA8), RENDER_OK);
 	assert_int_not_equal(tex.name, 0);
@@ -1610,114 +1621,188 @@ static void test_image_skipped(void **state) {
 	render_texture_finish(renderer, &tex);
 }
 
-/* ---- glyphs: coverage pages (RENDER_A8) and DRAW_GLYPH ---- */
+// ---- Glyphs: A8 atlas pages (coverage) drawn as DRAW_GLYPH, tint * coverage ----
 
-// A DRAW_GLYPH item of @world sampling all of coverage texture @texture, tinted @tint.
-static struct draw_item *add_glyph(struct test_list *l, struct affine world, uint32_t texture,
-		uint32_t tint) {
-	struct draw_item *item = add_image(l, world, texture, DRAW_NO_CLIP);
+static struct draw_item *add_glyph(struct test_list *l, struct affine world,
+		uint32_t page, uint32_t tint, uint32_t clip) {
+	struct draw_item *item = add_image(l, world, page, clip);
 	item->kind = DRAW_GLYPH;
 	item->image.tint = tint;
 	return item;
 }
 
-// Coverage drawn 1:1 gives tint * coverage exactly, and over the background
-// premultiplied source-over of that.
-static void test_glyph_coverage(void **state) {
-	struct fixture *f = *state;
-	enum { W = 8, H = 4 };
-	assert_int_equal(render_format_bpp(RENDER_A8), 1);
-	assert_int_equal(render_texture_bytes(W, H, RENDER_A8), W * H);
-	uint8_t cov[W * H];
-	for (int i = 0; i < W * H; i++) {
-		cov[i] = (uint8_t)(i * 255 / (W * H - 1));
-	}
-	cov[0] = 0, cov[1] = 128, cov[2] = 255;
-	// Odd width and stride: rows are not padded to 4 bytes.
-	struct render_texture tex = make_texture(RENDER_A8, W, H, cov, W);
-	static const uint32_t tints[] = { 0xff0000ffu, 0xffffffffu, 0x40206080u };
-	for (size_t t = 0; t < sizeof tints / sizeof tints[0]; t++) {
-		uint32_t want[W * H], want_bg[W * H];
-		for (int i = 0; i < W * H; i++) {
-			uint32_t px = 0;
-			for (int shift = 0; shift < 32; shift += 8) {
-				uint32_t c = (tints[t] >> shift) & 0xff;
-				px |= ((c * cov[i] + 127) / 255) << shift;
-			}
-			want[i] = px;
-			want_bg[i] = over(px, BACKGROUND);
-		}
-		struct test_list l;
-		test_list_init(&l);
-		add_glyph(&l, placed(3, 5, W, H), tex.name, tints[t]);
-		l.dl.background = 0;
-		struct render_stats stats = draw(f, &l.dl);
-		assert_int_equal(stats.draw_calls, 1);
-		assert_int_equal(stats.nodes_drawn, 1);
-		// GPUs round tint * coverage their own way: within one step.
-		for (int j = 0; j < H; j++) {
-			for (int i = 0; i < W; i++) {
-				uint32_t got = capture_pixel(f, 3 + i, 5 + j), w = want[j * W + i];
-				for (int shift = 0; shift < 32; shift += 8) {
-					int d = (int)(got >> shift & 0xff) - (int)(w >> shift & 0xff);
-					if (d < -1 || d > 1) {
-						fail_msg("tint %08x: pixel (%d, %d) is %08x, expected %08x",
-							tints[t], i, j, got, w);
-					}
-				}
-			}
-		}
-		assert_int_equal(capture_pixel(f, 2, 5), 0);
-		assert_int_equal(capture_pixel(f, 3 + W, 5 + H - 1), 0);
-		l.dl.background = BACKGROUND;
-		draw(f, &l.dl);
-		for (int j = 0; j < H; j++) {
-			for (int i = 0; i < W; i++) {
-				uint32_t got = capture_pixel(f, 3 + i, 5 + j), w = want_bg[j * W + i];
-				for (int shift = 0; shift < 32; shift += 8) {
-					int d = (int)(got >> shift & 0xff) - (int)(w >> shift & 0xff);
-					assert_true(d >= -1 && d <= 1);
-				}
-			}
-		}
-		// Zero coverage leaves the background as it was.
-		assert_int_equal(capture_pixel(f, 3, 5), BACKGROUND);
-	}
-	render_texture_finish(renderer, &tex);
+// What a glyph's pixel must be: the premultiplied @tint times @coverage, over @dst.
+static uint32_t glyph_over(uint32_t tint, uint8_t coverage, uint32_t dst) {
+	return over(scale(tint, coverage / 255.0), dst);
 }
 
-// A box uploaded into a coverage page changes that box only, straight from a page's
-// rows and through the staging copy alike.
-static void glyph_partial_upload(struct fixture *f) {
-	enum { W = 16, H = 8 };
-	uint8_t page[W * H];
-	memset(page, 0, sizeof page);
-	struct render_texture tex = make_texture(RENDER_A8, W, H, page, W);
-	for (int j = 2; j < 5; j++) {
-		for (int i = 3; i < 9; i++) {
-			page[j * W + i] = 255;
+// A @w x @h page of @coverage everywhere.
+static struct render_texture solid_page(int w, int h, uint8_t coverage) {
+	uint8_t texels[16 * 16];
+	assert_true(w * h <= (int)sizeof texels);
+	memset(texels, coverage, sizeof texels);
+	return make_texture(RENDER_A8, w, h, texels, (size_t)w);
+}
+
+static void assert_unpack_defaults(void) {
+	GLint alignment = 0;
+	glGetIntegerv(GL_UNPACK_ALIGNMENT, &alignment);
+	assert_int_equal(alignment, 4);
+	assert_int_equal(glGetError(), GL_NO_ERROR);
+}
+
+// The frame is the glyph of @coverage (w x h texels) at (x, y) drawn 1:1 with @tint over
+// @bg, each channel within @tolerance, and exactly @bg everywhere else.
+static void assert_glyph(struct fixture *f, int x, int y, int w, int h,
+		const uint8_t *coverage, uint32_t tint, uint32_t bg, int tolerance) {
+	for (int py = 0; py < HEIGHT; py++) {
+		for (int px = 0; px < WIDTH; px++) {
+			const uint32_t got = pixel_at(f->pixels, px, py);
+			if (px < x || px >= x + w || py < y || py >= y + h) {
+				if (got != bg) {
+					fail_msg("pixel (%d, %d) is %08x, expected %08x", px, py, got, bg);
+				}
+				continue;
+			}
+			const uint8_t c = coverage[(py - y) * w + (px - x)];
+			assert_near(got, glyph_over(tint, c, bg), tolerance);
 		}
 	}
-	page[0] = 255; // outside the box: must not arrive
-	assert_int_equal(render_texture_upload(renderer, &tex, page, W,
-		(struct draw_box){ 3, 2, 9, 5 }), RENDER_OK);
+}
+
+static void test_glyph_coverage(void **state) {
+	struct fixture *f = *state;
+	// 5 texels a row: tight rows of an odd width, which GL's default unpack alignment
+	// of 4 would misread from the second row on.
+	enum { W = 5, H = 3 };
+	static const uint8_t coverage[W * H] = {
+		255, 128, 0, 64, 200,
+		1, 254, 32, 160, 96,
+		0, 255, 0, 255, 127,
+	};
+	struct render_texture page = make_texture(RENDER_A8, W, H, coverage, W);
+	assert_int_equal(page.format, RENDER_A8);
+	assert_unpack_defaults();
 	struct test_list l;
 	test_list_init(&l);
-	add_glyph(&l, placed(0, 0, W, H), tex.name, 0xffffffffu);
+	struct draw_item *item = add_glyph(&l, placed(21, 13, W, H), page.name, 0xffffffffu,
+		DRAW_NO_CLIP);
+
+	// White (0xffffffff) over clear: the pixel is (c, c, c, c), exactly.
 	l.dl.background = 0;
+	struct render_stats stats = draw(f, &l.dl);
+	assert_glyph(f, 21, 13, W, H, coverage, 0xffffffffu, 0, 0);
+	assert_int_equal(pixel_at(f->pixels, 22, 13), 0x80808080u);
+	assert_int_equal(stats.draw_calls, 1);
+	assert_int_equal(stats.nodes_drawn, 1);
+	// White over opaque black: (c, c, c, 255), exactly.
+	l.dl.background = 0x000000ffu;
 	draw(f, &l.dl);
-	for (int j = 0; j < H; j++) {
-		for (int i = 0; i < W; i++) {
-			bool in = i >= 3 && i < 9 && j >= 2 && j < 5;
-			assert_int_equal(capture_pixel(f, i, j), in ? 0xffffffffu : 0);
+	assert_glyph(f, 21, 13, W, H, coverage, 0xffffffffu, 0x000000ffu, 0);
+	assert_int_equal(pixel_at(f->pixels, 22, 13), 0x808080ffu);
+	// Red over the background: c * red + (1 - c) * background; coverage 255 is red
+	// itself, 0 the background itself.
+	l.dl.background = BACKGROUND;
+	item->image.tint = 0xff0000ffu;
+	draw(f, &l.dl);
+	assert_glyph(f, 21, 13, W, H, coverage, 0xff0000ffu, BACKGROUND, 1);
+	assert_int_equal(pixel_at(f->pixels, 21, 13), 0xff0000ffu);
+	assert_int_equal(pixel_at(f->pixels, 23, 13), BACKGROUND);
+	assert_near(pixel_at(f->pixels, 22, 13), 0x901820ffu, 1); // 128: half way, rounded
+	// Red at half opacity (premultiplied 0x80000080), and a translucent green.
+	item->image.tint = 0x80000080u;
+	draw(f, &l.dl);
+	assert_glyph(f, 21, 13, W, H, coverage, 0x80000080u, BACKGROUND, 1);
+	item->image.tint = 0x26734d99u; // 0x40c080 at alpha 0x99, premultiplied
+	draw(f, &l.dl);
+	assert_glyph(f, 21, 13, W, H, coverage, 0x26734d99u, BACKGROUND, 1);
+	render_texture_finish(renderer, &page);
+}
+
+// A glyph is a source rectangle of its page: drawn 1:1 its texels exactly, scaled up
+// its own edge texels at the edges, never a blend with the glyphs beside it.
+static void test_glyph_source_rect(void **state) {
+	struct fixture *f = *state;
+	enum { W = 8, H = 8 };
+	uint8_t texels[W * H];
+	memset(texels, 0, sizeof texels);
+	for (int j = 2; j < 5; j++) {
+		for (int i = 2; i < 5; i++) {
+			texels[j * W + i] = 255; // a 3 x 3 glyph, clear all round
 		}
 	}
-	render_texture_finish(renderer, &tex);
+	struct render_texture page = make_texture(RENDER_A8, W, H, texels, W);
+	struct test_list l;
+	test_list_init(&l);
+	l.dl.background = 0;
+	struct draw_item *item = add_glyph(&l, placed(20, 10, 3, 3), page.name, 0xffffffffu,
+		DRAW_NO_CLIP);
+	item->image.u0 = item->image.v0 = 2.0f / W;
+	item->image.u1 = item->image.v1 = 5.0f / W;
+	draw(f, &l.dl);
+	uint32_t want[12 * 12];
+	for (int k = 0; k < 12 * 12; k++) {
+		want[k] = 0xffffffffu;
+	}
+	assert_picture(f, 20, 10, 3, 3, want, 0);
+	item->image.world = placed(20, 10, 12, 12);
+	item->bounds = quad_box(item->image.world, 1, 1);
+	draw(f, &l.dl);
+	assert_picture(f, 20, 10, 12, 12, want, 0);
+	render_texture_finish(renderer, &page);
+}
+
+// A 9 x 7 page of full coverage, drawn white over clear; then the 5 x 4 box at (2, 1)
+// uploaded from memory with rows 11 bytes apart that ends with the box; drawn again,
+// the damage only and then in full.
+static void glyph_partial_upload(struct fixture *f) {
+	enum { W = 9, H = 7, BX = 2, BY = 1, BW = 5, BH = 4, STRIDE = W + 2 };
+	struct render_texture page = solid_page(W, H, 255);
+	struct test_list l;
+	test_list_init(&l);
+	l.dl.background = 0;
+	add_glyph(&l, placed(10, 10, W, H), page.name, 0xffffffffu, DRAW_NO_CLIP);
+	draw(f, &l.dl);
+	assert_all(f, 10, 10, 10 + W, 10 + H, 0xffffffffu);
+
+	const size_t size = (BY + BH - 1) * STRIDE + BX + BW;
+	struct guarded g = guarded_alloc(size);
+	memset(g.data, 0x55, size); // junk outside the box
+	for (int y = BY; y < BY + BH; y++) {
+		for (int x = BX; x < BX + BW; x++) {
+			g.data[y * STRIDE + x] = (uint8_t)(x * 40 + y * 10 + 7);
+		}
+	}
+	const uint64_t before = renderer_uploaded_bytes(renderer);
+	assert_int_equal(render_texture_upload(renderer, &page, g.data, STRIDE,
+		(struct draw_box){ BX, BY, BX + BW, BY + BH }), RENDER_OK);
+	assert_int_equal(renderer_uploaded_bytes(renderer) - before, BW * BH);
+	assert_unpack_defaults();
+	guarded_free(&g);
+
+	l.dl.full = false;
+	l.damage[0] = (struct draw_box){ 10 + BX, 10 + BY, 10 + BX + BW, 10 + BY + BH };
+	l.dl.damage_len = 1;
+	for (int pass = 0; pass < 2; pass++) {
+		struct render_stats stats = draw(f, &l.dl);
+		assert_int_equal(stats.damaged_pixels, pass == 0 ? BW * BH : WIDTH * HEIGHT);
+		for (int y = 0; y < H; y++) {
+			for (int x = 0; x < W; x++) {
+				bool in = x >= BX && x < BX + BW && y >= BY && y < BY + BH;
+				uint32_t c = (uint32_t)(x * 40 + y * 10 + 7) & 0xff;
+				assert_int_equal(pixel_at(f->pixels, 10 + x, 10 + y),
+					in ? c << 24 | c << 16 | c << 8 | c : 0xffffffffu);
+			}
+		}
+		l.dl.full = true; // the second pass: everything, the same picture
+	}
+	render_texture_finish(renderer, &page);
 }
 
 static void test_glyph_partial_upload(void **state) {
 	struct fixture *f = *state;
 	glyph_partial_upload(f);
+	// Again through the staging copy (drivers without EXT_unpack_subimage).
 	struct renderer *straight = renderer;
 	assert_int_equal(setenv("TESSERA_UPLOAD_STAGING", "1", 1), 0);
 	renderer = renderer_create();
@@ -1728,53 +1813,151 @@ static void test_glyph_partial_upload(void **state) {
 	renderer = straight;
 }
 
-// 1,000 glyphs of one page are one draw call; glyphs of two pages alternating, and
-// glyphs between rects, are one call per run, in list order.
 static void test_glyph_batching(void **state) {
 	struct fixture *f = *state;
-	uint8_t cov[4 * 4];
-	memset(cov, 200, sizeof cov);
-	struct render_texture a = make_texture(RENDER_A8, 4, 4, cov, 4);
-	struct render_texture b = make_texture(RENDER_A8, 4, 4, cov, 4);
+	struct render_texture page = solid_page(8, 8, 255);
+	struct render_texture other = solid_page(4, 4, 255);
+	struct render_texture white = solid_texture(0xffffffffu);
 	enum { N = 1000 };
-	struct draw_item *items = calloc(N, sizeof *items);
-	assert_non_null(items);
-	struct draw_list dl = { .items = items, .len = N, .cap = N, .full = true,
-		.background = BACKGROUND };
+	struct draw_list list = { .full = true, .background = BACKGROUND };
+	list.items = calloc(N, sizeof *list.items);
+	assert_non_null(list.items);
+	list.len = list.cap = N;
 	for (int i = 0; i < N; i++) {
-		struct draw_item *it = &items[i];
-		it->kind = DRAW_GLYPH;
-		it->clip = DRAW_NO_CLIP;
-		int x = (i * 7) % (WIDTH - 4), y = (i * 3) % (HEIGHT - 4);
-		it->bounds = (struct draw_box){ x, y, x + 4, y + 4 };
-		it->image.world = placed((float)x, (float)y, 4, 4);
-		it->image.u1 = it->image.v1 = 1;
-		it->image.texture = a.name;
-		it->image.tint = 0xffffffffu;
+		struct draw_item *item = &list.items[i];
+		item->kind = DRAW_GLYPH;
+		item->clip = DRAW_NO_CLIP;
+		int x = i * 7 % (WIDTH - 8), y = i * 3 % (HEIGHT - 8);
+		item->bounds = (struct draw_box){ x, y, x + 8, y + 8 };
+		item->image.world = placed((float)x, (float)y, 8, 8);
+		item->image.u0 = (float)(i % 4) / 8, item->image.v0 = 0;
+		item->image.u1 = item->image.u0 + 0.5f, item->image.v1 = 1;
+		item->image.texture = page.name;
+		item->image.tint = i % 2 ? 0x00ff00ffu : 0x80000080u;
 	}
-	struct render_stats stats = draw(f, &dl);
+	draw(f, &list); // resolves epoxy's pointers
+	count_draws();
+	struct render_stats stats = draw(f, &list);
+	stop_counting();
 	assert_int_equal(stats.draw_calls, 1);
+	assert_int_equal(draw_calls, 1);
+	assert_int_equal(drawn_vertices, N * 6);
 	assert_int_equal(stats.nodes_drawn, N);
-	// Two pages, in runs of 10: 100 runs.
+	const int lx = (N - 1) * 7 % (WIDTH - 8), ly = (N - 1) * 3 % (HEIGHT - 8);
+	assert_int_equal(pixel_at(f->pixels, lx + 3, ly + 5), 0x00ff00ffu); // the last, on top
+	// Two pages in runs of 10: a draw call a run.
 	for (int i = 0; i < N; i++) {
-		items[i].image.texture = (i / 10) % 2 ? b.name : a.name;
+		list.items[i].image.texture = (i / 10) % 2 ? other.name : page.name;
 	}
-	stats = draw(f, &dl);
+	stats = draw(f, &list);
 	assert_int_equal(stats.draw_calls, N / 10);
-	free(items);
-	// glyph, glyph, rect, glyph, image of the same texture: four runs.
+	assert_int_equal(stats.nodes_drawn, N);
+	free(list.items);
+
+	// Rect, glyph, rect overlapping: drawn in that order, so three draw calls.
 	struct test_list l;
 	test_list_init(&l);
-	add_glyph(&l, placed(0, 0, 4, 4), a.name, 0xffffffffu);
-	add_glyph(&l, placed(8, 0, 4, 4), a.name, 0xffffffffu);
-	add_shape(&l, placed(0, 8, 1, 1), 4, 4, 0xff0000ffu, DRAW_NO_CLIP);
-	add_glyph(&l, placed(16, 0, 4, 4), a.name, 0xffffffffu);
-	add_image(&l, placed(24, 0, 4, 4), a.name, DRAW_NO_CLIP);
+	add_shape(&l, translate(0, 0), 20, 20, 0xff0000ffu, DRAW_NO_CLIP);
+	add_glyph(&l, placed(10, 10, 20, 20), page.name, 0xffffffffu, DRAW_NO_CLIP);
+	add_shape(&l, translate(20, 20), 20, 20, 0x0000ffffu, DRAW_NO_CLIP);
+	count_draws();
+	stats = draw(f, &l.dl);
+	stop_counting();
+	assert_int_equal(stats.draw_calls, 3);
+	assert_int_equal(draw_calls, 3);
+	assert_int_equal(stats.nodes_drawn, 3);
+	assert_int_equal(pixel_at(f->pixels, 5, 5), 0xff0000ffu);
+	assert_int_equal(pixel_at(f->pixels, 15, 15), 0xffffffffu); // the glyph over red
+	assert_int_equal(pixel_at(f->pixels, 25, 25), 0x0000ffffu); // blue over the glyph
+	assert_int_equal(pixel_at(f->pixels, 25, 12), 0xffffffffu);
+
+	// Glyphs, a rect, a glyph, an image, a glyph of another page and one of the first:
+	// a run each, in list order: [g g] [rect] [g] [image] [g'] [g] is six.
+	l.dl.len = 0;
+	add_glyph(&l, placed(0, 0, 8, 8), page.name, 0xff0000ffu, DRAW_NO_CLIP);
+	add_glyph(&l, placed(8, 0, 8, 8), page.name, 0xff0000ffu, DRAW_NO_CLIP);
+	add_shape(&l, translate(4, 4), 8, 8, 0x0000ffffu, DRAW_NO_CLIP);
+	add_glyph(&l, placed(8, 8, 8, 8), page.name, 0x00ff00ffu, DRAW_NO_CLIP);
+	add_image(&l, placed(12, 12, 8, 8), white.name, DRAW_NO_CLIP);
+	add_glyph(&l, placed(16, 16, 8, 8), other.name, 0xff0000ffu, DRAW_NO_CLIP);
+	add_glyph(&l, placed(40, 0, 8, 8), page.name, 0x00ff00ffu, DRAW_NO_CLIP);
+	stats = draw(f, &l.dl);
+	assert_int_equal(stats.draw_calls, 6);
+	assert_int_equal(stats.nodes_drawn, 7);
+	assert_int_equal(pixel_at(f->pixels, 1, 1), 0xff0000ffu);
+	assert_int_equal(pixel_at(f->pixels, 6, 6), 0x0000ffffu);   // the rect over glyphs
+	assert_int_equal(pixel_at(f->pixels, 10, 10), 0x00ff00ffu); // the glyph over the rect
+	assert_int_equal(pixel_at(f->pixels, 14, 14), 0xffffffffu); // the image over it
+	assert_int_equal(pixel_at(f->pixels, 18, 18), 0xff0000ffu); // the other page's over it
+	assert_int_equal(pixel_at(f->pixels, 44, 4), 0x00ff00ffu);
+
+	// Two pages: a draw call each; then one more each time the page changes. A glyph
+	// and an image of the same texture are two programs: two draw calls.
+	l.dl.len = 0;
+	add_glyph(&l, placed(0, 0, 8, 8), page.name, 0xff0000ffu, DRAW_NO_CLIP);
+	add_glyph(&l, placed(20, 0, 8, 8), page.name, 0xff0000ffu, DRAW_NO_CLIP);
+	add_glyph(&l, placed(0, 20, 8, 8), other.name, 0x00ff00ffu, DRAW_NO_CLIP);
+	add_glyph(&l, placed(20, 20, 8, 8), other.name, 0x00ff00ffu, DRAW_NO_CLIP);
+	stats = draw(f, &l.dl);
+	assert_int_equal(stats.draw_calls, 2);
+	assert_int_equal(pixel_at(f->pixels, 24, 4), 0xff0000ffu);
+	assert_int_equal(pixel_at(f->pixels, 24, 24), 0x00ff00ffu);
+	add_glyph(&l, placed(40, 0, 8, 8), page.name, 0xff0000ffu, DRAW_NO_CLIP);
+	stats = draw(f, &l.dl);
+	assert_int_equal(stats.draw_calls, 3);
+	add_image(&l, placed(40, 20, 8, 8), page.name, DRAW_NO_CLIP);
 	stats = draw(f, &l.dl);
 	assert_int_equal(stats.draw_calls, 4);
-	assert_int_equal(stats.nodes_drawn, 5);
-	render_texture_finish(renderer, &a);
-	render_texture_finish(renderer, &b);
+	// As an image, a GL_ALPHA page samples (0, 0, 0, coverage): opaque black.
+	assert_int_equal(pixel_at(f->pixels, 44, 24), 0x000000ffu);
+
+	// Nothing to draw: no page, a zero tint, no area. Skipped, and not counted.
+	l.dl.len = 0;
+	add_glyph(&l, placed(0, 0, 8, 8), 0, 0xffffffffu, DRAW_NO_CLIP);
+	add_glyph(&l, placed(10, 0, 8, 8), page.name, 0, DRAW_NO_CLIP);
+	add_glyph(&l, placed(20, 0, 8, 0), page.name, 0xffffffffu, DRAW_NO_CLIP);
+	stats = draw(f, &l.dl);
+	assert_int_equal(stats.draw_calls, 0);
+	assert_int_equal(stats.nodes_drawn, 0);
+	assert_all(f, 0, 0, WIDTH, HEIGHT, BACKGROUND);
+	render_texture_finish(renderer, &white);
+	render_texture_finish(renderer, &other);
+	render_texture_finish(renderer, &page);
+}
+
+static void test_glyph_clip(void **state) {
+	struct fixture *f = *state;
+	struct render_texture page = solid_page(8, 8, 255);
+	struct test_list l;
+	test_list_init(&l);
+	// An axis-aligned clip: a scissor, cutting the glyph to exactly its box.
+	uint32_t clip = add_clip(&l, translate(12, 10), 5, 3, DRAW_NO_CLIP);
+	add_glyph(&l, placed(10, 8, 8, 8), page.name, 0xff0000ffu, clip);
+	struct render_stats stats = draw(f, &l.dl);
+	uint32_t want[5 * 3];
+	for (int k = 0; k < 5 * 3; k++) {
+		want[k] = 0xff0000ffu;
+	}
+	assert_picture(f, 12, 10, 5, 3, want, BACKGROUND);
+	assert_int_equal(stats.draw_calls, 1);
+	assert_int_equal(stats.nodes_drawn, 1);
+	// A glyph of the same page beside it under no clip: another scissor, another call.
+	add_glyph(&l, placed(30, 8, 8, 8), page.name, 0xff0000ffu, DRAW_NO_CLIP);
+	stats = draw(f, &l.dl);
+	assert_int_equal(stats.draw_calls, 2);
+	assert_all(f, 30, 8, 38, 16, 0xff0000ffu);
+	assert_int_equal(pixel_at(f->pixels, 11, 9), BACKGROUND);
+
+	// A turned clip: the stencil.
+	test_list_init(&l);
+	clip_a = turned(30, 32, 24, 40, 24);
+	clip = add_clip(&l, clip_a, 40, 24, DRAW_NO_CLIP);
+	add_glyph(&l, placed(-10, -10, 100, 100), page.name, 0x00ff00ffu, clip);
+	stats = draw(f, &l.dl);
+	assert_in_range(assert_region(f, in_clip_a, 0x00ff00ffu, BACKGROUND), 900, 1020);
+	assert_int_equal(stats.draw_calls, 2); // the stencil write and the glyph
+	assert_int_equal(stats.nodes_drawn, 1);
+	render_texture_finish(renderer, &page);
 }
 
 int main(void) {
@@ -1834,8 +2017,10 @@ int main(void) {
 		cmocka_unit_test_setup_teardown(test_texture_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_image_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_glyph_coverage, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_glyph_source_rect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_glyph_partial_upload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_glyph_batching, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_glyph_clip, setup, teardown),
 	};
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
 

@@ -464,6 +464,7 @@ static const struct v1_message v1_requests[] = {
 	{ "text_set_color", "ou", "id rgba" },
 	{ "text_set_layout", "ofufu", "id wrap_width align line_height max_lines" },
 	{ "text_measure", "no", "callback id" },
+	{ "buffer_create_inline", "nuuua", "id width height format pixels" },
 };
 
 static const struct v1_message v1_events[] = {
@@ -501,7 +502,7 @@ static void test_v1_unchanged(void **state) {
 	check_v1(&ts_request_interface, v1_requests, sizeof v1_requests / sizeof v1_requests[0]);
 	check_v1(&ts_event_interface, v1_events, sizeof v1_events / sizeof v1_events[0]);
 	// The table has these and no more.
-	assert_int_equal(TS_REQ_COUNT_, 39);
+	assert_int_equal(TS_REQ_COUNT_, 40);
 	assert_int_equal(TS_EV_COUNT_, 11);
 	assert_int_equal(TS_ERR_COUNT_, 14);
 	for (uint32_t code = 0; code < TS_ERR_COUNT_; code++) {

@@ -251,7 +251,7 @@ enum render_status render_texture_upload(struct renderer *renderer, struct rende
 	glBindTexture(GL_TEXTURE_2D, tex->name);
 	// Rows are packed as they come: the default 4 would pad RGB565 rows of odd widths,
 	// and A8 rows of any width that is not a multiple of 4.
-	glPixelStorei(GL_UNPACK_ALIGNMENT, 4);
+	glPixelStorei(GL_UNPACK_ALIGNMENT, 1);
 	if (row_length != 0) {
 		glPixelStorei(GL_UNPACK_ROW_LENGTH_EXT, row_length);
 	}

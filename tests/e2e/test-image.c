@@ -309,6 +309,78 @@ static void test_small_buffers_batch(void **state) {
 	ts_display_disconnect(d);
 }
 
+// Inline buffers: the pixels travel in the request, in every format, and show exactly;
+// they take no pool and no mapping; damage on one changes nothing; a size that does not
+// match its bytes is invalid_value.
+static void test_inline_buffers(void **state) {
+	struct e2e_fixture *f = *state;
+	struct ts_display *d = e2e_join(&f->srv, "e2e-inline");
+	uint8_t rgba[3 * 2 * 4], xrgb[3 * 2 * 4], rgb565[3 * 2 * 2 + 2];
+	static const uint32_t want[6] = { 0xff0000ffu, 0x00ff00ffu, 0x0000ffffu,
+		0xffffffffu, 0x000000ffu, 0x808080ffu };
+	static const uint16_t want565[6] = { 0xf800, 0x07e0, 0x001f, 0xffff, 0x0000, 0x8410 };
+	for (int i = 0; i < 6; i++) {
+		put_rgba(rgba + 4 * i, want[i]);
+		xrgb[4 * i] = (uint8_t)(want[i] >> 8), xrgb[4 * i + 1] = (uint8_t)(want[i] >> 16);
+		xrgb[4 * i + 2] = (uint8_t)(want[i] >> 24), xrgb[4 * i + 3] = 0x33;
+	}
+	// RGB565 rows padded to 8 bytes: the stride is the caller's.
+	memset(rgb565, 0xee, sizeof rgb565);
+	for (int j = 0; j < 2; j++) {
+		for (int i = 0; i < 3; i++) {
+			uint16_t v = want565[j * 3 + i];
+			rgb565[j * 7 + 2 * i] = (uint8_t)v, rgb565[j * 7 + 2 * i + 1] = (uint8_t)(v >> 8);
+		}
+	}
+	struct ts_buffer *a = ts_buffer_create_inline(d, 3, 2, TS_FORMAT_RGBA8, rgba, 12);
+	struct ts_buffer *b = ts_buffer_create_inline(d, 3, 2, TS_FORMAT_XRGB8, xrgb, 12);
+	struct ts_buffer *c = ts_buffer_create_inline(d, 3, 2, TS_FORMAT_RGB565, rgb565, 7);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_non_null(c);
+	assert_null(ts_buffer_data(a)); // no memory of ours to write into
+	image_at(d, a, 10, 10);
+	image_at(d, b, 20, 10);
+	image_at(d, c, 30, 10);
+	e2e_commit(d);
+	struct e2e_image shot;
+	e2e_shot(&f->srv, &shot);
+	for (int j = 0; j < 2; j++) {
+		for (int i = 0; i < 3; i++) {
+			expect_pixel(&shot, 10 + i, 10 + j, want[j * 3 + i]);
+			expect_pixel(&shot, 20 + i, 10 + j, want[j * 3 + i]);
+		}
+	}
+	// RGB565 widened as GL does: 0x8410 is 132, 130, 132.
+	expect_pixel(&shot, 30, 10, 0xff0000ffu);
+	expect_pixel(&shot, 32, 11, 0x848284ffu);
+	expect_pixel(&shot, 13, 10, f->srv.background);
+	e2e_image_free(&shot);
+	struct e2e_info info;
+	e2e_info(&f->srv, &info);
+	assert_int_equal(info.textures, 3);
+	assert_int_equal(e2e_server_memfd_maps(&f->srv), 0);
+	// Too big for a message: refused here, nothing sent.
+	static uint8_t big[64 * 64 * 4];
+	assert_null(ts_buffer_create_inline(d, 64, 64, TS_FORMAT_RGBA8, big, 256));
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(ts_buffer_damage(a, 0, 0, 1, 1), 0);
+	e2e_commit(d);
+	e2e_shot(&f->srv, &shot);
+	expect_pixel(&shot, 10, 10, want[0]);
+	e2e_image_free(&shot);
+	ts_display_disconnect(d);
+	// A size that is not the bytes sent, by hand.
+	struct peer p;
+	e2e_peer_connect(&p, f->srv.socket);
+	e2e_peer_send(&p, TS_REQ_hello, (union ts_arg[]){ { .u = 2 }, { .s = "e2e-inline-bad" } });
+	e2e_peer_send(&p, TS_REQ_buffer_create_inline, (union ts_arg[]){ { .u = 1 }, { .u = 4 },
+		{ .u = 4 }, { .u = 0 }, { .a = { .data = rgba, .size = 24 } } });
+	e2e_peer_drain(&p, 5000);
+	assert_int_equal(p.code, TS_ERR_invalid_value);
+	peer_close(&p);
+}
+
 // A buffer destroyed while a node shows it: the picture stays, and so does its
 // texture, until the node is destroyed.
 static void test_destroyed_buffer_keeps_its_picture(void **state) {
@@ -497,6 +569,7 @@ int main(void) {
 		TEST(test_damage_uploads_only_its_box),
 		TEST(test_sprites_share_a_buffer),
 		TEST(test_small_buffers_batch),
+		TEST(test_inline_buffers),
 		TEST(test_destroyed_buffer_keeps_its_picture),
 		TEST(test_bad_memory),
 		TEST(test_demo_image),

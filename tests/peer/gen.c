@@ -95,6 +95,18 @@ static void image_values(struct peer_rng *rng, uint16_t opcode, union ts_arg *ar
 		args[6].u = peer_rng_below(rng, 3); // rgba8, xrgb8, rgb565
 		break;
 	}
+	case TS_REQ_buffer_create_inline: {
+		uint32_t width = 1 + peer_rng_below(rng, 8), height = 1 + peer_rng_below(rng, 8);
+		uint32_t format = peer_rng_below(rng, 3), bpp = format == 2 ? 2 : 4;
+		args[1].u = width;
+		args[2].u = height;
+		args[3].u = format;
+		for (uint32_t i = 0; i < width * height * bpp; i++) {
+			strings[i] = (char)peer_rng_next(rng);
+		}
+		args[4].a = (struct ts_array){ .data = strings, .size = width * height * bpp };
+		break;
+	}
 	case TS_REQ_text_set_font:
 		args[2].f = (int32_t)(8 + peer_rng_below(rng, 40)) << 16; // 8 to 47 px
 		args[3].u = 100 * (1 + peer_rng_below(rng, 9));           // 100 to 900

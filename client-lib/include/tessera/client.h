@@ -261,6 +261,17 @@ int ts_shm_pool_destroy(struct ts_shm_pool *pool);
 struct ts_buffer *ts_buffer_create(struct ts_shm_pool *pool, uint32_t offset, uint32_t width,
 	uint32_t height, uint32_t stride, enum ts_format format);
 
+/**
+ * A small buffer whose pixels travel in the request itself: no shared memory, no fd.
+ * @pixels is @height rows of @width pixels of @format, @stride bytes apart; the whole
+ * image must fit in one message (width * height * bytes per pixel at most
+ * TS_INLINE_BUFFER_BYTES, 4068: 31 x 32 RGBA8, 45 x 45 RGB565). Its pixels never change:
+ * ts_buffer_damage on it does nothing. NULL (errno EINVAL) when it is too big.
+ */
+#define TS_INLINE_BUFFER_BYTES 4068
+struct ts_buffer *ts_buffer_create_inline(struct ts_display *display, uint32_t width,
+	uint32_t height, enum ts_format format, const void *pixels, size_t stride);
+
 /** A buffer in a pool of its own (destroyed with it), rows tight. */
 struct ts_buffer *ts_buffer_create_shm(struct ts_display *display, uint32_t width,
 	uint32_t height, enum ts_format format);
