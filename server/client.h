@@ -74,6 +74,7 @@ struct client {
 	bool held;                        // a commit waits for its texts: not read meanwhile
 	size_t text_memory;               // what texts hold (client_bytes counts it)
 	size_t glyph_bytes;               // atlas texels its texts hold (glyph_bytes limit)
+	size_t glyph_pinned;              // and its commits in flight (counted with it)
 	int8_t pending_layer;             // set_layer since the last commit; -1: none
 	bool pending_raise;               // raise since the last commit
 	// Objects made or changed since the last commit, in the order they first were:

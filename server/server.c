@@ -497,6 +497,9 @@ static void draw_frame(struct server *server, uint64_t now) {
 
 // Work done once per loop round, after every ready fd was handled.
 static void after_round(struct server *server) {
+	// Textures of contents freed this round go now, frame or not (the GL context is
+	// current on the loop's thread all along).
+	image_textures_reap(server);
 	struct list *pos, *tmp;
 	list_for_each_safe(pos, tmp, &server->flush_clients) {
 		struct client *client = list_entry(pos, struct client, flush_link);

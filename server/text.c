@@ -24,6 +24,7 @@
 
 #include <assert.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,9 @@ struct text_system {
 	struct atlas_gpu glyphs;        // the atlas, and its pages on the GPU
 	uint64_t now;                   // counts collects: the atlas's clock
 	uint64_t stamp;                 // marks glyphs seen by one job (atlas_glyph.mark)
+	// Work the loop may still do on text this round (ROUND_WORK each collect): an
+	// atlas insert costs INSERT_COST, a lookup 1. Jobs past it wait for the next round.
+	int64_t work;
 };
 
 struct text_source {
@@ -71,10 +75,14 @@ enum job_phase {
 	JOB_LAYOUT,
 	JOB_RASTER,
 	JOB_INSERT,     // bitmaps back, being put in the atlas a slice a loop round
+	JOB_LOOKUP,     // the layout back, waiting for a round with work left to look it up
 };
 
 struct text_job {
 	struct worker_job base;
+	// Set on the loop thread when its text or client goes, read by the worker: a job
+	// nobody waits for any more is handed back without being run.
+	atomic_bool cancelled;
 	struct text_system *system;
 	struct list link;               // client.text_jobs while in flight
 	struct client *client;          // NULL: cancelled
@@ -98,7 +106,8 @@ struct text_job {
 	// The distinct glyphs the job references.
 	struct atlas_glyph **refs;
 	uint32_t ref_len, ref_cap;
-	size_t ref_bytes;               // their texels
+	size_t ref_bytes;               // their texels (client.glyph_pinned counts them)
+	bool over_limit;                // a pin would pass the client's glyph_bytes
 	bool ready;                     // everything is in: waiting for the commit
 };
 
@@ -141,12 +150,15 @@ void text_system_flush(struct text_system *sys) {
 static void job_run(struct worker_job *base, void *context) {
 	struct text_job *job = (struct text_job *)base;
 	struct shaper *shaper = context;
+	if (atomic_load(&job->cancelled)) {
+		return;
+	}
 	if (job->phase == JOB_LAYOUT) {
 		job->layout_ok = shaper_layout(shaper, job->utf8, job->len, &job->style,
 			&job->layout);
 		return;
 	}
-	if (job->phase == JOB_INSERT) {
+	if (job->phase == JOB_INSERT || job->phase == JOB_LOOKUP) {
 		return; // nothing to do here: it only waits for the next loop round
 	}
 	for (size_t i = 0; i < job->key_len; i++) {
@@ -167,6 +179,9 @@ static void job_unpin(struct text_system *sys, struct atlas_glyph **refs, uint32
 static void job_free(struct text_job *job) {
 	if (job == NULL) {
 		return;
+	}
+	if (job->client != NULL) {
+		job->client->glyph_pinned -= job->ref_bytes;
 	}
 	job_unpin(job->system, job->refs, job->ref_len);
 	for (size_t i = 0; job->bitmaps != NULL && i < job->key_len; i++) {
@@ -197,6 +212,15 @@ static bool job_pin(struct text_job *job, struct atlas_glyph *g) {
 	if (g->mark == job->system->stamp) {
 		return true;
 	}
+	// What its commits hold in flight counts with what its texts hold: a client cannot
+	// pin more of the atlas than its limit, not even for the time of a commit.
+	struct client *client = job->client;
+	size_t bytes = glyph_texels(g);
+	if (client->glyph_bytes + client->glyph_pinned + bytes >
+			client->server->options.limits.glyph_bytes) {
+		job->over_limit = true;
+		return false;
+	}
 	if (job->ref_len == job->ref_cap) {
 		uint32_t cap = job->ref_cap ? job->ref_cap * 2 : 16;
 		struct atlas_glyph **refs = realloc(job->refs, (size_t)cap * sizeof *refs);
@@ -209,7 +233,8 @@ static bool job_pin(struct text_job *job, struct atlas_glyph *g) {
 	g->mark = job->system->stamp;
 	atlas_ref(job->system->glyphs.atlas, g);
 	job->refs[job->ref_len++] = g;
-	job->ref_bytes += glyph_texels(g);
+	job->ref_bytes += bytes;
+	client->glyph_pinned += bytes;
 	return true;
 }
 
@@ -234,6 +259,19 @@ static void send_metrics(struct client *client, uint32_t callback,
 }
 
 static void commit_finish(struct client *client);
+
+// The client's commit or measurement is done: it is read again, what it sent meanwhile
+// (waiting in its buffer) in a slice of this round.
+static void release(struct client *client) {
+	client->held = false;
+	if (client->dying) {
+		return;
+	}
+	if (!client_backlogged(client)) {
+		list_append(&client->server->backlog_clients, &client->backlog_link);
+	}
+	client_update_events(client);
+}
 
 // The job has every glyph it can have: it waits for its client's commit.
 static void job_ready(struct text_job *job) {
@@ -312,15 +350,22 @@ static bool layout_back(struct text_job *job) {
 // Each is pinned as it goes in, so that the job's later inserts cannot evict it.
 // Returns 1 when every bitmap is in, 0 when more remain, -1 without memory.
 #define INSERT_SLICE 1024
+#define INSERT_COST 8
+#define ROUND_WORK (INSERT_SLICE * INSERT_COST)
 static int raster_back(struct text_job *job) {
 	struct text_system *sys = job->system;
-	size_t end = job->inserted + INSERT_SLICE < job->key_len
-		? job->inserted + INSERT_SLICE : job->key_len;
+	size_t slice = sys->work > 0 ? (size_t)sys->work / INSERT_COST : 0;
+	slice = slice < INSERT_SLICE ? slice : INSERT_SLICE;
+	size_t end = job->inserted + slice < job->key_len ? job->inserted + slice : job->key_len;
+	sys->work -= (int64_t)(end - job->inserted) * INSERT_COST;
 	for (size_t i = job->inserted; i < end; i++) {
 		struct atlas_glyph *g = atlas_find(sys->glyphs.atlas, &job->keys[i]);
-		if (g == NULL) {
+		const struct shaper_bitmap *bm = &job->bitmaps[i];
+		// A glyph with no pixels (a space) needs no room and no key: it draws nothing,
+		// and a raster that failed is not kept for anyone.
+		if (g == NULL && bm->width > 0 && bm->height > 0 && bm->pixels != NULL) {
 			// NULL when it cannot be placed: the text is drawn without it.
-			g = atlas_insert(sys->glyphs.atlas, &job->keys[i], &job->bitmaps[i], sys->now);
+			g = atlas_insert(sys->glyphs.atlas, &job->keys[i], bm, sys->now);
 		}
 		free(job->bitmaps[i].pixels);
 		job->bitmaps[i].pixels = NULL;
@@ -363,7 +408,7 @@ static void job_done(struct worker_job *base) {
 		return;
 	}
 	if (job->text == NULL) {
-		// A measurement: answered, and done.
+		// A measurement: answered, and the client is read again.
 		list_remove(&job->link);
 		if (job->layout_ok) {
 			send_metrics(client, job->callback, &job->layout);
@@ -371,10 +416,18 @@ static void job_done(struct worker_job *base) {
 			client_post_error(client, job->callback, TS_ERR_no_memory, "out of memory");
 		}
 		job_free(job);
+		release(client);
 		return;
 	}
 	bool ok = job->layout_ok;
-	if (ok && job->phase == JOB_LAYOUT) {
+	if (ok && (job->phase == JOB_LAYOUT || job->phase == JOB_LOOKUP)) {
+		if (job->system->work <= 0) {
+			// This round's text work is done: the lookups wait for the next one.
+			job->phase = JOB_LOOKUP;
+			worker_submit(job->system->worker, &job->base);
+			return;
+		}
+		job->system->work -= (int64_t)job->layout.glyph_len;
 		ok = layout_back(job);
 		if (ok && job->key_len > 0) {
 			job->phase = JOB_RASTER;
@@ -396,8 +449,14 @@ static void job_done(struct worker_job *base) {
 		job->ready = true;
 		list_remove(&job->link);
 		list_init(&job->link);
-		client_post_error(client, job->text->id, TS_ERR_no_memory, "text %u: out of memory",
-			job->text->id);
+		if (job->over_limit) {
+			client_post_error(client, job->text->id, TS_ERR_limit_exceeded, "limit "
+				"glyph_bytes=%u exceeded: text %u's glyphs and what the client holds "
+				"already pass it", client->server->options.limits.glyph_bytes, job->text->id);
+		} else {
+			client_post_error(client, job->text->id, TS_ERR_no_memory,
+				"text %u: out of memory", job->text->id);
+		}
 		return;
 	}
 	job_ready(job);
@@ -409,6 +468,7 @@ static void handle_worker(void *data, int fd, short revents) {
 
 void text_system_collect(struct text_system *sys) {
 	sys->now++;
+	sys->work = ROUND_WORK;
 	worker_collect(sys->worker);
 }
 
@@ -520,6 +580,7 @@ static void text_free(struct client *client, struct text_object *text) {
 			list_init(&text->job->link);
 			text->job->client = NULL;
 			text->job->text = NULL;
+			atomic_store(&text->job->cancelled, true);
 		}
 	}
 	job_unpin(client->server->text, text->refs, text->ref_len);
@@ -552,6 +613,7 @@ void text_client_gone(struct client *client) {
 		}
 		job->client = NULL;
 		job->text = NULL;
+		atomic_store(&job->cancelled, true);
 	}
 	while (!list_empty(&client->texts)) {
 		text_free(client, list_entry(client->texts.next, struct text_object, link));
@@ -621,6 +683,9 @@ bool text_commit_begin(struct client *client) {
 // Every job of the held commit is back: checks the glyph budget, applies the commit,
 // reads the client again.
 static void commit_finish(struct client *client) {
+	if (client->dying) {
+		return; // killed meanwhile: nothing of it applies
+	}
 	size_t bytes = client->glyph_bytes;
 	struct list *pos, *tmp;
 	list_for_each_safe(pos, tmp, &client->texts) {
@@ -636,29 +701,26 @@ static void commit_finish(struct client *client) {
 		}
 	}
 	uint32_t max = client->server->options.limits.glyph_bytes;
-	client->held = false;
 	if (bytes > max) {
 		client_post_error(client, 0, TS_ERR_limit_exceeded, "limit glyph_bytes=%u exceeded: "
 			"the client's texts would hold %zu bytes of glyph atlas", max, bytes);
 		return;
 	}
 	client_commit_apply(client);
-	if (client->dying) {
-		return;
-	}
-	// What it sent meanwhile waits in its buffer: a slice in this round.
-	if (!client_backlogged(client)) {
-		list_append(&client->server->backlog_clients, &client->backlog_link);
-	}
-	client_update_events(client);
+	release(client);
 }
 
 // The quads of a laid-out job; false when memory cannot be had.
 static bool make_quads(struct text_system *sys, struct text_job *job, struct tree_glyph **out,
 		uint32_t *len, struct tree_text *box) {
 	const struct shaper_layout *layout = &job->layout;
-	struct tree_glyph *quads = malloc((layout->glyph_len ? layout->glyph_len : 1) *
-		sizeof *quads);
+	// Only glyphs with pixels become quads (a text of spaces has none), and only those
+	// are allocated, as charged.
+	size_t drawn = 0;
+	for (size_t i = 0; i < layout->glyph_len; i++) {
+		drawn += job->found[i] != NULL && job->found[i]->w > 0 && job->found[i]->h > 0;
+	}
+	struct tree_glyph *quads = malloc((drawn ? drawn : 1) * sizeof *quads);
 	if (quads == NULL) {
 		return false;
 	}
@@ -724,11 +786,13 @@ void text_node_commit(struct client *client, struct tree_node *node) {
 	job_unpin(sys, text->refs, text->ref_len);
 	free(text->refs);
 	client->glyph_bytes = client->glyph_bytes - text->ref_bytes + job->ref_bytes;
+	client->glyph_pinned -= job->ref_bytes;
 	text->refs = job->refs;
 	text->ref_len = job->ref_len;
 	text->ref_bytes = job->ref_bytes;
 	job->refs = NULL;
 	job->ref_len = 0;
+	job->ref_bytes = 0;
 	text->job = NULL;
 	job_free(job);
 }
@@ -881,4 +945,7 @@ void handle_text_measure(struct client *client, const union ts_arg *args, void *
 	}
 	job->callback = cb;
 	worker_submit(client->server->text->worker, &job->base);
+	// One measurement in flight a client: it is not read until the answer goes.
+	client->held = true;
+	client_update_events(client);
 }

@@ -237,6 +237,20 @@ static void test_atlas_references(void **state) {
 	assert_true(info.atlas_referenced >= 1 && info.atlas_referenced <= 4);
 	// Kept for later texts, unreferenced.
 	assert_true(info.atlas_glyphs >= 10);
+	// Spaces draw nothing and take nothing: seven kinds of them (not trailing, so they
+	// are glyphs of the layout) before an x add at most the x's glyph (one per quarter
+	// pixel it may start on), at sizes never used before.
+	long glyphs = info.atlas_glyphs;
+	static const char spaces_x[] = "\xe2\x80\x82\xe2\x80\x83\xe2\x80\x84\xe2\x80\x85"
+		"\xe2\x80\x86\xe2\x80\x89 x";
+	for (int size = 11; size <= 14; size++) {
+		assert_int_equal(ts_text_set_string(t, spaces_x, sizeof spaces_x - 1), 0);
+		assert_int_equal(ts_text_set_font(t, NULL, size, 400, false), 0);
+		e2e_commit(d);
+	}
+	e2e_info(&f->srv, &info);
+	assert_true(info.atlas_glyphs - glyphs <= 4);
+	assert_true(info.atlas_referenced == 1);
 	assert_int_equal(ts_text_destroy(t), 0);
 	e2e_commit(d);
 	e2e_info(&f->srv, &info);
