@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdbool.h>
 #include <poll.h>
@@ -311,6 +312,12 @@ static void gl_fill_tree(struct gl_vertex *v, uint32_t n, uint32_t frame) {
 // writes ms per frame to @out.
 static int gl_child(uint32_t n, uint32_t frames, bool tree, int out) {
 	log_set_level(LOG_ERROR);
+	// llvmpipe allocates its vertex and bin buffers per draw: in a process this small,
+	// glibc would map (or grow the heap for) and give back megabytes every frame, and
+	// the page faults would double the frame. A long-running process with a busy heap
+	// (the server) keeps that memory; so does this one.
+	mallopt(M_MMAP_THRESHOLD, 32 << 20);
+	mallopt(M_TRIM_THRESHOLD, 256 << 20);
 	struct backend *backend = backend_headless_create(BENCH_WIDTH, BENCH_HEIGHT);
 	if (backend == NULL || !backend->impl->begin_frame(backend)) {
 		return 2;

@@ -153,5 +153,8 @@ void run_emfile(struct bench *b);
 void run_text_layout(struct bench *b);
 void run_text_frames(struct bench *b);
 void run_text_commit(struct bench *b);
+void run_sprite_frames(struct bench *b);
+void run_image_update(struct bench *b);
+void run_image_cleanup(struct bench *b);
 
 #endif

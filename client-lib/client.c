@@ -466,7 +466,11 @@ int display_queue(struct ts_display *display, uint16_t opcode, const union ts_ar
 		return -1;
 	}
 	const struct ts_byte_queue *out = &display->conn.out;
-	if (out->end - out->start + size > out->limit && make_room(display) < 0) {
+	// Fds queue apart from the bytes, at most TS_CONNECTION_MAX_FDS: past it, send what
+	// is queued first (a client making many pools in a row).
+	unsigned nfds = ts_request_interface.meta[opcode].nfds;
+	if ((out->end - out->start + size > out->limit ||
+			display->conn.nfds_out + nfds > TS_CONNECTION_MAX_FDS) && make_room(display) < 0) {
 		return -1;
 	}
 	if (ts_connection_queue(&display->conn, &ts_request_interface, opcode, args) < 0) {

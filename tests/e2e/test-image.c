@@ -381,6 +381,30 @@ static void test_inline_buffers(void **state) {
 	peer_close(&p);
 }
 
+// 40 buffers, each in a pool of its own, made in a row with no round trip between: more
+// fds than a connection queues at once (28), so libtessera sends as it goes.
+static void test_many_pools_in_a_row(void **state) {
+	struct e2e_fixture *f = *state;
+	struct ts_display *d = e2e_join(&f->srv, "e2e-many-pools");
+	for (int i = 0; i < 40; i++) {
+		struct ts_buffer *b = ts_buffer_create_shm(d, 4, 4, TS_FORMAT_RGBA8);
+		assert_non_null(b);
+		fill_rgba(b, 4, 4, 0x102030ffu + ((uint32_t)i << 24));
+		image_at(d, b, (i % 20) * 8, (i / 20) * 8);
+	}
+	e2e_commit(d);
+	struct e2e_image shot;
+	e2e_shot(&f->srv, &shot);
+	for (int i = 0; i < 40; i++) {
+		expect_pixel(&shot, (i % 20) * 8 + 1, (i / 20) * 8 + 1, 0x102030ffu + ((uint32_t)i << 24));
+	}
+	e2e_image_free(&shot);
+	struct e2e_info info;
+	e2e_info(&f->srv, &info);
+	assert_int_equal(info.textures, 40);
+	ts_display_disconnect(d);
+}
+
 // A buffer destroyed while a node shows it: the picture stays, and so does its
 // texture, until the node is destroyed.
 static void test_destroyed_buffer_keeps_its_picture(void **state) {
@@ -570,6 +594,7 @@ int main(void) {
 		TEST(test_sprites_share_a_buffer),
 		TEST(test_small_buffers_batch),
 		TEST(test_inline_buffers),
+		TEST(test_many_pools_in_a_row),
 		TEST(test_destroyed_buffer_keeps_its_picture),
 		TEST(test_bad_memory),
 		TEST(test_demo_image),
