@@ -9,11 +9,9 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <tessera/client.h>
 
@@ -42,37 +40,6 @@ static const struct paragraph page[] = {
 		TS_ALIGN_CENTER, 0xb8ffb0ff },
 	{ "Emoji", "Colour glyphs: 😀 🎉 🚀 🌍 ❤️ 👍", TS_ALIGN_END, 0xffffffff },
 };
-
-static double now_s(void) {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int wait_for(struct ts_display *display, unsigned long seconds) {
-	double end = now_s() + (double)seconds;
-	struct pollfd pfd = { .fd = ts_display_get_fd(display), .events = POLLIN };
-	for (;;) {
-		int timeout = -1;
-		if (seconds > 0) {
-			double left = end - now_s();
-			if (left <= 0) {
-				return 0;
-			}
-			timeout = (int)(left * 1000.0) + 1;
-		}
-		if (ts_display_flush(display) < 0) {
-			return -1;
-		}
-		int rc = poll(&pfd, 1, timeout);
-		if (rc < 0 && errno != EINTR) {
-			return -1;
-		}
-		if (rc > 0 && ts_display_dispatch(display) < 0) {
-			return -1;
-		}
-	}
-}
 
 static struct ts_text *make_text(struct ts_display *display, const char *utf8, double size,
 		unsigned weight, uint32_t rgba, double wrap, enum ts_align align) {
@@ -173,7 +140,7 @@ int main(int argc, char *argv[]) {
 		ts_display_disconnect(display);
 		return 1;
 	}
-	int rc = wait_for(display, seconds);
+	int rc = tool_wait(display, seconds);
 	if (rc < 0 && seconds == 0 && ts_display_get_error(display) == EPIPE) {
 		rc = 0; // the server went: that is how this demo ends
 	}

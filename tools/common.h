@@ -22,4 +22,10 @@ struct ts_display *tool_connect(const char *prog, const char *socket_path, const
 /** Prints "@prog: @what: <the display's error>" to stderr. */
 void tool_report(const char *prog, struct ts_display *display, const char *what);
 
+/**
+ * Dispatches @display's events until @seconds have passed (0: until the connection
+ * ends). Returns 0 when the time is up, -1 when the connection failed or ended.
+ */
+int tool_wait(struct ts_display *display, unsigned long seconds);
+
 #endif
