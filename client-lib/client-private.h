@@ -24,6 +24,7 @@ enum entry_kind {
 	// delete_ids for it comes (then ENTRY_DEAD); calls on it fail already.
 	ENTRY_GONE,
 	ENTRY_CALLBACK,     // sync or frame: waits for done
+	ENTRY_PRESENTED,    // frame with its presentation: presented, then done
 	ENTRY_INFO,         // info_query: collects client_info until info_done
 	ENTRY_SCREENSHOT,   // screenshot: waits for screenshot_done
 	ENTRY_POOL,         // a live shm pool (struct ts_shm_pool)
@@ -61,9 +62,12 @@ struct entry {
 	union {
 		struct ts_node *node;                 // ENTRY_NODE, ENTRY_DEAD, ENTRY_GONE
 		struct {
-			ts_done_func func;
+			union {
+				ts_done_func done;            // ENTRY_CALLBACK
+				ts_presented_func presented;  // ENTRY_PRESENTED
+			} func;
 			void *data;
-		} callback;                           // ENTRY_CALLBACK
+		} callback;                           // ENTRY_CALLBACK, ENTRY_PRESENTED
 		struct info_query *info;              // ENTRY_INFO
 		struct shot_query *shot;              // ENTRY_SCREENSHOT
 		struct ts_shm_pool *pool;             // ENTRY_POOL
@@ -76,6 +80,8 @@ struct entry {
 /** A done event read where callbacks may not run, kept for the next waiting call. */
 struct deferred_done {
 	uint32_t callback, data;
+	struct ts_presentation presentation; // for an ENTRY_PRESENTED callback
+	bool presented;                      // presentation is set
 };
 
 /** A node handle. */
@@ -151,6 +157,11 @@ struct ts_display {
 
 	ts_error_func error_func;
 	void *error_data;
+
+	// The last presented event: the done that follows it, for the same callback, hands
+	// it to the callback.
+	uint32_t presented_callback;
+	struct ts_presentation presented;
 
 	// Done events read inside request calls, oldest at deferred[deferred_start].
 	struct deferred_done *deferred;

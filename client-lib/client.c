@@ -157,21 +157,70 @@ int ts__handle_error(struct ts_display *display, const union ts_arg *args) {
 	return -1;
 }
 
-int ts__handle_done(struct ts_display *display, const union ts_arg *args) {
-	uint32_t id = args[0].u;
+// The done of callback @id with @data; @presentation: what the presented event before
+// it said (NULL: none came).
+static int handle_done(struct ts_display *display, uint32_t id, uint32_t data,
+		const struct ts_presentation *presentation) {
 	struct entry *entry = id_lookup(display, id, ENTRY_CALLBACK);
+	bool presented = false;
+	if (entry == NULL) {
+		entry = id_lookup(display, id, ENTRY_PRESENTED);
+		presented = true;
+	}
 	if (entry == NULL) {
 		return display_fail(display, EPROTO, "the server sent done for #%u, "
 			"which is not a callback", id);
 	}
-	ts_done_func func = entry->callback.func;
-	void *data = entry->callback.data;
+	if (presented && presentation == NULL) {
+		return display_fail(display, EPROTO, "the server sent done for frame callback "
+			"#%u without its presented event", id);
+	}
+	ts_done_func done = entry->callback.func.done;
+	ts_presented_func on_presented = entry->callback.func.presented;
+	void *user = entry->callback.data;
 	// done is the last event about a callback: its id is free before the callback
 	// runs, so the callback may ask for the next frame with it.
 	id_release(display, id);
-	if (func != NULL) {
-		func(data, args[1].u);
+	if (presented) {
+		struct ts_presentation copy = *presentation;
+		if (on_presented != NULL) {
+			on_presented(user, &copy);
+		}
+	} else if (done != NULL) {
+		done(user, data);
 	}
+	return 0;
+}
+
+// The presentation the last presented event gave callback @id, or NULL.
+static const struct ts_presentation *presentation_of(const struct ts_display *display,
+		uint32_t id) {
+	return display->presented_callback == id ? &display->presented : NULL;
+}
+
+int ts__handle_done(struct ts_display *display, const union ts_arg *args) {
+	uint32_t id = args[0].u;
+	int ret = handle_done(display, id, args[1].u, presentation_of(display, id));
+	if (display->presented_callback == id) {
+		display->presented_callback = 0;
+	}
+	return ret;
+}
+
+int ts__handle_presented(struct ts_display *display, const union ts_arg *args) {
+	uint32_t id = args[0].u;
+	if (id_lookup(display, id, ENTRY_CALLBACK) == NULL &&
+			id_lookup(display, id, ENTRY_PRESENTED) == NULL) {
+		return display_fail(display, EPROTO, "the server sent presented for #%u, "
+			"which is not a callback", id);
+	}
+	// Kept for the done right behind it (a plain frame callback ignores it).
+	display->presented_callback = id;
+	display->presented = (struct ts_presentation){
+		.time_ns = (uint64_t)args[2].u << 32 | args[3].u,
+		.seq = args[1].u,
+		.refresh_ns = args[4].u,
+	};
 	return 0;
 }
 
@@ -225,10 +274,17 @@ static int defer_done(struct ts_display *display, const union ts_arg *args) {
 		display->deferred = deferred;
 		display->deferred_cap = cap;
 	}
+	uint32_t id = args[0].u;
+	const struct ts_presentation *p = presentation_of(display, id);
 	display->deferred[display->deferred_len++] = (struct deferred_done){
-		.callback = args[0].u,
+		.callback = id,
 		.data = args[1].u,
+		.presentation = p != NULL ? *p : (struct ts_presentation){ 0 },
+		.presented = p != NULL,
 	};
+	if (p != NULL) {
+		display->presented_callback = 0;
+	}
 	return 1;
 }
 
@@ -243,7 +299,8 @@ static int dispatch_deferred(struct ts_display *display) {
 		trace("<-", &ts_event_interface, TS_EV_done, args);
 	}
 	display->dispatched++;
-	return ts__handle_done(display, args) < 0 ? -1 : 1;
+	return handle_done(display, done.callback, done.data,
+		done.presented ? &done.presentation : NULL) < 0 ? -1 : 1;
 }
 
 // Decodes and handles the next event as @mode allows. Returns 1 when an event was
@@ -777,9 +834,51 @@ static int send_callback(struct ts_display *display,
 	if (id == 0) {
 		return -1;
 	}
-	display->entries[id].callback.func = func;
+	display->entries[id].callback.func.done = func;
 	display->entries[id].callback.data = data;
 	return request(display, id);
+}
+
+int ts_display_frame_presented(struct ts_display *display, ts_presented_func func,
+		void *data) {
+	if (display_check(display) < 0) {
+		return -1;
+	}
+	uint32_t id = id_new(display, ENTRY_PRESENTED);
+	if (id == 0) {
+		return -1;
+	}
+	display->entries[id].callback.func.presented = func;
+	display->entries[id].callback.data = data;
+	return ts__req_frame(display, id);
+}
+
+struct step_wait {
+	bool done;
+	uint32_t seq;
+};
+
+static void step_done(void *data, uint32_t seq) {
+	struct step_wait *w = data;
+	w->done = true;
+	w->seq = seq;
+}
+
+int64_t ts_display_clock_step(struct ts_display *display, uint32_t ms) {
+	if (display_check(display) < 0) {
+		return -1;
+	}
+	uint32_t id = id_new(display, ENTRY_CALLBACK);
+	if (id == 0) {
+		return -1;
+	}
+	struct step_wait wait = { 0 };
+	display->entries[id].callback.func.done = step_done;
+	display->entries[id].callback.data = &wait;
+	if (ts__req_clock_step(display, id, ms) < 0 || display_wait(display, &wait.done) < 0) {
+		return -1;
+	}
+	return wait.seq;
 }
 
 int ts_display_frame(struct ts_display *display, ts_done_func func, void *data) {

@@ -48,6 +48,7 @@ struct client *client_create(struct server *server, int fd, pid_t pid, uid_t uid
 	list_init(&client->dead_link);
 	list_init(&client->flush_link);
 	list_init(&client->frame_link);
+	list_init(&client->present_link);
 	list_init(&client->backlog_link);
 	list_init(&client->texts);
 	list_init(&client->text_dirty);
@@ -79,7 +80,8 @@ size_t client_memory(const struct client *client) {
 		(size_t)client->pending_cap * sizeof *client->pending +
 		(size_t)client->structure.cap * sizeof *client->structure.ops +
 		(client->has_root ? (size_t)client->root.extras_cap * sizeof *client->root.extras : 0) +
-		((size_t)client->frame_pending.cap + client->frame_due.cap) * sizeof(uint32_t) +
+		((size_t)client->frame_pending.cap + client->frame_due.cap +
+			client->frame_shown.cap) * sizeof(uint32_t) +
 		client->text_memory;
 }
 
@@ -146,16 +148,43 @@ struct tree_root *client_root(struct client *client) {
 	return &client->root;
 }
 
-void client_frame_done(struct client *client, uint32_t time_ms) {
-	struct id_array *due = &client->frame_due;
-	for (uint32_t i = 0; i < due->len; i++) {
-		client_send(client, TS_EV_done,
-			(union ts_arg[]){ { .u = due->ids[i] }, { .u = time_ms } });
-		objmap_remove(&client->objects, due->ids[i]);
+void client_frame_take(struct client *client) {
+	struct id_array *due = &client->frame_due, *shown = &client->frame_shown;
+	if (shown->len == 0) {
+		struct id_array swap = *shown;
+		*shown = *due;
+		*due = swap;
+	} else {
+		// Not reached while one frame is presented at a time; kept exact anyway.
+		for (uint32_t i = 0; i < due->len; i++) {
+			if (!client_push_id(client, shown, due->ids[i])) {
+				break;
+			}
+		}
 	}
-	client->server->object_count -= due->len;
 	id_array_clear(due);
 	list_remove(&client->frame_link);
+	if (list_empty(&client->present_link)) {
+		list_append(&client->server->present_clients, &client->present_link);
+	}
+}
+
+void client_frame_presented(struct client *client, uint64_t time_ns, uint32_t seq,
+		uint32_t refresh_ns) {
+	struct id_array *shown = &client->frame_shown;
+	uint32_t time_ms = (uint32_t)(time_ns / 1000000u);
+	for (uint32_t i = 0; i < shown->len; i++) {
+		uint32_t id = shown->ids[i];
+		client_send(client, TS_EV_presented, (union ts_arg[]){ { .u = id }, { .u = seq },
+			{ .u = (uint32_t)(time_ns >> 32) }, { .u = (uint32_t)time_ns },
+			{ .u = refresh_ns } });
+		client_send(client, TS_EV_done, (union ts_arg[]){ { .u = id }, { .u = time_ms } });
+		objmap_remove(&client->objects, id);
+	}
+	client->server->object_count -= shown->len;
+	id_array_clear(shown);
+	list_remove(&client->present_link);
+	client->frame_done_at = time_ns;
 }
 
 void client_destroy(struct client *client) {
@@ -188,7 +217,9 @@ void client_destroy(struct client *client) {
 	free(client->pending);
 	free(client->frame_pending.ids);
 	free(client->frame_due.ids);
+	free(client->frame_shown.ids);
 	list_remove(&client->frame_link);
+	list_remove(&client->present_link);
 	loop_source_remove(client->source);
 	ts_connection_finish(&client->conn);
 	list_remove(&client->link);

@@ -36,6 +36,7 @@ struct client {
 	struct list dead_link;            // server.dead_clients while dying
 	struct list flush_link;           // server.flush_clients while output is queued
 	struct list frame_link;           // server.frame_clients while frame_due is not empty
+	struct list present_link;         // server.present_clients while frame_shown is not
 	struct list hello_link;           // server.hello_clients until hello (or death)
 	// server.backlog_clients while backlogged: it used its slice with requests left,
 	// and is not read meanwhile (client_backlogged)
@@ -89,6 +90,8 @@ struct client {
 	uint8_t freed[CLIENT_FREED_BATCH * 4];
 	uint32_t nfreed;
 	struct id_array frame_due;        // committed frame callbacks: done at the next frame
+	struct id_array frame_shown;      // those of a frame drawn, done when it is presented
+	uint64_t frame_done_at;           // presentation time its callbacks were last done at
 };
 
 /**
@@ -206,10 +209,14 @@ bool client_push_id(struct client *client, struct id_array *array, uint32_t id);
 struct tree_root *client_root(struct client *client);
 
 /**
- * Answers the client's committed frame callbacks with @time_ms, frees their ids and
- * takes the client off server.frame_clients.
+ * The frame being drawn shows the client's committed frame callbacks: they move to
+ * frame_shown, and the client from server.frame_clients to server.present_clients.
  */
-void client_frame_done(struct client *client, uint32_t time_ms);
+void client_frame_take(struct client *client);
+
+/** Sends presented and done for every callback of client_frame_take, and frees them. */
+void client_frame_presented(struct client *client, uint64_t time_ns, uint32_t seq,
+	uint32_t refresh_ns);
 
 /** Appends @id. Returns false when memory cannot be had. */
 bool id_array_push(struct id_array *array, uint32_t id);

@@ -2,6 +2,7 @@
  * tessera: parses the command line and wires the loop, the backend, the renderer and
  * the server together.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +21,8 @@
 static void usage(FILE *out) {
 	fprintf(out,
 		"usage: tessera [--headless] [--size WxH] [--socket PATH] [--fullscreen]\n"
-		"               [--refresh HZ] [--limit NAME=VALUE]... [--allow-uid UID]... [-v]\n"
+		"               [--refresh HZ] [--loop poll|epoll] [--clock manual]\n"
+		"               [--limit NAME=VALUE]... [--allow-uid UID]... [-v]\n"
 		"\n"
 		"  --headless     render offscreen with EGL (no display needed)\n"
 		"  --size WxH     output size in pixels (default 1280x720)\n"
@@ -29,6 +31,11 @@ static void usage(FILE *out) {
 		"  --fullscreen   window backend: take the whole primary monitor\n"
 		"  --refresh HZ   draw at most HZ frames a second (default 60); 0 draws as\n"
 		"                 soon as something changed (for benchmarks)\n"
+		"  --loop poll|epoll\n"
+		"                 the event loop's backend (default poll, or $TESSERA_LOOP)\n"
+		"  --clock manual with --headless: time stands still but for clock_step\n"
+		"                 requests (tessera-clock), so tests of animation and frame\n"
+		"                 pacing are exact\n"
 		"  --limit NAME=VALUE\n"
 		"                 set one of the limits below (VALUE may end in K, M or G)\n"
 		"  --allow-uid UID\n"
@@ -60,6 +67,12 @@ static bool parse_size(const char *text, int *width, int *height) {
 int main(int argc, char *argv[]) {
 	bool headless = false, fullscreen = false, verbose = false;
 	int width = 1280, height = 720;
+	enum loop_kind loop_kind = LOOP_POLL;
+	const char *loop_env = getenv("TESSERA_LOOP");
+	if (loop_env != NULL && loop_env[0] != '\0' && !loop_kind_parse(loop_env, &loop_kind)) {
+		fprintf(stderr, "tessera: bad TESSERA_LOOP '%s': expected poll or epoll\n", loop_env);
+		return 2;
+	}
 	struct server_options opts = {
 		.refresh_mhz = 60000,
 	};
@@ -71,6 +84,8 @@ int main(int argc, char *argv[]) {
 		{ "fullscreen", no_argument, NULL, 'f' },
 		{ "refresh", required_argument, NULL, 'r' },
 		{ "limit", required_argument, NULL, 'l' },
+		{ "loop", required_argument, NULL, 'L' },
+		{ "clock", required_argument, NULL, 'c' },
 		{ "allow-uid", required_argument, NULL, 'u' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -105,6 +120,20 @@ int main(int argc, char *argv[]) {
 			opts.refresh_mhz = (int)(hz * 1000 + 0.5);
 			break;
 		}
+		case 'L':
+			if (!loop_kind_parse(optarg, &loop_kind)) {
+				fprintf(stderr, "tessera: bad --loop '%s': expected poll or epoll\n", optarg);
+				return 2;
+			}
+			break;
+		case 'c':
+			if (strcmp(optarg, "manual") != 0 && strcmp(optarg, "monotonic") != 0) {
+				fprintf(stderr, "tessera: bad --clock '%s': expected manual or monotonic\n",
+					optarg);
+				return 2;
+			}
+			opts.manual_clock = strcmp(optarg, "manual") == 0;
+			break;
 		case 'l': {
 			char err[200];
 			if (!limits_parse(&opts.limits, optarg, err, sizeof err)) {
@@ -143,6 +172,10 @@ int main(int argc, char *argv[]) {
 		usage(stderr);
 		return 2;
 	}
+	if (opts.manual_clock && !headless) {
+		fprintf(stderr, "tessera: --clock manual needs --headless (a display keeps its own time)\n");
+		return 2;
+	}
 	const char *debug = getenv("TESSERA_DEBUG");
 	opts.trace = verbose || (debug != NULL && debug[0] != '\0' && strcmp(debug, "0") != 0);
 	log_set_level(verbose ? LOG_DEBUG : LOG_INFO);
@@ -151,9 +184,9 @@ int main(int argc, char *argv[]) {
 	if (!reaper_start()) {
 		log_info("no reaper thread: a big client's memory is freed on the loop");
 	}
-	struct loop *loop = loop_create();
+	struct loop *loop = loop_create(loop_kind);
 	if (loop == NULL) {
-		log_error("out of memory");
+		log_error("cannot create the %s loop: %s", loop_kind_name(loop_kind), strerror(errno));
 		reaper_stop();
 		return status;
 	}
@@ -183,7 +216,8 @@ int main(int argc, char *argv[]) {
 	if (server.text == NULL) {
 		log_error("no text: text nodes will be refused");
 	}
-	log_info("%s output %dx%d", backend->impl->name, backend->width, backend->height);
+	log_info("%s output %dx%d, %s loop", backend->impl->name, backend->width,
+		backend->height, loop_kind_name(loop_kind));
 	if (server_run(&server)) {
 		status = EXIT_SUCCESS;
 	}

@@ -30,9 +30,6 @@
 // long to send its hello (see make_room).
 #define PENDING_GRACE_NS 50000000u
 #define FD_TABLE_RESERVE 4096      // fd table slots made at start (see reserve_fd_table)
-// After a frame, clients with requests left over get at least this long of slices
-// before the next frame is drawn (see backlog_due).
-#define BACKLOG_SERVICE_NS 4000000u
 
 static char *default_socket_path(void) {
 	const char *env = getenv("TESSERA_SOCKET");
@@ -154,7 +151,7 @@ static bool make_room(struct server *server) {
 		return true;
 	}
 	loop_source_set_events(server->listen_source, 0);
-	server->accept_resume_ns = free_at;
+	loop_timer_arm(server->accept_timer, free_at, 0);
 	return false;
 }
 
@@ -175,7 +172,7 @@ static void handle_accept(void *data, int fd, short revents) {
 			log_error("cannot accept a client: %s; pausing accepts for 100 ms",
 				strerror(errno));
 			loop_source_set_events(server->listen_source, 0);
-			server->accept_resume_ns = loop_now_ns() + ACCEPT_PAUSE_NS;
+			loop_timer_arm(server->accept_timer, loop_now_ns() + ACCEPT_PAUSE_NS, 0);
 		} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
 			log_error("accept: %s", strerror(errno));
 		}
@@ -360,6 +357,8 @@ error_lock_path:
 	return false;
 }
 
+static void server_make_timers(struct server *server);
+
 void server_init_core(struct server *server, struct loop *loop,
 		const struct server_options *opts) {
 	memset(server, 0, sizeof *server);
@@ -370,17 +369,17 @@ void server_init_core(struct server *server, struct loop *loop,
 	list_init(&server->dead_clients);
 	list_init(&server->flush_clients);
 	list_init(&server->frame_clients);
+	list_init(&server->present_clients);
 	list_init(&server->hello_clients);
 	list_init(&server->backlog_clients);
-	// 0: no limit, a frame as soon as something changed (benchmarks).
-	server->frame_interval_ns = opts->refresh_mhz > 0
-		? 1000000000000ull / (uint64_t)opts->refresh_mhz : 0;
 	list_init(&server->shots);
 	if (!tree_init(&server->tree, 0x202833ffu, 0, 0, (uint16_t)opts->limits.depth)) {
 		// Only the stack of a few KiB: a server that cannot have it cannot run either.
 		log_error("out of memory for the scene");
 		abort();
 	}
+	server_make_timers(server);
+	frame_init(server);
 	// The loop sleeps with the mask it finds; setup_signals replaces it.
 	sigprocmask(SIG_SETMASK, NULL, &server->wait_sigmask);
 }
@@ -427,72 +426,10 @@ void server_finish(struct server *server) {
 	free(server->lock_path);
 	image_sprites_finish(server);
 	tree_finish(&server->tree);
-}
-
-static bool frame_wanted(struct server *server) {
-	return tree_changed(&server->tree) || server->backend->damaged ||
-		!list_empty(&server->frame_clients) || !list_empty(&server->shots);
-}
-
-static void draw_frame(struct server *server, uint64_t now) {
-	struct backend *backend = server->backend;
-	// Frames keep to a grid of the refresh interval, from when they were due, not from
-	// when drawing ended: a frame drawn a little late does not push back the ones after
-	// it. After an idle spell the grid starts again from now.
-	uint64_t due = server->last_frame_ns + server->frame_interval_ns;
-	server->last_frame_ns = now >= due && now - due < server->frame_interval_ns ? due : now;
-	// Only frame callbacks waiting and nothing changed: the screen already shows
-	// their commits, so the frame is "presented" without drawing it again.
-	struct tree *tree = &server->tree;
-	if (tree_changed(tree) || backend->damaged || !list_empty(&server->shots)) {
-		if (tree->width != backend->width || tree->height != backend->height ||
-				backend->damaged) {
-			tree_resize(tree, backend->width, backend->height);
-		}
-		bool drawn;
-		if (!backend->impl->begin_frame(backend)) {
-			log_error("%s backend: cannot begin a frame", backend->impl->name);
-			struct list *pos, *tmp;
-			list_for_each_safe(pos, tmp, &server->shots) {
-				shot_finish(list_entry(pos, struct shot, link), SHOT_FAILED);
-			}
-		} else {
-			// Glyphs new in the atlas reach the GPU before a frame draws them.
-			image_textures_reap(server);
-			text_system_flush(server->text);
-			image_sprites_flush(server);
-			if (!tree_build(tree)) {
-				log_error("out of memory for the frame's draw list");
-			}
-			drawn = renderer_draw_list(server->renderer, &tree->list, backend->width,
-				backend->height, &server->frame_stats);
-			// Screenshots show this frame: read before presenting it, into mappings
-			// made for the output's size when they were asked for.
-			struct list *pos, *tmp;
-			list_for_each_safe(pos, tmp, &server->shots) {
-				struct shot *shot = list_entry(pos, struct shot, link);
-				if (shot->width != backend->width || shot->height != backend->height) {
-					shot_finish(shot, SHOT_RESIZED);
-				} else {
-					shot_finish(shot, drawn && renderer_read_frame(server->renderer,
-						backend->width, backend->height, shot->pixels) ?
-						SHOT_DONE : SHOT_FAILED);
-				}
-			}
-			if (!backend->impl->end_frame(backend)) {
-				log_error("%s backend: cannot present a frame", backend->impl->name);
-			}
-		}
-		backend->damaged = false;
-		now = loop_now_ns();
-	}
-	server->frame_done_ns = now;
-	server->frames++;
-	uint32_t time_ms = (uint32_t)(now / 1000000u);
-	struct list *pos, *tmp;
-	list_for_each_safe(pos, tmp, &server->frame_clients) {
-		client_frame_done(list_entry(pos, struct client, frame_link), time_ms);
-	}
+	frame_finish(server);
+	loop_timer_remove(server->hello_timer);
+	loop_timer_remove(server->accept_timer);
+	loop_timer_remove(server->backend_timer);
 }
 
 // Work done once per loop round, after every ready fd was handled.
@@ -550,46 +487,34 @@ static void serve_backlog(struct server *server) {
 	}
 }
 
-// True while backlogged clients are owed service before the next frame. Without it a
-// slow renderer (llvmpipe, a Pi driving a large display) takes the whole refresh
-// interval, every round draws a frame, and a backlogged client gets one slice a frame:
-// a client flooding info_queries without reading would then fill its out-buffer, and
-// be cut off, only after minutes. With it, slices go on for BACKLOG_SERVICE_NS after
-// each frame however long frames take; the frame rate drops only while a client is
-// backlogged, and only as far as the renderer is slow.
-static bool backlog_due(const struct server *server, uint64_t now) {
-	return !list_empty(&server->backlog_clients) &&
-		now - server->frame_done_ns < BACKLOG_SERVICE_NS;
+// Hello expiry follows the oldest connection without one; FIFO, so a newer one never
+// expires first. A timer left from one that has since said hello fires for nothing
+// and moves on.
+static void schedule_hello_expiry(struct server *server) {
+	struct client *oldest = oldest_pending(server);
+	if (oldest == NULL) {
+		loop_timer_disarm(server->hello_timer);
+		return;
+	}
+	uint64_t expiry = oldest->connected_ns + hello_timeout_ns(server);
+	if (loop_timer_deadline(server->hello_timer) != expiry) {
+		loop_timer_arm(server->hello_timer, expiry, 0);
+	}
 }
 
-static int64_t poll_timeout(struct server *server, uint64_t now) {
-	if (!list_empty(&server->backlog_clients)) {
-		return 0;
-	}
-	uint64_t deadline = UINT64_MAX;
-	if (frame_wanted(server)) {
-		deadline = server->last_frame_ns + server->frame_interval_ns;
-	}
-	if (server->accept_resume_ns != 0 && server->accept_resume_ns < deadline) {
-		deadline = server->accept_resume_ns;
-	}
-	struct client *oldest = oldest_pending(server);
-	if (oldest != NULL) {
-		uint64_t expiry = oldest->connected_ns + hello_timeout_ns(server);
-		if (expiry < deadline) {
-			deadline = expiry;
-		}
-	}
-	if (server->poll_backend && now + server->frame_interval_ns < deadline) {
-		deadline = now + server->frame_interval_ns;
-	}
-	if (deadline == UINT64_MAX) {
-		return -1;
-	}
-	if (deadline <= now) {
-		return 0;
-	}
-	return (int64_t)(deadline - now);
+static void handle_hello_timer(void *data) {
+	struct server *server = data;
+	expire_hellos(server, loop_now_ns());
+}
+
+static void handle_accept_timer(void *data) {
+	struct server *server = data;
+	loop_source_set_events(server->listen_source, POLLIN);
+}
+
+static void handle_backend_timer(void *data) {
+	struct backend *backend = ((struct server *)data)->backend;
+	backend->impl->dispatch(backend);
 }
 
 static void handle_backend(void *data, int fd, short revents) {
@@ -597,18 +522,21 @@ static void handle_backend(void *data, int fd, short revents) {
 	backend->impl->dispatch(backend);
 }
 
+static void server_make_timers(struct server *server) {
+	struct loop *loop = server->loop;
+	server->hello_timer = loop_add_timer(loop, handle_hello_timer, server);
+	server->accept_timer = loop_add_timer(loop, handle_accept_timer, server);
+	server->backend_timer = loop_add_timer(loop, handle_backend_timer, server);
+	if (server->hello_timer == NULL ||
+			server->accept_timer == NULL || server->backend_timer == NULL) {
+		// A few dozen bytes: a server that cannot have them cannot run either.
+		log_error("out of memory for the loop's timers");
+		abort();
+	}
+}
+
 bool server_iterate(struct server *server) {
 	struct backend *backend = server->backend;
-	uint64_t now = loop_now_ns();
-	if (server->accept_resume_ns != 0 && now >= server->accept_resume_ns) {
-		server->accept_resume_ns = 0;
-		loop_source_set_events(server->listen_source, POLLIN);
-	}
-	expire_hellos(server, now);
-	if (frame_wanted(server) && now >= server->last_frame_ns + server->frame_interval_ns &&
-			!backlog_due(server, now)) {
-		draw_frame(server, now);
-	}
 	// Right before sleeping: Xlib may have queued events off the socket while we
 	// swapped buffers, and poll() would not wake for those.
 	if (backend->impl->dispatch) {
@@ -620,9 +548,12 @@ bool server_iterate(struct server *server) {
 		return true;
 	}
 	after_round(server);
-	int64_t timeout = poll_timeout(server, loop_now_ns());
+	frame_schedule(server);
+	schedule_hello_expiry(server);
+	// Backlogged clients are served between polls that do not wait.
+	int64_t timeout = list_empty(&server->backlog_clients) ? -1 : 0;
 	if (loop_dispatch(server->loop, timeout, &server->wait_sigmask) < 0) {
-		log_error("poll: %s", strerror(errno));
+		log_error("%s: %s", loop_kind_name(loop_get_kind(server->loop)), strerror(errno));
 		server->running = false;
 		return false;
 	}
@@ -643,12 +574,16 @@ bool server_run(struct server *server) {
 		backend_source = loop_add_fd(server->loop, backend_fd, POLLIN, handle_backend, backend);
 	}
 	// A window system whose fd we cannot watch is asked for events once a frame.
-	server->poll_backend = backend->impl->dispatch != NULL && backend_source == NULL;
+	if (backend->impl->dispatch != NULL && backend_source == NULL) {
+		uint64_t period = server->pacing.interval_ns ? server->pacing.interval_ns : 16666667u;
+		loop_timer_arm(server->backend_timer, loop_now_ns() + period, period);
+	}
 	bool ok = true;
 	server->running = true;
 	while (server->running) {
 		ok = server_iterate(server);
 	}
+	loop_timer_disarm(server->backend_timer);
 	loop_source_remove(backend_source);
 	return ok;
 }

@@ -15,11 +15,13 @@
 #include "limit.h"
 #include "list.h"
 #include "draw-list.h"
+#include "frame.h"
 #include "tree.h"
 
 struct backend;
 struct loop;
 struct loop_source;
+struct loop_timer;
 struct renderer;
 struct text_system;
 
@@ -35,6 +37,7 @@ struct log_burst {
 struct server_options {
 	const char *socket_path;  // NULL: $TESSERA_SOCKET, else $XDG_RUNTIME_DIR/tessera-0
 	int refresh_mhz;          // frame rate limit in millihertz; 0: none
+	bool manual_clock;        // --clock manual: time moves only by clock_step (frame.h)
 	struct server_limits limits;
 	uid_t allow_uids[SERVER_MAX_ALLOW_UIDS]; // users besides our own who may connect
 	size_t allow_uid_count;
@@ -63,11 +66,14 @@ struct server {
 	int lock_fd;
 	int listen_fd;
 	struct loop_source *listen_source;
-	uint64_t accept_resume_ns;     // accept() paused (EMFILE, or no room for a pending
-	                               // connection yet) until then; 0 when not paused
+	// The loop's timers (loop.h): each armed only while it has something to do, so an
+	// idle server sleeps with none.
+	struct loop_timer *hello_timer;   // the oldest connection without a hello expires
+	struct loop_timer *accept_timer;  // accept() paused (EMFILE, or no room for a
+	                                  // pending connection yet) resumes
+	struct loop_timer *backend_timer; // a backend with events but no fd: asked each frame
 	sigset_t wait_sigmask;         // the signal mask while the loop sleeps (see loop.h)
 	bool running;
-	bool poll_backend;             // the backend has events but no fd: wake once a frame
 
 	struct list clients;           // client.link
 	size_t client_count;           // every connection, dying ones until freed
@@ -80,16 +86,15 @@ struct server {
 	struct list dead_clients;      // client.dead_link: destroyed after the loop round
 	struct list flush_clients;     // client.flush_link: have queued output
 	struct list frame_clients;     // client.frame_link: have frame callbacks due
+	struct list present_clients;   // client.present_link: shown by the frame in flight
 	struct list hello_clients;     // client.hello_link: no hello yet, not dying; oldest first
 	struct list backlog_clients;   // client.backlog_link: requests left after their slice
 	struct log_burst refusals;     // connections refused (limit, user)
 	struct log_burst evictions;    // pending connections dropped for newer ones
 	uint32_t last_cleanup_us;      // freeing the last client that owned objects
 
-	uint64_t last_frame_ns;        // when the last frame was due (the refresh grid)
-	uint64_t frame_done_ns;        // when the last frame was drawn
-	uint64_t frame_interval_ns;
-	uint64_t frames;
+	struct frame_pacing pacing;    // when frames are drawn and presented (frame.h)
+	uint64_t frames;               // frames drawn
 };
 
 /**

@@ -71,7 +71,7 @@ static int setup(void **state) {
 	struct fixture *f = calloc(1, sizeof *f);
 	assert_non_null(f);
 	f->backend = (struct backend){ .impl = &stub_impl, .width = 64, .height = 48 };
-	f->loop = loop_create();
+	f->loop = loop_create(LOOP_POLL);
 	assert_non_null(f->loop);
 	struct server_options opts = { .refresh_mhz = 0 };
 	limits_init(&opts.limits);

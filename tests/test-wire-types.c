@@ -465,6 +465,7 @@ static const struct v1_message v1_requests[] = {
 	{ "text_set_layout", "ofufu", "id wrap_width align line_height max_lines" },
 	{ "text_measure", "no", "callback id" },
 	{ "buffer_create_inline", "nuuua", "id width height format pixels" },
+	{ "clock_step", "nu", "callback ms" },
 };
 
 static const struct v1_message v1_events[] = {
@@ -479,6 +480,7 @@ static const struct v1_message v1_events[] = {
 	{ "frame_info", "ouuuuu", "callback draw_calls nodes_drawn damaged_pixels offscreen_passes frame_us" },
 	{ "text_metrics", "offfua", "callback width height baseline lines extents" },
 	{ "atlas_info", "ouuuuu", "callback pages glyphs referenced evictions bytes" },
+	{ "presented", "ouuuu", "callback seq time_hi time_lo refresh_ns" },
 };
 
 static const char *const v1_errors[] = {
@@ -502,8 +504,8 @@ static void test_v1_unchanged(void **state) {
 	check_v1(&ts_request_interface, v1_requests, sizeof v1_requests / sizeof v1_requests[0]);
 	check_v1(&ts_event_interface, v1_events, sizeof v1_events / sizeof v1_events[0]);
 	// The table has these and no more.
-	assert_int_equal(TS_REQ_COUNT_, 40);
-	assert_int_equal(TS_EV_COUNT_, 11);
+	assert_int_equal(TS_REQ_COUNT_, 41);
+	assert_int_equal(TS_EV_COUNT_, 12);
 	assert_int_equal(TS_ERR_COUNT_, 14);
 	for (uint32_t code = 0; code < TS_ERR_COUNT_; code++) {
 		assert_string_equal(ts_error_name(code), v1_errors[code]);

@@ -598,7 +598,9 @@ static struct opcodes uses_id, new_id, any_id;
 static void sort_requests(void) {
 	for (uint16_t op = 0; op < TS_REQ_COUNT_; op++) {
 		const char *sig = ts_requests[op].signature;
-		if (op == TS_REQ_hello || strchr(sig, 'h') != NULL) {
+		// clock_step is refused (access_denied) by a server with a real clock, which
+		// is what chaos runs against: never a valid request there.
+		if (op == TS_REQ_hello || op == TS_REQ_clock_step || strchr(sig, 'h') != NULL) {
 			continue;
 		}
 		any_id.op[any_id.count++] = op;

@@ -127,8 +127,10 @@ struct backend *backend_window_create(int width, int height, bool fullscreen) {
 	glfwSetWindowCloseCallback(window->window, handle_close);
 
 	glfwMakeContextCurrent(window->window);
-	// Present at the display's rate: frame callbacks then pace the clients.
-	glfwSwapInterval(1);
+	// The swap never waits for a vblank: the loop must not block in it (other clients'
+	// requests would wait). The server paces frames itself on its refresh grid
+	// (frame.h); tearing is the price where the window system does not sync.
+	glfwSwapInterval(0);
 	glfwGetFramebufferSize(window->window, &window->base.width, &window->base.height);
 	log_info("window: %dx%d%s, %s on %s", window->base.width, window->base.height,
 		fullscreen ? " full screen" : "", (const char *)glGetString(GL_VERSION),

@@ -824,6 +824,15 @@ static bool build_root(struct tree *tree, struct tree_root *root) {
 	}
 }
 
+bool tree_root_on_screen(const struct tree *tree, const struct tree_root *root) {
+	if (root->node.extra == 0) {
+		return false;
+	}
+	struct draw_box b = extra_of(root, &root->node)->u.group.drawn;
+	return b.x0 < b.x1 && b.y0 < b.y1 && b.x1 > 0 && b.y1 > 0 &&
+		b.x0 < tree->width && b.y0 < tree->height;
+}
+
 bool tree_build(struct tree *tree) {
 	struct draw_list *list = &tree->list;
 	list->len = 0;

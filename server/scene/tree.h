@@ -187,6 +187,12 @@ bool tree_root_init(struct tree *tree, struct tree_root *root, enum tree_layer l
  */
 void tree_root_finish(struct tree *tree, struct tree_root *root);
 
+/**
+ * Whether @root's tree drew any pixel inside the output in the last tree_build (false
+ * for a tree with no node, or with every node hidden, transparent or off screen).
+ */
+bool tree_root_on_screen(const struct tree *tree, const struct tree_root *root);
+
 /** Moves @root on top of the roots of @layer. */
 void tree_root_set_layer(struct tree *tree, struct tree_root *root, enum tree_layer layer);
 

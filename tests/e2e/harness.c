@@ -147,6 +147,14 @@ void e2e_server_start_with(struct e2e_server *srv, const char *const *extra) {
 	assert_int_equal(img.height, 240);
 	assert_true(e2e_flat(&img, &srv->background));
 	e2e_image_free(&img);
+	// The suite runs once per loop backend (tests/e2e/meson.build): make sure the server
+	// really took the one asked for. The log line comes before the socket answers.
+	const char *loop = getenv("TESSERA_LOOP");
+	char expect[32];
+	snprintf(expect, sizeof expect, ", %s loop", loop != NULL && loop[0] ? loop : "poll");
+	if (!e2e_log_contains(srv, expect)) {
+		fail_msg("the server's log does not say '%s'", expect);
+	}
 }
 
 bool e2e_server_alive(const struct e2e_server *srv) {
@@ -359,8 +367,9 @@ void e2e_check_as_found(const struct e2e_server *srv, int fd_baseline, int timeo
 	struct e2e_info info;
 	// Nor a connection that never said hello (counted apart from the clients).
 	if (!wait_info(srv, 0, 0, 0, timeout_ms, &info)) {
-		fail_msg("left: %ld clients, %ld objects, %ld connections without a hello",
-			info.clients, info.objects, info.pending);
+		// Who is left, by name, says which part of the test did not let go.
+		fail_msg("left: %ld clients, %ld objects, %ld connections without a hello: %.1500s",
+			info.clients, info.objects, info.pending, info.json);
 	}
 	// Nothing of an image left: no texture, no texture byte, no pool mapped.
 	if (info.textures != 0 || info.texture_bytes != 0) {

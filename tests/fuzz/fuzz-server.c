@@ -332,7 +332,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 	struct backend backend = {
 		.impl = &stub_impl, .width = FUZZ_WIDTH, .height = FUZZ_HEIGHT,
 	};
-	struct loop *loop = loop_create();
+	struct loop *loop = loop_create(LOOP_POLL);
 	CHECK(loop != NULL);
 	struct server server;
 	server_init_core(&server, loop, &options);

@@ -41,10 +41,10 @@ bin=$stage$BINDIR
 lib=$stage$LIBDIR
 inc=$stage$INCLUDEDIR
 pcdir=$lib/pkgconfig
-executables="tessera tessera-info tessera-shot tessera-chaos tessera-demo-rects tessera-crash
+executables="tessera tessera-info tessera-clock tessera-shot tessera-chaos tessera-demo-rects tessera-crash
 tessera-demo-image tessera-demo-text
 tessera-demo-sprites"
-linking_lib="tessera-info tessera-shot tessera-chaos tessera-demo-rects tessera-crash"
+linking_lib="tessera-info tessera-clock tessera-shot tessera-chaos tessera-demo-rects tessera-crash"
 
 # A PNG reader (8-bit RGBA, as tessera-shot writes; python3 has zlib but no PIL) and
 # the checks made on screenshots.

@@ -123,6 +123,32 @@ int ts_display_frame(struct ts_display *display, ts_done_func func, void *data);
 /** Asks the server to answer once every request sent before it is handled. */
 int ts_display_sync(struct ts_display *display, ts_done_func func, void *data);
 
+/** When and how a frame reached the screen. */
+struct ts_presentation {
+	uint64_t time_ns;     // when it was presented: CLOCK_MONOTONIC (or the manual clock)
+	uint32_t seq;         // the frame's sequence number: +1 a frame presented
+	uint32_t refresh_ns;  // the output's refresh interval; 0: no fixed rate
+};
+
+typedef void (*ts_presented_func)(void *data, const struct ts_presentation *presentation);
+
+/**
+ * ts_display_frame with the whole presentation: @func is called once, when the next
+ * frame that shows this client's latest commit has been presented. A client with
+ * nothing on screen is answered too, about once a second. Returns 0 or -1.
+ */
+int ts_display_frame_presented(struct ts_display *display, ts_presented_func func,
+	void *data);
+
+/**
+ * On a server started with --clock manual: moves its clock on by @ms milliseconds
+ * (0: one refresh interval), draws a frame at the new time, and waits for it. Frame
+ * callbacks complete at that frame. Returns the frame's sequence number (low 32 bits)
+ * or -1; a server with a real clock refuses it (access_denied, which ends the
+ * connection).
+ */
+int64_t ts_display_clock_step(struct ts_display *display, uint32_t ms);
+
 /*
  * The scene: each client's nodes form a tree under the client's own root. A group holds
  * nodes; a rect draws a rectangle, optionally with rounded corners and a border. Every
