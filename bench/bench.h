@@ -156,5 +156,7 @@ void run_text_commit(struct bench *b);
 void run_sprite_frames(struct bench *b);
 void run_image_update(struct bench *b);
 void run_image_cleanup(struct bench *b);
+void run_loops(struct bench *b);
+void run_pacing(struct bench *b);
 
 #endif

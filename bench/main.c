@@ -71,6 +71,25 @@ static struct metric metrics[] = {
 	M("image_update_empty_commit_us", "us", NULL, NONE, 0),
 	M("image_update_bytes", "B", NULL, AT_MOST, 256 * 256 * 4),
 	M("cleanup_ms_images_texts", "ms", NULL, AT_MOST, 1.0),
+	M("raw_pingpong_loops_us", "us", NULL, NONE, 0),
+#define LOOP(l, n) \
+	M("loop_rt_us_" l "_" n, "us", "raw_pingpong_loops_us", NONE, 0), \
+	M("loop_req_per_s_" l "_" n "_one", "req/s", NULL, NONE, 0), \
+	M("loop_req_per_s_" l "_" n "_tenth", "req/s", NULL, NONE, 0), \
+	M("loop_req_per_s_" l "_" n "_all", "req/s", NULL, NONE, 0)
+	LOOP("poll", "10"), LOOP("poll", "100"), LOOP("poll", "1000"),
+	LOOP("epoll", "10"), LOOP("epoll", "100"),
+	M("loop_rt_us_epoll_1000", "us", "raw_pingpong_loops_us", RATIO_AT_MOST, 1.1),
+	M("loop_req_per_s_epoll_1000_one", "req/s", NULL, NONE, 0),
+	M("loop_req_per_s_epoll_1000_tenth", "req/s", NULL, NONE, 0),
+	M("loop_req_per_s_epoll_1000_all", "req/s", NULL, NONE, 0),
+#undef LOOP
+	M("commit_to_present_ms_1", "ms", NULL, NONE, 0),
+	M("commit_to_present_p99_ms_1", "ms", NULL, AT_MOST, 2 * 1000.0 / 60),
+	M("commit_render_ms_1", "ms", NULL, NONE, 0),
+	M("commit_to_present_ms_50", "ms", NULL, NONE, 0),
+	M("commit_to_present_p99_ms_50", "ms", NULL, AT_MOST, 2 * 1000.0 / 60),
+	M("commit_render_ms_50", "ms", NULL, NONE, 0),
 	M("roundtrip_us", "us", "raw_pingpong_us", RATIO_AT_MOST, 1.1),
 	M("roundtrip_pinned_us", "us", "raw_pingpong_pinned_us", RATIO_AT_MOST, 1.1),
 	M("set_position_msgs_per_s", "msg/s", "raw_bulk_msgs_per_s_20b", AT_LEAST, 40e6),
@@ -130,7 +149,10 @@ struct runner {
 static struct runner runners[] = {
 	{ .name = "raw_bulk", .run = run_raw_bulk, .produces = { "raw_bulk_" } },
 	{ .name = "raw_connect", .run = run_raw_connect, .produces = { "raw_connect_" } },
-	{ .name = "roundtrip", .run = run_roundtrip, .produces = { "roundtrip_", "raw_pingpong_" } },
+	{ .name = "roundtrip", .run = run_roundtrip, .produces = { "roundtrip_", "raw_pingpong_us",
+		"raw_pingpong_pinned_" } },
+	{ .name = "loops", .run = run_loops, .produces = { "loop_", "raw_pingpong_loops_" } },
+	{ .name = "pacing", .run = run_pacing, .produces = { "commit_to_present_", "commit_render_" } },
 	{ .name = "set_position", .run = run_set_position, .produces = { "set_position_" } },
 	{ .name = "objects", .run = run_objects, .produces = { "create_", "destroy_objects_" } },
 	{ .name = "cleanup", .run = run_cleanup, .produces = { "cleanup_" } },

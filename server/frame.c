@@ -15,7 +15,8 @@
 // After a frame, clients with requests left over get at least this long of slices
 // before the next frame is drawn (see frame_backlog_due).
 #define BACKLOG_SERVICE_NS 4000000u
-// The repaint window: a long recent render time, a quarter more, and a margin,
+// The repaint window: a long recent render time (counted from when the frame was due
+// to be drawn, so the time the loop took to wake is in it), a quarter more, and a margin,
 // but never less than WINDOW_MIN_NS nor more than the interval.
 #define WINDOW_MARGIN_NS 1000000u
 #define WINDOW_MIN_NS 1500000u
@@ -103,6 +104,7 @@ void frame_schedule(struct server *server) {
 		fp->target_ns = grid_at(fp, (at > now ? at : now) + fp->window_ns);
 		draw_at = fp->target_ns - fp->window_ns;
 	}
+	fp->draw_at_ns = draw_at;
 	if (loop_timer_deadline(fp->timer) != draw_at) {
 		loop_timer_arm(fp->timer, draw_at, 0);
 	}
@@ -238,7 +240,10 @@ static void draw_frame(struct server *server, bool step) {
 	fp->done_ns = done;
 	server->frames++;
 	if (drew) {
-		remember_render_time(fp, done - start);
+		// Late wake-ups count: what matters is whether the frame makes its grid point.
+		uint64_t from = !step && fp->draw_at_ns != 0 && fp->draw_at_ns < start
+			? fp->draw_at_ns : start;
+		remember_render_time(fp, done - from);
 	}
 	if (fp->manual) {
 		if (step) {

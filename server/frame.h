@@ -39,10 +39,13 @@ struct frame_pacing {
 	uint64_t present_ns;       // the last presentation, on the grid; 0: none yet
 	uint64_t target_ns;        // the presentation the frame timer (or the frame in
 	                           // flight) aims at
+	uint64_t draw_at_ns;       // when the frame timer was armed to draw (loop_now_ns)
 	uint64_t done_ns;          // when the last frame finished drawing (loop_now_ns)
 	uint64_t seq;              // frames presented
 	uint64_t window_ns;        // draw this long before the grid point
-	uint32_t render_us[FRAME_RENDER_HISTORY]; // the last render times
+	// The last render times, from when the frame was due to be drawn (so the loop's
+	// and the scheduler's lateness count) to when drawing ended.
+	uint32_t render_us[FRAME_RENDER_HISTORY];
 	uint32_t render_at, render_len;
 	bool in_flight;            // drawn, waiting for target_ns to be presented
 	struct loop_timer *timer;  // the next frame is to be drawn
