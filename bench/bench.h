@@ -158,5 +158,6 @@ void run_image_update(struct bench *b);
 void run_image_cleanup(struct bench *b);
 void run_loops(struct bench *b);
 void run_pacing(struct bench *b);
+void run_anim(struct bench *b);
 
 #endif

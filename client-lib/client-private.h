@@ -30,6 +30,8 @@ enum entry_kind {
 	ENTRY_POOL,         // a live shm pool (struct ts_shm_pool)
 	ENTRY_BUFFER,       // a live image buffer (struct ts_buffer)
 	ENTRY_METRICS,      // text_measure: waits for text_metrics
+	ENTRY_ANIMATION,    // a live animation (struct ts_animation)
+	ENTRY_VALUE,        // node_get_value: waits for node_value
 };
 
 /** What an info_query collects while it waits; lives on the waiting caller's stack. */
@@ -56,6 +58,13 @@ struct metrics_query {
 	bool done;
 };
 
+/** What a node_get_value waits for; lives on the waiting caller's stack. */
+struct value_query {
+	float a, b;
+	uint32_t rgba;
+	bool done;
+};
+
 /** One id of the client's namespace; the table is dense, indexed by id. */
 struct entry {
 	enum entry_kind kind;
@@ -73,6 +82,8 @@ struct entry {
 		struct ts_shm_pool *pool;             // ENTRY_POOL
 		struct ts_buffer *buffer;             // ENTRY_BUFFER
 		struct metrics_query *metrics;        // ENTRY_METRICS
+		struct ts_animation *animation;       // ENTRY_ANIMATION
+		struct value_query *value;            // ENTRY_VALUE
 		uint32_t next_free;                   // ENTRY_FREE: next id on the free list
 	};
 };
@@ -134,6 +145,8 @@ uint32_t buffer_id(const struct ts_buffer *buffer);
 
 /** Frees the pool and buffer handles still alive, for ts_display_disconnect. */
 void image_handles_free(struct ts_display *display);
+/** Frees the animation handles left when the display goes (animation.c). */
+void animation_handles_free(struct ts_display *display);
 
 struct ts_display {
 	struct ts_connection conn;

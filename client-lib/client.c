@@ -682,6 +682,7 @@ void ts_display_disconnect(struct ts_display *display) {
 		}
 	}
 	image_handles_free(display);
+	animation_handles_free(display);
 	free(display->entries);
 	free(display->doomed);
 	free(display->deferred);

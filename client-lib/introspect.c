@@ -86,6 +86,8 @@ int ts__handle_frame_info(struct ts_display *display, const union ts_arg *args) 
 	info->frame.damaged_pixels = args[3].u;
 	info->frame.offscreen_passes = args[4].u;
 	info->frame.frame_us = args[5].u;
+	info->frame.animations = args[6].u;
+	info->frame.animate_ns = args[7].u;
 	return 0;
 }
 

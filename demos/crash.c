@@ -47,12 +47,13 @@ static const char *const mode_names[] = {
 static void usage(FILE *out) {
 	fprintf(out,
 		"usage: %s --mode MODE [--objects N] [--tree] [--images N] [--texts N]\n"
-		"       [--linger-ms MS] [--socket PATH]\n"
+		"       [--animations N] [--linger-ms MS] [--socket PATH]\n"
 		"Creates N (default 100) red rectangles over the whole screen (with --tree, in\n"
 		"groups of ten, each group inside the one before, 16 deep, then again from the\n"
 		"top), and with --images N, N image buffers of 64 x 64 in one shared-memory pool,\n"
 		"each shown by an image node, and with --texts N, N text nodes holding glyphs of\n"
-		"the shared atlas; prints \"ready\" once the server has them, waits\n"
+		"the shared atlas, and with --animations N, N small rects turning for ever by\n"
+		"server-side animations; prints \"ready\" once the server has them, waits\n"
 		"MS milliseconds (default 0) and dies:\n"
 		"  segv    a write through a null pointer (SIGSEGV)\n"
 		"  abort   abort() (SIGABRT)\n"
@@ -225,6 +226,27 @@ static bool show_texts(struct ts_display *display, unsigned long count, int widt
 	return true;
 }
 
+// @count 8 x 8 rects in the crash colour, each turning for ever (a server-side
+// animation), so that the client dies with that many animations running.
+static bool show_animations(struct ts_display *display, unsigned long count, int width,
+		int height) {
+	for (unsigned long i = 0; i < count; i++) {
+		struct ts_rect *r = ts_rect_create(display);
+		if (r == NULL || ts_rect_set_size(r, 8, 8) < 0 ||
+				ts_rect_set_color(r, CRASH_COLOR) < 0 ||
+				ts_rect_set_position(r, (int32_t)(i * 13 % (unsigned long)width),
+					(int32_t)(i * 7 % (unsigned long)height)) < 0) {
+			return false;
+		}
+		struct ts_animation *a = ts_animate(ts_rect_node(r), TS_PROP_ROTATION, 360, 0, 0,
+			1000, TS_EASE_LINEAR);
+		if (a == NULL || ts_animation_set_timing(a, 0, 0, false) < 0) {
+			return false;
+		}
+	}
+	return true;
+}
+
 static void die(enum mode mode, struct ts_display *display, struct ts_rect *first) {
 	switch (mode) {
 	case MODE_SEGV:
@@ -255,6 +277,7 @@ int main(int argc, char *argv[]) {
 		{ "tree", no_argument, NULL, 't' },
 		{ "images", required_argument, NULL, 'i' },
 		{ "texts", required_argument, NULL, 'x' },
+		{ "animations", required_argument, NULL, 'a' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -262,10 +285,10 @@ int main(int argc, char *argv[]) {
 	const char *socket_path = NULL;
 	bool have_mode = false;
 	enum mode mode = MODE_KILL;
-	unsigned long objects = 100, linger_ms = 0, images = 0, texts = 0;
+	unsigned long objects = 100, linger_ms = 0, images = 0, texts = 0, animations = 0;
 	bool tree = false;
 	int opt;
-	while ((opt = getopt_long(argc, argv, "m:n:l:ti:x:s:h", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "m:n:l:ti:x:a:s:h", options, NULL)) != -1) {
 		switch (opt) {
 		case 'm':
 			if (!parse_mode(optarg, &mode)) {
@@ -303,6 +326,12 @@ int main(int argc, char *argv[]) {
 				return 2;
 			}
 			break;
+		case 'a':
+			if (!tool_parse_ulong(optarg, 0, 30000, &animations)) {
+				fprintf(stderr, "%s: --animations wants a number from 0 to 30000\n", prog);
+				return 2;
+			}
+			break;
 		case 's':
 			socket_path = optarg;
 			break;
@@ -334,6 +363,7 @@ int main(int argc, char *argv[]) {
 	if (!fill_screen(display, objects, tree, width, height, &first) ||
 			!show_images(display, images, width) ||
 			!show_texts(display, texts, width, height) ||
+			!show_animations(display, animations, width, height) ||
 			ts_display_commit(display) < 0 ||
 			ts_display_roundtrip(display) < 0) {
 		tool_report(prog, display, "cannot create the objects");

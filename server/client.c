@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "client.h"
+#include "animation.h"
 
 #include <errno.h>
 #ifdef __GLIBC__
@@ -51,6 +52,8 @@ struct client *client_create(struct server *server, int fd, pid_t pid, uid_t uid
 	list_init(&client->present_link);
 	list_init(&client->backlog_link);
 	list_init(&client->texts);
+	list_init(&client->animations);
+	list_init(&client->animations_new);
 	list_init(&client->text_dirty);
 	list_init(&client->text_jobs);
 	list_init(&client->shots);
@@ -82,7 +85,7 @@ size_t client_memory(const struct client *client) {
 		(client->has_root ? (size_t)client->root.extras_cap * sizeof *client->root.extras : 0) +
 		((size_t)client->frame_pending.cap + client->frame_due.cap +
 			client->frame_shown.cap) * sizeof(uint32_t) +
-		client->text_memory;
+		client->text_memory + animation_bytes(client);
 }
 
 bool client_charge(struct client *client, size_t more) {
@@ -200,11 +203,13 @@ void client_destroy(struct client *client) {
 	// pools are handed to the reaper thread (reaper.h), woken at the end. No type owns
 	// anything outside the client's memory yet, so none needs its destroy called one
 	// by one here.
+	client->gone = true;
 	object_listeners_client_gone(client);
 	// Textures and mappings are outside the client's memory: they go one by one, a
 	// few hundred at most, before the slots that point at them.
 	image_client_gone(client);
 	text_client_gone(client);
+	animation_client_gone(client);
 	if (client->has_root) {
 		tree_root_finish(&server->tree, &client->root);
 	}

@@ -48,6 +48,7 @@ struct client {
 	char *name;
 	bool welcomed;                    // hello done
 	bool dying;                       // no more dispatch; destroyed after this round
+	bool gone;                        // being destroyed: nothing is sent to it any more
 	bool write_blocked;               // the socket is full: waiting for POLLOUT
 	// Every object, stored by id (struct tree_node slots): freed all at once.
 	struct objmap objects;
@@ -76,6 +77,10 @@ struct client {
 	size_t text_memory;               // what texts hold (client_bytes counts it)
 	size_t glyph_bytes;               // atlas texels its texts hold (glyph_bytes limit)
 	size_t glyph_pinned;              // and its commits in flight (counted with it)
+	// Animations (animation.h): every one, and those made since the last commit.
+	struct list animations;           // struct animation.link
+	struct list animations_new;       // struct animation.new_link
+	uint32_t animation_count;
 	int8_t pending_layer;             // set_layer since the last commit; -1: none
 	bool pending_raise;               // raise since the last commit
 	// Objects made or changed since the last commit, in the order they first were:

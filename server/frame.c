@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include "animation.h"
 #include "backend.h"
 #include "client.h"
 #include "image.h"
@@ -53,6 +54,9 @@ static uint64_t wanted_at(const struct server *server, uint64_t now) {
 	}
 	if (server->pacing.manual) {
 		return UINT64_MAX;
+	}
+	if (server->animation_len > 0) {
+		return now; // animations run at the display's rate
 	}
 	uint64_t at = UINT64_MAX;
 	struct list *pos, *tmp;
@@ -233,6 +237,19 @@ static void present(struct server *server, uint64_t time_ns) {
 static void draw_frame(struct server *server, bool step) {
 	struct frame_pacing *fp = &server->pacing;
 	uint64_t start = loop_now_ns();
+	// Animations move to the time this frame will be seen at; with the manual clock
+	// only at a step (the frames drawn between show the same time).
+	if (!fp->manual || step) {
+		uint64_t t = fp->manual ? fp->manual_ns : fp->interval_ns == 0 ? start
+			: fp->target_ns > start ? fp->target_ns : grid_at(fp, start);
+		uint32_t n = server->animation_len;
+		uint64_t before = loop_now_ns();
+		animation_tick(server, t);
+		if (n > 0) {
+			fp->animated = n;
+			fp->animate_ns = loop_now_ns() - before;
+		}
+	}
 	// Drawing builds the tree, which says what is on screen: callbacks are taken after.
 	bool drew = draw(server);
 	take_frame_callbacks(server, frame_clock_ns(server), step);

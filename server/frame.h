@@ -48,6 +48,8 @@ struct frame_pacing {
 	uint32_t render_us[FRAME_RENDER_HISTORY];
 	uint32_t render_at, render_len;
 	bool in_flight;            // drawn, waiting for target_ns to be presented
+	uint32_t animated;         // animations the last frame moved
+	uint64_t animate_ns;       // and the time that took (info_query's frame_info)
 	struct loop_timer *timer;  // the next frame is to be drawn
 	struct loop_timer *present_timer; // the frame in flight is presented
 };

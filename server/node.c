@@ -10,6 +10,7 @@
  * drawn as it was and its id cannot be used or reused (delete_ids comes at the commit).
  */
 #include "node.h"
+#include "animation.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -490,8 +491,16 @@ static bool node_commit(struct client *client, uint32_t id, void *slot,
 			return false;
 		}
 	}
-	if (!tree_node_set_props(&client->server->tree, &client->root, slot,
-			&entry->state.props)) {
+	const struct tree_props *props = &entry->state.props;
+	struct tree_props animated;
+	if (((struct tree_node *)slot)->flags & TREE_ANIMATED) {
+		// Sets of animated properties cancel their animations; the rest of the
+		// animated values stay as they are on screen (animation.h).
+		animated = *props;
+		animation_node_commit(client, slot, entry->fields, &animated);
+		props = &animated;
+	}
+	if (!tree_node_set_props(&client->server->tree, &client->root, slot, props)) {
 		client_post_error(client, id, TS_ERR_no_memory, "out of memory");
 		return false;
 	}

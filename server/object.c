@@ -17,6 +17,7 @@ const struct object_ops *const object_types[OBJECT_TYPE_COUNT_] = {
 	[OBJECT_BUFFER] = &buffer_ops,
 	[OBJECT_DOOMED] = &doomed_ops,
 	[OBJECT_CALLBACK] = &callback_ops,
+	[OBJECT_ANIMATION] = &animation_ops,
 };
 
 void object_resolve_failed(struct client *client, uint32_t id, uint8_t found,

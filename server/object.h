@@ -38,6 +38,7 @@ enum object_type {
 	OBJECT_SHM_POOL = TS_IFACE_shm_pool + 1,
 	OBJECT_BUFFER = TS_IFACE_buffer + 1,
 	OBJECT_TEXT = TS_IFACE_text + 1,
+	OBJECT_ANIMATION = TS_IFACE_animation + 1,
 	// A node whose destroy request waits for the commit: no request may name it.
 	OBJECT_DOOMED = TS_IFACE_COUNT_ + 1,
 	OBJECT_TYPE_COUNT_,
@@ -109,6 +110,7 @@ extern const struct object_ops shm_pool_ops; // image.c
 extern const struct object_ops buffer_ops;   // image.c
 extern const struct object_ops doomed_ops;   // node.c
 extern const struct object_ops callback_ops; // requests.c
+extern const struct object_ops animation_ops; // animation.c
 
 /** The ops of each type, indexed by enum object_type. */
 extern const struct object_ops *const object_types[OBJECT_TYPE_COUNT_];

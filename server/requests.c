@@ -17,6 +17,7 @@
 #include "client.h"
 #include "image.h"
 #include "log.h"
+#include "animation.h"
 #include "node.h"
 #include "server.h"
 #include "text.h"
@@ -299,6 +300,8 @@ void client_commit_apply(struct client *client) {
 	}
 	// No pending change names a content any more: those nothing shows can go.
 	image_sweep(client);
+	// Animations made since the last commit start at the frame that shows it.
+	animation_commit(client);
 	// Frame callbacks now wait for the next frame.
 	struct id_array *due = &client->frame_due;
 	if (due->len == 0) {
@@ -365,7 +368,8 @@ void handle_info_query(struct client *client, const union ts_arg *args,
 	const struct render_stats *f = &server->frame_stats;
 	client_send(client, TS_EV_frame_info, (union ts_arg[]){ { .u = cb },
 		{ .u = f->draw_calls }, { .u = f->nodes_drawn }, { .u = saturate_u32(f->damaged_pixels) },
-		{ .u = f->offscreen_passes }, { .u = saturate_u32((uint64_t)(f->frame_ms * 1000.0)) } });
+		{ .u = f->offscreen_passes }, { .u = saturate_u32((uint64_t)(f->frame_ms * 1000.0)) },
+		{ .u = server->pacing.animated }, { .u = saturate_u32(server->pacing.animate_ns) } });
 	struct atlas_stats atlas;
 	text_system_stats(server->text, &atlas);
 	client_send(client, TS_EV_atlas_info, (union ts_arg[]){ { .u = cb },

@@ -94,6 +94,9 @@ struct server {
 	uint32_t last_cleanup_us;      // freeing the last client that owned objects
 
 	struct frame_pacing pacing;    // when frames are drawn and presented (frame.h)
+	// Animations committed and not ended, of every client (animation.h).
+	struct animation **animations;
+	uint32_t animation_len, animation_cap;
 	uint64_t frames;               // frames drawn
 };
 

@@ -466,6 +466,12 @@ static const struct v1_message v1_requests[] = {
 	{ "text_measure", "no", "callback id" },
 	{ "buffer_create_inline", "nuuua", "id width height format pixels" },
 	{ "clock_step", "nu", "callback ms" },
+	{ "animate", "nouffuuu", "id node property to_a to_b to_rgba duration_ms easing" },
+	{ "animation_set_from", "offu", "id a b rgba" },
+	{ "animation_set_timing", "ouuu", "id delay_ms repeat autoreverse" },
+	{ "animation_set_curve", "offff", "id x1 y1 x2 y2" },
+	{ "animation_set_steps", "ouu", "id count jump" },
+	{ "node_get_value", "nou", "callback node property" },
 };
 
 static const struct v1_message v1_events[] = {
@@ -477,10 +483,12 @@ static const struct v1_message v1_events[] = {
 	{ "info_done", "ouuuuuuuu", "callback clients objects last_cleanup_us pending evicted refused textures texture_bytes" },
 	{ "screenshot_done", "ouuu", "callback width height stride" },
 	{ "limit", "osu", "callback name value" },
-	{ "frame_info", "ouuuuu", "callback draw_calls nodes_drawn damaged_pixels offscreen_passes frame_us" },
+	{ "frame_info", "ouuuuuuu", "callback draw_calls nodes_drawn damaged_pixels offscreen_passes frame_us animations animate_ns" },
 	{ "text_metrics", "offfua", "callback width height baseline lines extents" },
 	{ "atlas_info", "ouuuuu", "callback pages glyphs referenced evictions bytes" },
 	{ "presented", "ouuuu", "callback seq time_hi time_lo refresh_ns" },
+	{ "animation_ended", "ou", "id cancelled" },
+	{ "node_value", "offu", "callback a b rgba" },
 };
 
 static const char *const v1_errors[] = {
@@ -504,8 +512,8 @@ static void test_v1_unchanged(void **state) {
 	check_v1(&ts_request_interface, v1_requests, sizeof v1_requests / sizeof v1_requests[0]);
 	check_v1(&ts_event_interface, v1_events, sizeof v1_events / sizeof v1_events[0]);
 	// The table has these and no more.
-	assert_int_equal(TS_REQ_COUNT_, 41);
-	assert_int_equal(TS_EV_COUNT_, 12);
+	assert_int_equal(TS_REQ_COUNT_, 47);
+	assert_int_equal(TS_EV_COUNT_, 14);
 	assert_int_equal(TS_ERR_COUNT_, 14);
 	for (uint32_t code = 0; code < TS_ERR_COUNT_; code++) {
 		assert_string_equal(ts_error_name(code), v1_errors[code]);

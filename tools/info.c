@@ -101,9 +101,11 @@ static void print_json(const struct ts_server_info *info) {
 		"\"evictions\": %u, \"bytes\": %u}", info->atlas.pages, info->atlas.glyphs,
 		info->atlas.referenced, info->atlas.evictions, info->atlas.bytes);
 	printf(", \"frame\": {\"draw_calls\": %u, \"nodes_drawn\": %u, \"damaged_pixels\": %u, "
-		"\"offscreen_passes\": %u, \"frame_ms\": %.3f}}\n", info->frame.draw_calls,
+		"\"offscreen_passes\": %u, \"frame_ms\": %.3f, \"animations\": %u, "
+		"\"animate_us\": %.3f}}\n", info->frame.draw_calls,
 		info->frame.nodes_drawn, info->frame.damaged_pixels, info->frame.offscreen_passes,
-		info->frame.frame_us / 1000.0);
+		info->frame.frame_us / 1000.0, info->frame.animations,
+		info->frame.animate_ns / 1000.0);
 }
 
 // Names go to a terminal: control characters must not reach it.

@@ -56,9 +56,19 @@ text=$!
 sleep 1
 "$build/tools/tessera-shot" --socket "$sock" "$shots/1-text.png"
 wait "$text"
+"$build/demos/tessera-demo-clock" --socket "$sock" --seconds 2 &
+clock=$!
+sleep 1
+"$build/tools/tessera-shot" --socket "$sock" "$shots/1-clock.png"
+wait "$clock"
+"$build/demos/tessera-demo-dashboard" --socket "$sock" --seconds 3 &
+dashboard=$!
+sleep 2
+"$build/tools/tessera-shot" --socket "$sock" "$shots/1-dashboard.png"
+wait "$dashboard"
 for crash in segv abort kill midmsg exit; do
 	"$build/demos/tessera-crash" --socket "$sock" --mode "$crash" --objects 300 --tree \
-		--texts 40 --linger-ms 700 > "$run/crash.out" &
+		--texts 40 --animations 200 --linger-ms 700 > "$run/crash.out" &
 	crasher=$!
 	until grep -q ready "$run/crash.out" 2>/dev/null; do sleep 0.02; done
 	"$build/tools/tessera-shot" --socket "$sock" "$shots/2-crash-$crash-alive.png"

@@ -230,6 +230,11 @@ void tree_finish(struct tree *tree) {
 	memset(tree, 0, sizeof *tree);
 }
 
+void tree_damage_all(struct tree *tree) {
+	tree->full_damage = true;
+	tree->changed = true;
+}
+
 void tree_resize(struct tree *tree, int width, int height) {
 	tree->width = width;
 	tree->height = height;
@@ -516,7 +521,7 @@ bool tree_node_set_props(struct tree *tree, struct tree_root *root, struct tree_
 	node->width = props->width;
 	node->height = props->height;
 	node->rgba = props->rgba;
-	node->flags = (uint8_t)((node->flags & TREE_DIRTY) | TREE_DIRTY |
+	node->flags = (uint8_t)((node->flags & TREE_ANIMATED) | TREE_DIRTY |
 		(props->flags & (TREE_VISIBLE | TREE_CLIP | TREE_ISOLATE)));
 	if (node->extra != 0) {
 		struct tree_extra *e = extra_of(root, node);
@@ -537,6 +542,59 @@ bool tree_node_set_props(struct tree *tree, struct tree_root *root, struct tree_
 			e->u.image.src_w = props->src_w;
 			e->u.image.src_h = props->src_h;
 		}
+	}
+	return true;
+}
+
+void tree_node_get(const struct tree_root *root, const struct tree_node *node,
+		enum tree_prop prop, float v[2], uint32_t *rgba) {
+	const struct tree_extra *e = tree_node_extra(root, node);
+	v[0] = v[1] = 0;
+	*rgba = node->rgba;
+	switch (prop) {
+	case TREE_PROP_POSITION: v[0] = node->x; v[1] = node->y; break;
+	case TREE_PROP_SIZE: v[0] = node->width; v[1] = node->height; break;
+	case TREE_PROP_SCALE: v[0] = e->scale_x; v[1] = e->scale_y; break;
+	case TREE_PROP_ROTATION: v[0] = e->rotation; break;
+	case TREE_PROP_OPACITY: v[0] = e->opacity; break;
+	case TREE_PROP_RADIUS: v[0] = node->kind == TREE_RECT ? e->u.rect.radius : 0; break;
+	case TREE_PROP_COLOR:
+	case TREE_PROP_COUNT_:
+		break;
+	}
+}
+
+bool tree_node_set(struct tree *tree, struct tree_root *root, struct tree_node *node,
+		enum tree_prop prop, const float v[2], uint32_t rgba) {
+	bool in_node = prop == TREE_PROP_POSITION || prop == TREE_PROP_SIZE ||
+		prop == TREE_PROP_COLOR;
+	if (!in_node && node->extra == 0) {
+		node->extra = extra_alloc(root, (enum tree_kind)node->kind);
+		if (node->extra == 0) {
+			return false;
+		}
+	}
+	// What it covered goes; what it covers after is added when the frame is built.
+	if (!tree->full_damage) {
+		damage_add(tree, covered(root, node));
+	}
+	tree->changed = true;
+	node->flags |= TREE_DIRTY;
+	struct tree_extra *e = in_node ? NULL : extra_of(root, node);
+	switch (prop) {
+	case TREE_PROP_POSITION: node->x = v[0]; node->y = v[1]; break;
+	case TREE_PROP_SIZE: node->width = v[0]; node->height = v[1]; break;
+	case TREE_PROP_COLOR: node->rgba = rgba; break;
+	case TREE_PROP_SCALE: e->scale_x = v[0]; e->scale_y = v[1]; break;
+	case TREE_PROP_ROTATION: e->rotation = v[0]; break;
+	case TREE_PROP_OPACITY: e->opacity = v[0]; break;
+	case TREE_PROP_RADIUS:
+		if (node->kind == TREE_RECT) {
+			e->u.rect.radius = v[0];
+		}
+		break;
+	case TREE_PROP_COUNT_:
+		break;
 	}
 	return true;
 }

@@ -85,6 +85,19 @@ enum tree_flag {
 	TREE_CLIP = 1 << 1,     // a group: its children are cut to its bounds
 	TREE_ISOLATE = 1 << 2,  // a group: true group opacity (an offscreen pass below 1)
 	TREE_DIRTY = 1 << 3,    // changed since the last frame (or never drawn)
+	TREE_ANIMATED = 1 << 4, // the owner's hint that animations may drive it; not read here
+};
+
+/** What an animation may drive (the protocol's animation properties, same numbers). */
+enum tree_prop {
+	TREE_PROP_POSITION,     // x, y
+	TREE_PROP_SIZE,         // width, height
+	TREE_PROP_SCALE,        // x, y
+	TREE_PROP_ROTATION,     // degrees
+	TREE_PROP_OPACITY,      // 0 to 1
+	TREE_PROP_COLOR,        // a rect's fill, straight 0xRRGGBBAA
+	TREE_PROP_RADIUS,       // a rect's corner radius
+	TREE_PROP_COUNT_,
 };
 
 struct tree_node {
@@ -193,6 +206,9 @@ void tree_root_finish(struct tree *tree, struct tree_root *root);
  */
 bool tree_root_on_screen(const struct tree *tree, const struct tree_root *root);
 
+/** The next frame redraws the whole output. */
+void tree_damage_all(struct tree *tree);
+
 /** Moves @root on top of the roots of @layer. */
 void tree_root_set_layer(struct tree *tree, struct tree_root *root, enum tree_layer layer);
 
@@ -269,6 +285,18 @@ void tree_node_props(const struct tree_root *root, const struct tree_node *node,
  */
 bool tree_node_set_props(struct tree *tree, struct tree_root *root, struct tree_node *node,
 	const struct tree_props *props);
+
+/** Property @prop of @node as it is: @v[0], @v[1] for numbers, *@rgba for a colour. */
+void tree_node_get(const struct tree_root *root, const struct tree_node *node,
+	enum tree_prop prop, float v[2], uint32_t *rgba);
+
+/**
+ * Sets one property (an animation's step), damaging what changes on screen. Cheaper
+ * than tree_node_set_props. Returns false when an extra is needed and memory cannot be
+ * had (the node is then unchanged).
+ */
+bool tree_node_set(struct tree *tree, struct tree_root *root, struct tree_node *node,
+	enum tree_prop prop, const float v[2], uint32_t rgba);
 
 /** @texture's pixels changed: the next frame redraws the nodes that show it. */
 void tree_texture_changed(struct tree *tree, struct tree_texture *texture);

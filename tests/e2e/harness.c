@@ -593,6 +593,19 @@ pid_t e2e_crash_start_texts(const struct e2e_server *srv, const char *mode,
 	return pid;
 }
 
+pid_t e2e_crash_start_animations(const struct e2e_server *srv, const char *mode,
+		const char *animations) {
+	int pipefd[2];
+	assert_int_equal(pipe2(pipefd, O_CLOEXEC), 0);
+	const char *argv[] = { e2e_bin("TESSERA_CRASH"), "--socket", srv->socket, "--mode",
+		mode, "--objects", "0", "--animations", animations, "--linger-ms", "1500", NULL };
+	pid_t pid = e2e_spawn(argv, pipefd[1]);
+	close(pipefd[1]);
+	assert_true(wait_ready_line(pipefd[0]));
+	close(pipefd[0]);
+	return pid;
+}
+
 void e2e_crash_reap(pid_t pid, int expect_signal) {
 	int status;
 	assert_int_equal(waitpid(pid, &status, 0), pid);

@@ -82,6 +82,9 @@ int e2e_server_memfd_maps(const struct e2e_server *srv);
 
 /** Waits for it and checks how it died: by @expect_signal, or exit 0 when that is 0. */
 void e2e_crash_reap(pid_t pid, int expect_signal);
+/** tessera-crash in @mode with --animations @animations (rects turning for ever). */
+pid_t e2e_crash_start_animations(const struct e2e_server *srv, const char *mode,
+	const char *animations);
 
 /**
  * A new client @name, once a crashed client has gone: its round trip is answered after

@@ -43,7 +43,8 @@ inc=$stage$INCLUDEDIR
 pcdir=$lib/pkgconfig
 executables="tessera tessera-info tessera-clock tessera-shot tessera-chaos tessera-demo-rects tessera-crash
 tessera-demo-image tessera-demo-text
-tessera-demo-sprites"
+tessera-demo-sprites tessera-demo-clock
+tessera-demo-dashboard"
 linking_lib="tessera-info tessera-clock tessera-shot tessera-chaos tessera-demo-rects tessera-crash"
 
 # A PNG reader (8-bit RGBA, as tessera-shot writes; python3 has zlib but no PIL) and

@@ -107,6 +107,12 @@ static void image_values(struct peer_rng *rng, uint16_t opcode, union ts_arg *ar
 		args[4].a = (struct ts_array){ .data = strings, .size = width * height * bpp };
 		break;
 	}
+	case TS_REQ_animate: {
+		// Properties every kind of node has: position, scale, rotation, opacity.
+		static const uint32_t props[] = { 0, 2, 3, 4 };
+		args[2].u = props[peer_rng_below(rng, 4)];
+		break;
+	}
 	case TS_REQ_text_set_font:
 		args[2].f = (int32_t)(8 + peer_rng_below(rng, 40)) << 16; // 8 to 47 px
 		args[3].u = 100 * (1 + peer_rng_below(rng, 9));           // 100 to 900
@@ -219,6 +225,12 @@ uint16_t peer_gen_pick(struct peer_rng *rng, struct peer_ids *ids, enum peer_val
 		// Refused (access_denied) unless the server runs --clock manual: not valid in
 		// a stream meant to be accepted.
 		if (opcode == TS_REQ_clock_step) {
+			continue;
+		}
+		// An animation may be set up only until the commit that starts it, which a
+		// stream that does not follow commits cannot tell: never in a valid stream.
+		if (opcode == TS_REQ_animation_set_from || opcode == TS_REQ_animation_set_timing ||
+				opcode == TS_REQ_animation_set_curve || opcode == TS_REQ_animation_set_steps) {
 			continue;
 		}
 		if (peer_gen_args(rng, ids, values, opcode, args, strings)) {

@@ -123,6 +123,77 @@ int ts_display_frame(struct ts_display *display, ts_done_func func, void *data);
 /** Asks the server to answer once every request sent before it is handled. */
 int ts_display_sync(struct ts_display *display, ts_done_func func, void *data);
 
+/*
+ * Server-side animation: the server moves a node's property frame after frame, with no
+ * message per frame. An animation is made pending, may be set up (start value, timing,
+ * curve) until the commit, and starts at the first frame that shows that commit, in
+ * step with every other animation of the commit. Ending, it leaves its end value; when
+ * it ends, or is cancelled (the property set and committed, the node destroyed, a newer
+ * animation of the same property), the ended handler is called. Destroying it stops it
+ * and shows the value set last again. The numbers are the protocol's (PROTOCOL.md).
+ */
+struct ts_animation;
+
+enum ts_property {
+	TS_PROP_POSITION,  // a: x, b: y
+	TS_PROP_SIZE,      // a: width, b: height
+	TS_PROP_SCALE,     // a: x, b: y
+	TS_PROP_ROTATION,  // a: degrees
+	TS_PROP_OPACITY,   // a: 0 to 1
+	TS_PROP_COLOR,     // rgba (rects)
+	TS_PROP_RADIUS,    // a (rects)
+};
+
+enum ts_easing {
+	TS_EASE_LINEAR,
+	TS_EASE,           // CSS ease
+	TS_EASE_IN,
+	TS_EASE_OUT,
+	TS_EASE_IN_OUT,
+};
+
+enum ts_steps_jump {
+	TS_JUMP_END,
+	TS_JUMP_START,
+	TS_JUMP_NONE,
+	TS_JUMP_BOTH,
+};
+
+typedef void (*ts_animation_ended_func)(void *data, struct ts_animation *animation,
+	bool cancelled);
+
+/**
+ * Animates @prop of @node to (@a, @b) (or @rgba for a colour) over @duration_ms with
+ * @easing, from its value when it starts. NULL with errno set on failure.
+ */
+struct ts_animation *ts_animate(struct ts_node *node, enum ts_property prop, double a,
+	double b, uint32_t rgba, uint32_t duration_ms, enum ts_easing easing);
+/** Starts from (@a, @b) / @rgba instead. Before the commit only; 0 or -1. */
+int ts_animation_set_from(struct ts_animation *animation, double a, double b, uint32_t rgba);
+/** A delay before it starts, @repeat iterations (0: for ever), each other one backwards. */
+int ts_animation_set_timing(struct ts_animation *animation, uint32_t delay_ms,
+	uint32_t repeat, bool autoreverse);
+/** The curve cubic-bezier(@x1, @y1, @x2, @y2) (x1 and x2 within 0 to 1). */
+int ts_animation_set_curve(struct ts_animation *animation, double x1, double y1, double x2,
+	double y2);
+/** The curve steps(@count, @jump). */
+int ts_animation_set_steps(struct ts_animation *animation, uint32_t count,
+	enum ts_steps_jump jump);
+/** Called (while dispatching) when it ends or is cancelled. */
+void ts_animation_set_ended_handler(struct ts_animation *animation,
+	ts_animation_ended_func func, void *data);
+/** 1 once it ended, 2 once it was cancelled, 0 while it has not; *@cancelled too. */
+int ts_animation_get_state(const struct ts_animation *animation);
+/** Stops it (the value set last shows again at the next frame) and frees the handle. */
+int ts_animation_destroy(struct ts_animation *animation);
+
+/**
+ * The value of @prop on screen now (the presented value, animated or not), from the
+ * server: a round trip. 0 or -1.
+ */
+int ts_node_get_value(struct ts_node *node, enum ts_property prop, double *a, double *b,
+	uint32_t *rgba);
+
 /** When and how a frame reached the screen. */
 struct ts_presentation {
 	uint64_t time_ns;     // when it was presented: CLOCK_MONOTONIC (or the manual clock)
@@ -429,6 +500,8 @@ struct ts_server_info {
 	struct {
 		uint32_t draw_calls, nodes_drawn, damaged_pixels, offscreen_passes;
 		uint32_t frame_us;    // CPU time drawing it took, in microseconds
+		uint32_t animations;  // animations it moved
+		uint32_t animate_ns;  // CPU time moving them took (beyond drawing), in ns
 	} frame;
 };
 
