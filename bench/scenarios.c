@@ -509,11 +509,24 @@ void run_idle(struct bench *b) {
 	struct bench_server server;
 	bench_server_start(b, &server, BENCH_PACED);
 	struct ts_display *displays[N];
+	struct ts_animation *anims[N];
 	for (int i = 0; i < N; i++) {
 		displays[i] = connect_or_fail(&server, "bench-idle");
 		struct ts_rect **rect = make_rects(displays[i], 1);
+		// Each rect turns once, for 300 ms: the server draws at the display rate while
+		// the animations run, and must sleep once they have ended.
+		anims[i] = ts_animate(ts_rect_node(rect[0]), TS_PROP_ROTATION, 90, 0, 0, 300,
+			TS_EASE_LINEAR);
+		if (anims[i] == NULL) {
+			check(displays[i], -1, "animate");
+		}
 		commit_and_wait_frame(displays[i]);
 		free(rect); // the rect stays on screen; the connection owns it
+	}
+	for (int i = 0; i < N; i++) {
+		while (ts_animation_get_state(anims[i]) == 0) {
+			check(displays[i], ts_display_dispatch(displays[i]), "dispatch");
+		}
 	}
 	struct timespec settle = { 0, 200000000 };
 	nanosleep(&settle, NULL);
