@@ -388,7 +388,7 @@ static void test_demo_clock(void **state) {
 	e2e_shot(&f->base.srv, &b);
 	step(f, 15000);
 	e2e_shot(&f->base.srv, &c);
-	double ax, ay, bx, by, cx, cy;
+	double ax = 0, ay = 0, bx = 0, by = 0, cx = 0, cy = 0;
 	assert_true(centroid(&a, 0xff5050ffu, &ax, &ay));
 	assert_true(centroid(&b, 0xff5050ffu, &bx, &by));
 	assert_true(centroid(&c, 0xff5050ffu, &cx, &cy));
