@@ -427,6 +427,9 @@ void server_finish(struct server *server) {
 	image_sprites_finish(server);
 	tree_finish(&server->tree);
 	frame_finish(server);
+	free(server->animations); // every client is gone: nothing runs
+	server->animations = NULL;
+	server->animation_len = server->animation_cap = 0;
 	loop_timer_remove(server->hello_timer);
 	loop_timer_remove(server->accept_timer);
 	loop_timer_remove(server->backend_timer);
